@@ -1,0 +1,202 @@
+"""The ``provenance`` command: arguments and environment into settings, then the pipeline.
+
+No domain logic here. Every failure a user can cause ends as one line on stderr and exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import sys
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import IO, Any, NoReturn
+
+from service.logs import configure_logging
+from service.pipeline.batch import parse_format, parse_posted_at, run_batch
+from service.pipeline.deps import open_deps
+from service.pipeline.errors import PipelineError
+from service.pipeline.models import InputFormat, Report
+from service.pipeline.posts import parse_post
+from service.pipeline.render import render_html, render_json, render_text
+from service.pipeline.verify import verify_post
+from service.settings import Settings
+
+EXIT_OK, EXIT_FLAGGED, EXIT_USAGE = 0, 1, 2
+ARCHIVES = ("none", "warc", "wayback", "warc,wayback")
+
+
+class UsageError(Exception):
+    """Bad usage or unreadable input: one line to stderr, exit 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
+
+
+def _shared_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--format", choices=("json", "text", "html"), default=None)
+    parser.add_argument("--input-format", choices=[f.value for f in InputFormat], default="auto")
+    parser.add_argument("--posted-at", metavar="ISO-8601")
+    parser.add_argument("--replay", action="append", default=[], metavar="PATH", type=Path)
+    parser.add_argument("--archive", default=None, metavar="|".join(ARCHIVES))
+    parser.add_argument("--data-dir", type=Path, default=None)
+    parser.add_argument("--allow-private-addresses", action="store_true", default=None)
+    parser.add_argument("--log-level", default="warning", choices=("debug", "info", "warning", "error"))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="provenance", description="Check quoted passages against the pages they cite.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    verify = commands.add_parser("verify", help="verify one post and print its report")
+    verify.add_argument("file", nargs="?", default="-", help="the post (default: standard input)")
+    verify.add_argument("--id", default=None, help="an id to put in the report")
+    _shared_options(verify)
+    batch = commands.add_parser("batch", help="verify many posts (JSON lines) in-process")
+    batch.add_argument("input", help="JSON lines: {id, text, format?, posted_at?}; - for stdin")
+    batch.add_argument("-o", "--output", required=True, help="where the reports go (JSON lines); - for stdout")
+    batch.add_argument("--concurrency", type=int, default=None)
+    batch.add_argument("--redis", default=None, metavar="URL")
+    _shared_options(batch)
+    return parser
+
+
+def settings_from(args: argparse.Namespace, environ: Mapping[str, str]) -> Settings:
+    """Flags win over ``PROVENANCE_*`` variables, which win over defaults."""
+    base = Settings.from_env(environ)
+    http = base.http
+    if args.allow_private_addresses:
+        http = replace(http, allow_private_addresses=True)
+    archive = base.archive
+    if args.archive is not None:
+        if args.archive not in ARCHIVES:
+            raise UsageError(f"--archive must be one of {', '.join(ARCHIVES)}")
+        archive = tuple(a for a in args.archive.split(",") if a != "none")
+    if archive:
+        raise UsageError("--archive warc|wayback: evidence capture is not available in this version")
+    for path in args.replay:
+        if not path.exists():
+            raise UsageError(f"--replay {path}: no such file or folder")
+    concurrency = getattr(args, "concurrency", None) or base.concurrency
+    if concurrency < 1:
+        raise UsageError("--concurrency must be at least 1")
+    return replace(
+        base,
+        http=http,
+        replay=tuple(args.replay),
+        archive=archive,
+        data_dir=args.data_dir or base.data_dir,
+        concurrency=concurrency,
+    )
+
+
+def _read_post_text(name: str) -> str:
+    try:
+        if name == "-":
+            return sys.stdin.buffer.read().decode("utf-8-sig")
+        return Path(name).read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{name}: not UTF-8 text (byte {exc.start})") from exc
+    except OSError as exc:
+        raise UsageError(f"{name}: {exc.strerror or exc}") from exc
+
+
+def _render(report: Report, fmt: str, stream: IO[str]) -> str:
+    if fmt == "text":
+        color = stream.isatty() and "NO_COLOR" not in os.environ
+        return render_text(report, color=color)
+    if fmt == "html":
+        return render_html(report)
+    return render_json(report)
+
+
+async def _verify(args: argparse.Namespace, settings: Settings) -> int:
+    text = _read_post_text(args.file)
+    posted_at = parse_posted_at(args.posted_at) if args.posted_at else None
+    post = parse_post(text, parse_format(args.input_format), id=args.id, posted_at=posted_at)
+    async with open_deps(settings) as deps:
+        report = await verify_post(post, deps=deps)
+    sys.stdout.write(_render(report, args.format or "json", sys.stdout).rstrip("\n") + "\n")
+    return EXIT_FLAGGED if report.flagged else EXIT_OK
+
+
+@contextlib.contextmanager
+def _open_lines(name: str) -> Iterator[IO[str]]:
+    if name == "-":
+        yield sys.stdin
+        return
+    try:
+        handle = open(name, encoding="utf-8-sig", errors="replace")  # noqa: SIM115 - closed below
+    except OSError as exc:
+        raise UsageError(f"{name}: {exc.strerror or exc}") from exc
+    with handle:
+        yield handle
+
+
+@contextlib.contextmanager
+def _open_output(name: str) -> Iterator[IO[str]]:
+    if name == "-":
+        yield sys.stdout
+        return
+    try:
+        handle = open(name, "w", encoding="utf-8")  # noqa: SIM115 - closed below
+    except OSError as exc:
+        raise UsageError(f"{name}: {exc.strerror or exc}") from exc
+    with handle:
+        yield handle
+
+
+def _progress_bar() -> Any:
+    if not sys.stderr.isatty():
+        return None
+    from tqdm import tqdm
+
+    return tqdm(unit="post", file=sys.stderr, dynamic_ncols=True)
+
+
+async def _batch(args: argparse.Namespace, settings: Settings) -> int:
+    if args.redis or settings.redis_url:
+        raise UsageError("batch through Redis workers (--redis) is not available in this version")
+    if (args.format or "json") != "json":
+        raise UsageError("batch writes JSON lines: --format must be json")
+    default_format = parse_format(args.input_format)
+    bar = _progress_bar()
+    with _open_lines(args.input) as lines, _open_output(args.output) as out:
+        async with open_deps(settings) as deps:
+            summary = await run_batch(
+                lines,
+                out.write,
+                deps=deps,
+                concurrency=settings.concurrency,
+                default_format=default_format,
+                on_report=(lambda _r: bar.update(1)) if bar is not None else None,
+            )
+    if bar is not None:
+        bar.close()
+    print(
+        f"{summary.posts} posts, {summary.flagged} flagged, {summary.errors} with errors",
+        file=sys.stderr,
+    )
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        configure_logging(level=args.log_level)
+        settings = settings_from(args, os.environ)
+        runner = _verify if args.command == "verify" else _batch
+        return asyncio.run(runner(args, settings))
+    except UsageError as exc:
+        print(f"provenance: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except PipelineError as exc:
+        print(f"provenance: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("provenance: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,88 @@
+"""Pure metadata readers of the extraction stage: canonical link, publication time.
+
+trafilatura's canonical URL prefers ``og:url`` with its tracking parameters and its dates drop the
+time of day (dependencies.md §1), so these are read from the parsed tree directly, without
+changing it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from datetime import date, datetime
+from typing import Any
+
+from lxml import html
+
+from service.pipeline._pagetext import meta_content
+
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def link_hrefs(root: html.HtmlElement) -> tuple[str | None, str | None, str | None]:
+    """Raw ``(canonical, og:url, base)`` hrefs, unresolved: resolution depends on the page URL."""
+    canonical = base = None
+    for el in root.iter("link"):
+        rels = (el.get("rel") or "").lower().split()
+        href = (el.get("href") or "").strip()
+        if "canonical" in rels and href:
+            canonical = href
+            break
+    for el in root.iter("base"):
+        href = (el.get("href") or "").strip()
+        if href:
+            base = href
+            break
+    return canonical, meta_content(root, "og:url"), base
+
+
+def iso_date(value: str) -> str | None:
+    """``value`` as ISO 8601 if it reads as a date or time, else None."""
+    value = value.strip()
+    if _DAY.fullmatch(value):
+        try:
+            return date.fromisoformat(value).isoformat()
+        except ValueError:
+            return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).isoformat()
+    except ValueError:
+        pass
+    match = _DAY.match(value)
+    return iso_date(match.group(0)) if match else None
+
+
+def _jsonld_dates(node: Any, depth: int = 0) -> Iterator[str]:
+    if depth > 8:
+        return
+    if isinstance(node, list):
+        for item in node:
+            yield from _jsonld_dates(item, depth + 1)
+    elif isinstance(node, dict):
+        value = node.get("datePublished")
+        if isinstance(value, str):
+            yield value
+        for key in ("@graph", "mainEntity", "mainEntityOfPage"):
+            if key in node:
+                yield from _jsonld_dates(node[key], depth + 1)
+
+
+def published_date(root: html.HtmlElement) -> str | None:
+    """Publication time from ``article:published_time``, JSON-LD or microdata, with its time of day."""
+    candidates: list[str] = []
+    meta = meta_content(root, "article:published_time", "datePublished", "og:published_time")
+    if meta:
+        candidates.append(meta)
+    for script in root.iter("script"):
+        if (script.get("type") or "").strip().lower() != "application/ld+json" or not script.text:
+            continue
+        try:
+            candidates.extend(_jsonld_dates(json.loads(script.text)))
+        except (ValueError, RecursionError):  # RecursionError: hostile nesting
+            continue
+    for el in root.xpath('.//*[@itemprop="datePublished"]'):
+        value = el.get("datetime") or el.get("content")
+        if value:
+            candidates.append(value)
+    return next((iso for iso in map(iso_date, candidates) if iso), None)

@@ -1,0 +1,274 @@
+"""Pure helpers of the extraction stage: decode a page, parse it, read its whole visible text.
+
+trafilatura's main text leaves out headlines, standfirsts, captions and bylines (dependencies.md
+§1): ``page_text`` keeps every visible block so that a passage copied from them can still be
+found. Decoding is done here, once, so that trafilatura and lxml read the same characters.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+
+import charset_normalizer
+from lxml import etree, html
+
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF32_LE, "utf-32-le"),  # before UTF-16 LE: it starts with the same two bytes
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+# Labels browsers read as a wider encoding (WHATWG Encoding): pages labelled latin-1 routinely
+# carry windows-1252 quotes and dashes in 0x80-0x9F.
+_ALIASES = {
+    "iso-8859-1": "cp1252",
+    "iso8859-1": "cp1252",
+    "latin1": "cp1252",
+    "latin-1": "cp1252",
+    "us-ascii": "cp1252",
+    "ascii": "cp1252",
+    "shift_jis": "cp932",
+    "shift-jis": "cp932",
+    "sjis": "cp932",
+    "x-sjis": "cp932",
+    "gb2312": "gb18030",
+    "gbk": "gb18030",
+    "euc-kr": "cp949",
+    "tis-620": "cp874",
+    "iso-8859-9": "cp1254",
+    "iso-8859-11": "cp874",
+}
+_HEADER_CHARSET = re.compile(r"charset\s*=\s*[\"']?\s*([A-Za-z0-9_:.+-]+)", re.IGNORECASE)
+_META_CHARSET = re.compile(rb"<meta[^>]*?charset\s*=\s*[\"']?\s*([A-Za-z0-9_:.+-]+)", re.IGNORECASE)
+_XML_ENCODING = re.compile(rb"^\s*<\?xml[^>]*encoding\s*=\s*[\"']([A-Za-z0-9_:.+-]+)", re.IGNORECASE)
+_PRESCAN_BYTES = 8192
+# Control characters libxml2 rejects or mangles (trafilatura strips the same set before parsing).
+_INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_DOCTYPE = re.compile(r"^\s*<!doctype[^>]*>", re.IGNORECASE)
+_SPACES = re.compile(r"\s+")
+
+_SKIP = frozenset(
+    {
+        "script",
+        "style",
+        "noscript",
+        "template",
+        "svg",
+        "math",
+        "head",
+        "iframe",
+        "object",
+        "canvas",
+        "select",
+        "datalist",
+        "input",
+        "textarea",
+        "button",
+    }
+)
+_BLOCKS = frozenset(
+    {
+        "address",
+        "article",
+        "aside",
+        "blockquote",
+        "body",
+        "br",
+        "caption",
+        "center",
+        "dd",
+        "details",
+        "dialog",
+        "dir",
+        "div",
+        "dl",
+        "dt",
+        "fieldset",
+        "figcaption",
+        "figure",
+        "footer",
+        "form",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "header",
+        "hgroup",
+        "hr",
+        "html",
+        "legend",
+        "li",
+        "main",
+        "menu",
+        "nav",
+        "ol",
+        "p",
+        "pre",
+        "section",
+        "summary",
+        "table",
+        "tbody",
+        "td",
+        "tfoot",
+        "th",
+        "thead",
+        "tr",
+        "ul",
+    }
+)
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
+
+
+def _codec(label: str | None) -> str | None:
+    """The Python codec for a charset label, or None if the label names nothing usable."""
+    if not label:
+        return None
+    name = label.strip().strip("\"'").lower()
+    name = _ALIASES.get(name, name)
+    try:
+        info = codecs.lookup(name)
+    except LookupError:
+        return None
+    # A byte stream can't declare UTF-16/32 in ASCII; browsers read such labels as UTF-8.
+    if info.name.startswith(("utf-16", "utf-32")):
+        return "utf-8"
+    return info.name
+
+
+def declared_encoding(body: bytes, content_type: str | None) -> str | None:
+    """The page's own statement of its encoding: BOM, then HTTP charset, then ``<meta>``/XML prolog.
+
+    The BOM wins over the header, as in browsers (WHATWG "decode").
+    """
+    for bom, name in _BOMS:
+        if body.startswith(bom):
+            return name
+    if content_type:
+        match = _HEADER_CHARSET.search(content_type)
+        codec = _codec(match.group(1)) if match else None
+        if codec:
+            return codec
+    head = body[:_PRESCAN_BYTES]
+    for pattern in (_META_CHARSET, _XML_ENCODING):
+        found = pattern.search(head)
+        codec = _codec(found.group(1).decode("ascii")) if found else None
+        if codec:
+            return codec
+    return None
+
+
+def decode_html(body: bytes, content_type: str | None = None) -> str:
+    """The page as text: declared encoding, else UTF-8 if valid, else charset-normalizer's guess."""
+    encoding = declared_encoding(body, content_type)
+    if encoding is None:
+        try:
+            return body.decode("utf-8")
+        except UnicodeDecodeError:
+            best = charset_normalizer.from_bytes(body[: 512 * 1024]).best()
+            encoding = _codec(best.encoding) if best is not None else None
+    text = body.decode(encoding or "utf-8", errors="replace")
+    return text[1:] if text.startswith("\ufeff") else text
+
+
+def parse_html(text: str, max_bytes: int) -> tuple[html.HtmlElement | None, bytes]:
+    """Parse decoded HTML, truncated to ``max_bytes`` of UTF-8 (a cap, not a rejection).
+
+    Returns the tree and the cleaned UTF-8 bytes it was parsed from, for trafilatura. The bytes
+    are parsed with the encoding forced, so a ``<meta charset>`` can't make libxml2 decode twice.
+    """
+    text = _DOCTYPE.sub("", _INVALID_XML.sub("", text), count=1)
+    data = text.encode("utf-8", errors="replace")
+    if len(data) > max_bytes:
+        data = data[:max_bytes].decode("utf-8", errors="ignore").encode("utf-8")
+    if not data.strip():
+        return None, data
+    parser = html.HTMLParser(
+        collect_ids=False, default_doctype=False, encoding="utf-8", remove_comments=True, remove_pis=True
+    )
+    try:
+        root = html.document_fromstring(data, parser=parser)
+    except (etree.ParserError, ValueError):
+        return None, data
+    return (root if isinstance(root, html.HtmlElement) else None), data
+
+
+# ---------------------------------------------------------------- visible text
+
+
+def _hidden(el: html.HtmlElement) -> bool:
+    if el.get("hidden") is not None:
+        return True
+    style = el.get("style")
+    return bool(style) and _HIDDEN_STYLE.search(style) is not None
+
+
+def _blocks(root: html.HtmlElement) -> list[str]:
+    """Visible text, one line per block element: inline pieces join as they stand in the source."""
+    out: list[str] = []
+    buf: list[str] = []
+
+    def flush() -> None:
+        line = _SPACES.sub(" ", "".join(buf)).strip()
+        if line:
+            out.append(line)
+        buf.clear()
+
+    walker = etree.iterwalk(root, events=("start", "end"))  # iterative: pages nest deeply
+    skipped = None
+    for event, el in walker:
+        tag = el.tag
+        if event == "start":
+            if not isinstance(tag, str) or tag in _SKIP or _hidden(el):
+                walker.skip_subtree()  # its "end" still comes, for the tail
+                skipped = el
+                continue
+            if tag in _BLOCKS:
+                flush()
+            if el.text:
+                buf.append(el.text)
+            continue
+        if el is skipped:
+            skipped = None
+        elif tag in _BLOCKS:
+            flush()
+        if el.tail and el is not root:
+            buf.append(el.tail)
+    flush()
+    return out
+
+
+def meta_content(root: html.HtmlElement, *names: str) -> str | None:
+    """The first non-empty ``content`` of ``<meta name|property|itemprop=…>`` among ``names``."""
+    wanted = {n.lower() for n in names}
+    found: dict[str, str] = {}
+    for el in root.iter("meta"):
+        key = (el.get("property") or el.get("name") or el.get("itemprop") or "").strip().lower()
+        content = (el.get("content") or "").strip()
+        if key in wanted and content and key not in found:
+            found[key] = content
+    return next((found[n.lower()] for n in names if n.lower() in found), None)
+
+
+def title_of(root: html.HtmlElement) -> str | None:
+    """The ``<title>``, whitespace collapsed."""
+    title = root.find(".//title")
+    text = _SPACES.sub(" ", title.text_content()).strip() if title is not None else ""
+    return text or None
+
+
+def page_text(root: html.HtmlElement) -> str:
+    """Title, description metas, then every visible text block of the body, one per line."""
+    title = title_of(root)
+    head = [title] if title else []
+    for name in ("og:title", "description", "og:description", "twitter:description"):
+        value = meta_content(root, name)
+        if value:
+            head.append(_SPACES.sub(" ", value).strip())
+    lines = list(dict.fromkeys(head))
+    body = root.find("body")
+    lines.extend(_blocks(body if body is not None else root))
+    return "\n".join(lines)

@@ -1,0 +1,348 @@
+"""Lines, blocks and quotation marks: the pieces ``posts`` builds passages from.
+
+Private helper of ``posts``. Everything here works on a view text (the post itself, or its
+HTML rendering) and view offsets. Lines are classified once (quote, text, URL-only, dropped);
+consecutive lines of one kind inside one paragraph form a block.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+
+from service.pipeline.urls import extract_urls
+
+
+class Kind(Enum):
+    BLANK = "blank"
+    TEXT = "text"
+    QUOTE = "quote"
+    HEADING = "heading"
+    URL = "url"
+    DROP = "drop"
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """One line: its kind, its content's view span (markers stripped) and its paragraph."""
+
+    kind: Kind
+    start: int
+    end: int
+    para: int
+    url: str | None = None
+    attribution: bool = False
+    introduces: bool = False  # a URL line ending in ':' ("From <url>:") heads what follows
+    closes: bool = False  # a dash-led URL line ("— <url>") signs what precedes
+
+
+@dataclass(slots=True)
+class Block:
+    """Consecutive quote lines, text lines or one heading, within one paragraph."""
+
+    kind: Kind
+    lines: list[Line]
+    attrib_url: str | None = None
+    extra: list[Line] = field(default_factory=list)
+
+    @property
+    def start(self) -> int:
+        return self.lines[0].start
+
+    @property
+    def end(self) -> int:
+        return max(line.end for line in [*self.lines, *self.extra])
+
+
+_BLANK_CHARS = "\u200b\u200c\u200d\u2060\ufeff"
+_QUOTE_MARK_RE = re.compile(r"[ \t]{0,3}(?:>[ \t]?)+")
+_REPLY_RE = re.compile(r"[ \t]*(?:(?:>>\d+|>>>/\w+/\d*)[ \t]*)+")
+_FENCE_RE = re.compile(r"(?:```|~~~)")
+_HEADING_RE = re.compile(r"[ \t]{0,3}#{1,6}(?:[ \t]+|$)")
+_RULE_RE = re.compile(r"[ \t]{0,3}(?:[-*_=][ \t]*){3,}")
+_COUNTER_RE = re.compile(r"[\s\d.,:;/()+#%-]*")
+_MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
+_DATE_RE = re.compile(
+    rf"(?:(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*,?\s+)?"
+    rf"(?:{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}|\d{{1,2}}\s+{_MONTH},?\s+\d{{4}}"
+    rf"|\d{{4}}-\d{{2}}-\d{{2}}|\d{{1,2}}[/.]\d{{1,2}}[/.]\d{{2,4}})"
+    rf"(?:[\sT,]+(?:\(\w{{2,3}}\)\s*)?\d{{1,2}}:\d{{2}}(?::\d{{2}})?\s*(?:[ap]\.?m\.?|z|utc|gmt)?)?",
+    re.IGNORECASE,
+)
+_HEADER_RE = re.compile(
+    r"(?:\d{1,2}/\d{1,2}/\d{2,4}|\d{4}-\d{2}-\d{2}).*\bNo\.?\s*\d{3,}\b|^\s*No\.\s*\d+\s*$"
+)
+_SIGNATURE_RE = re.compile(r"(?:--|—|–|~)\s*\S+(?:\s+\S+){0,3}|sent from my\b.*", re.IGNORECASE)
+_ATTRIBUTION_RE = re.compile(
+    r"[—–~-]|\(?\s*(?:source|sources|via|from|credit|h/t|cf\.?|see|link|quelle|read more)\b", re.IGNORECASE
+)
+_ATTRIBUTION_WORDS = frozenset(
+    {"source", "sources", "via", "from", "credit", "h", "t", "cf", "see", "link", "quelle", "read", "more"}
+    | {"here"}
+)
+_WORD_RE = re.compile(r"\w+(?:['’.-]\w+)*")
+
+# Quotation marks: opener -> the closers that end it. Straight ' is an apostrophe, never a mark.
+_PAIRS = {'"': '"', "“": "”", "„": "“”", "«": "»", "‹": "›", "「": "」", "『": "』", "‘": "’"}
+_CLOSING = frozenset("".join(_PAIRS.values()))
+
+
+def words(text: str) -> int:
+    """Words in ``text``, URLs not counted."""
+    for found in reversed(extract_urls(text)):
+        text = text[: found.span[0]] + " " + text[found.span[1] :]
+    return len(_WORD_RE.findall(text))
+
+
+def is_blank(line: str) -> bool:
+    """Whitespace only, non-breaking and zero-width spaces included."""
+    return not line.strip().strip(_BLANK_CHARS).strip()
+
+
+def _is_dropped(content: str) -> bool:
+    """Board headers, bare dates, counters, signatures and rules are never passages."""
+    return bool(
+        _COUNTER_RE.fullmatch(content)
+        or _DATE_RE.fullmatch(content.strip())
+        or _HEADER_RE.search(content)
+        or _SIGNATURE_RE.fullmatch(content.strip())
+        or _RULE_RE.fullmatch(content)
+    )
+
+
+def _url_line(text: str, start: int, end: int, marks: Sequence[tuple[int, str]], st: _State) -> str | None:
+    """The first URL on a line holding little but URLs, link labels and attribution words."""
+    here = [url for pos, url in marks if start <= pos < end]
+    if not here:
+        return None
+    kept = [
+        ch if not any(a <= start + i < b for a, b in st.links) else " "
+        for i, ch in enumerate(text[start:end])
+    ]
+    rest = [w.lower() for w in _WORD_RE.findall(_without_urls("".join(kept)))]
+    return here[0] if len([w for w in rest if w not in _ATTRIBUTION_WORDS]) <= 3 else None
+
+
+def _without_urls(text: str) -> str:
+    for found in reversed(extract_urls(text)):
+        text = text[: found.span[0]] + text[found.span[1] :]
+    return text
+
+
+def _line_ranges(text: str) -> list[tuple[int, int]]:
+    ranges, pos = [], 0
+    for line in text.split("\n"):
+        ranges.append((pos, pos + len(line)))
+        pos += len(line) + 1
+    return ranges
+
+
+@dataclass(slots=True)
+class _State:
+    markdown: bool
+    fences: bool
+    links: Sequence[tuple[int, int]]
+    para: int = 0
+    blank: bool = True
+    in_fence: bool = False
+    after_signature: bool = False
+
+
+def _classify(text: str, start: int, end: int, marks: Sequence[tuple[int, str]], st: _State) -> Line:
+    raw = text[start:end]
+    quoted = False
+    reply = _REPLY_RE.match(raw)
+    if reply:
+        start += reply.end()
+    elif quote := _QUOTE_MARK_RE.match(raw):
+        quoted, start = True, start + quote.end()
+    content = text[start:end].rstrip()
+    end = start + len(content)
+    if st.fences and _FENCE_RE.match(content.lstrip()):
+        st.in_fence = not st.in_fence
+        return Line(Kind.DROP, start, end, st.para)
+    if st.in_fence or (reply and not content.strip()):
+        return Line(Kind.DROP, start, end, st.para)
+    url = _url_line(text, start, end, marks, st)
+    if url is not None:
+        attribution = bool(_ATTRIBUTION_RE.match(content.lstrip()))
+        closes = content.lstrip().startswith(("—", "–", "--", "~"))
+        return Line(Kind.URL, start, end, st.para, url, attribution, content.endswith(":"), closes)
+    if content.strip() in ("--", "-- "):
+        st.after_signature = True
+    if quoted:
+        return Line(Kind.QUOTE, start, end, st.para)
+    if st.after_signature or _is_dropped(content):
+        return Line(Kind.DROP, start, end, st.para)
+    heading = _HEADING_RE.match(content) if st.markdown else None
+    if heading:
+        body = content[heading.end() :].rstrip("# \t")
+        return Line(Kind.HEADING, start + heading.end(), start + heading.end() + len(body), st.para)
+    lead = len(content) - len(content.lstrip())
+    return Line(Kind.TEXT, start + lead, end, st.para)
+
+
+_MD_LINK_RE = re.compile(r"!?\[[^\]\n]*\]\((?:[^()\s]|\([^()\s]*\))*(?:\s+\"[^\"\n]*\")?\)")
+
+
+def classify_lines(
+    text: str,
+    marks: Sequence[tuple[int, str]],
+    *,
+    markdown: bool,
+    fences: bool,
+    links: Sequence[tuple[int, int]] = (),
+) -> list[Line]:
+    """Classify every line of ``text``.
+
+    ``marks`` are (view position, URL as written); ``links`` the view spans of HTML link texts.
+    Markdown links are found here.
+    """
+    if markdown:
+        links = [*links, *((m.start(), m.end()) for m in _MD_LINK_RE.finditer(text))]
+    st = _State(markdown=markdown, fences=fences, links=links)
+    lines: list[Line] = []
+    for start, end in _line_ranges(text):
+        if is_blank(text[start:end]):
+            if not st.blank:
+                st.para += 1
+            st.blank = True
+            lines.append(Line(Kind.BLANK, start, start, st.para))
+            continue
+        st.blank = False
+        lines.append(_classify(text, start, end, marks, st))
+    return lines
+
+
+_SENTENCE_END_RE = re.compile(r"[.!?…]['\"”’)\]]*$")
+
+
+def _continues(text: str, block: Block | None, line: Line, *, greentext: bool) -> bool:
+    """Whether ``line`` carries on ``block``: same kind and paragraph, and (for text and
+    greentext) the block's last line stops mid-sentence or inside an open quotation, as a
+    hard-wrapped line does. Lines that each end a sentence are separate passages."""
+    if block is None or block.kind is not line.kind or block.lines[-1].para != line.para:
+        return False
+    if line.kind is Kind.QUOTE and not greentext:
+        return True
+    last = text[block.lines[-1].start : block.lines[-1].end]
+    if not _SENTENCE_END_RE.search(last):
+        return True
+    return quote_open(text[block.start : block.lines[-1].end])
+
+
+def build_blocks(lines: Sequence[Line], text: str, *, greentext: bool) -> list[Block]:
+    """Group lines into blocks; an attribution URL line right after a blockquote joins it."""
+    blocks: list[Block] = []
+    current: Block | None = None
+    last_closed: Block | None = None
+    gap = 0  # blank lines since last_closed ended
+    for line in lines:
+        joinable = _continues(text, current, line, greentext=greentext)
+        if line.kind in (Kind.TEXT, Kind.QUOTE) and joinable and current is not None:
+            current.lines.append(line)
+            continue
+        if current is not None:
+            blocks.append(current)
+            last_closed, gap, current = current, 0, None
+        if line.kind is Kind.BLANK:
+            gap += 1
+        elif line.kind is Kind.URL:
+            near = last_closed is not None and (gap == 0 or (line.attribution and gap <= 2))
+            if near and last_closed is not None and last_closed.kind is Kind.QUOTE:
+                last_closed.attrib_url = last_closed.attrib_url or line.url
+                last_closed.extra.append(line)
+            last_closed = None
+        elif line.kind in (Kind.TEXT, Kind.QUOTE, Kind.HEADING):
+            current = Block(line.kind, [line])
+        else:
+            last_closed = None
+    if current is not None:
+        blocks.append(current)
+    return [_trim_quote(b) for b in blocks]
+
+
+def _trim_quote(block: Block) -> Block:
+    """Empty ``>`` lines at the edges of a blockquote are not part of it."""
+    lines = block.lines
+    while len(lines) > 1 and lines[0].start == lines[0].end:
+        lines = lines[1:]
+    while len(lines) > 1 and lines[-1].start == lines[-1].end:
+        lines = lines[:-1]
+    return Block(block.kind, list(lines), block.attrib_url, block.extra)
+
+
+def _closer_index(stack: Sequence[tuple[str, int]], text: str, i: int) -> int | None:
+    ch = text[i]
+    if ch not in _CLOSING:
+        return None
+    prev = text[i - 1] if i else " "
+    nxt = text[i + 1] if i + 1 < len(text) else " "
+    if ch == "’" and nxt.isalnum():
+        return None  # an apostrophe: Moscow’s
+    if ch == '"' and prev.isspace():
+        return None
+    for depth in range(len(stack) - 1, -1, -1):
+        if ch in _PAIRS[stack[depth][0]]:
+            return depth
+    return None
+
+
+def _can_open(text: str, i: int) -> bool:
+    ch = text[i]
+    prev = text[i - 1] if i else " "
+    nxt = text[i + 1] if i + 1 < len(text) else " "
+    if ch not in _PAIRS or nxt.isspace():
+        return False
+    return not (ch in '‘"' and prev.isalnum())
+
+
+def find_quotes(text: str) -> list[tuple[int, int]]:
+    """Spans (inside the marks) of top-level quotations; nested ones stay inside their outer one."""
+    return _scan_quotes(text)[0]
+
+
+def quote_open(text: str) -> bool:
+    """Whether ``text`` ends inside a quotation it opened."""
+    return bool(_scan_quotes(text)[1])
+
+
+def _scan_quotes(text: str) -> tuple[list[tuple[int, int]], list[tuple[str, int]]]:
+    found: list[tuple[int, int]] = []
+    stack: list[tuple[str, int]] = []
+    for i in range(len(text)):
+        depth = _closer_index(stack, text, i)
+        if depth is not None:
+            opener_at = stack[depth][1]
+            del stack[depth:]
+            if not stack:
+                found.append((opener_at + 1, i))
+        elif _can_open(text, i):
+            stack.append((text[i], i))
+    return found, stack
+
+
+_MD_INLINE: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"!?\[([^\]\n]*)\]\((?:[^()\s]|\([^()\s]*\))*(?:\s+\"[^\"\n]*\")?\)"), r"\1"),
+    (re.compile(r"\[([^\]\n]+)\]\[[^\]\n]*\]"), r"\1"),
+    (re.compile(r"<(https?://[^>\s]+)>"), r"\1"),
+    (re.compile(r"(`+)(.+?)\1"), r"\2"),
+    (re.compile(r"(?<![\w*\\])(\*{1,3})(?=\S)(.+?)(?<=\S)\1(?![\w*])"), r"\2"),
+    (re.compile(r"(?<![\w\\])(_{1,3})(?=\S)(.+?)(?<=\S)\1(?!\w)"), r"\2"),
+    (re.compile(r"~~(?=\S)(.+?)(?<=\S)~~"), r"\1"),
+    (re.compile(r"\\([\\`*_{}\[\]()#+\-.!>~|])"), r"\1"),
+)
+_LIST_MARK_RE = re.compile(r"^[ \t]*(?:[-*+]|\d{1,3}[.)])[ \t]+")
+
+
+def render_markdown(text: str) -> str:
+    """What a reader sees of Markdown inline syntax: labels of links, text without emphasis."""
+    out = []
+    for line in text.split("\n"):
+        line = _LIST_MARK_RE.sub("", line)
+        for pattern, repl in _MD_INLINE:
+            line = pattern.sub(repl, line)
+        out.append(line)
+    return "\n".join(out)

@@ -1,0 +1,147 @@
+"""Many posts in, one report each out, in input order, with flat memory.
+
+Input and output are streamed: at most ``window`` posts are held at once, ``concurrency`` of
+them being verified. A line that cannot be read becomes a report with ``error`` set and the
+batch goes on; so does a post whose verification fails unexpectedly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+
+from .deps import Deps
+from .errors import InputError
+from .models import InputFormat, Post, Report
+from .posts import parse_post
+from .report import error_report
+from .verify import verify_post
+
+log = structlog.get_logger(__name__)
+
+MAX_POST_CHARS = 1_000_000
+
+
+def parse_posted_at(value: str) -> datetime:
+    """ISO-8601 with ``Z`` or an offset; a time without a zone is taken as UTC."""
+    try:
+        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError as exc:
+        raise InputError(f"posted_at is not an ISO-8601 date: {value!r}") from exc
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def parse_format(value: str) -> InputFormat:
+    try:
+        return InputFormat(value)
+    except ValueError as exc:
+        choices = ", ".join(f.value for f in InputFormat)
+        raise InputError(f"unknown input format {value!r} (choose from {choices})") from exc
+
+
+def post_from_mapping(data: Mapping[str, Any], *, default_format: InputFormat = InputFormat.AUTO) -> Post:
+    """A post from a batch line or an API body: ``{"id"?, "text", "format"?, "posted_at"?}``."""
+    text = data.get("text")
+    if not isinstance(text, str):
+        raise InputError('"text" must be a string')
+    if len(text) > MAX_POST_CHARS:
+        raise InputError(f"post is longer than {MAX_POST_CHARS} characters")
+    post_id = data.get("id")
+    if post_id is not None and not isinstance(post_id, (str, int)):
+        raise InputError('"id" must be a string')
+    fmt = data.get("format") or default_format.value
+    if not isinstance(fmt, str):
+        raise InputError('"format" must be a string')
+    posted = data.get("posted_at")
+    if posted is not None and not isinstance(posted, str):
+        raise InputError('"posted_at" must be an ISO-8601 string')
+    return parse_post(
+        text,
+        parse_format(fmt),
+        id=None if post_id is None else str(post_id),
+        posted_at=parse_posted_at(posted) if posted else None,
+    )
+
+
+def _line_id(line: str) -> str | None:
+    try:
+        data = json.loads(line)
+    except ValueError:
+        return None
+    value = data.get("id") if isinstance(data, dict) else None
+    return str(value) if isinstance(value, (str, int)) else None
+
+
+def read_line(line: str, lineno: int, *, default_format: InputFormat) -> Post | Report:
+    """A post, or the error report that stands in for an unreadable line."""
+    try:
+        data = json.loads(line)
+    except json.JSONDecodeError as exc:
+        return error_report(None, "bad_json", f"line {lineno}: not JSON ({exc.msg})")
+    if not isinstance(data, dict):
+        return error_report(None, "bad_json", f"line {lineno}: not a JSON object")
+    try:
+        return post_from_mapping(data, default_format=default_format)
+    except InputError as exc:
+        return error_report(_line_id(line), "bad_input", f"line {lineno}: {exc}")
+
+
+@dataclass(frozen=True, slots=True)
+class BatchSummary:
+    posts: int
+    flagged: int
+    errors: int
+
+
+async def _verify_one(item: Post | Report, deps: Deps, gate: asyncio.Semaphore) -> Report:
+    if isinstance(item, Report):
+        return item
+    async with gate:
+        try:
+            return await verify_post(item, deps=deps)
+        except Exception as exc:  # noqa: BLE001 - one post's failure must not end the batch
+            log.exception("post_failed", post_id=item.id)
+            return error_report(item.id, "internal_error", f"{type(exc).__name__}: {exc}")
+
+
+async def run_batch(
+    lines: Iterable[str],
+    write: Callable[[str], None],
+    *,
+    deps: Deps,
+    concurrency: int = 8,
+    default_format: InputFormat = InputFormat.AUTO,
+    on_report: Callable[[Report], None] | None = None,
+) -> BatchSummary:
+    """Verify every non-blank line of ``lines``; ``write`` gets one JSON report line per post."""
+    gate = asyncio.Semaphore(max(1, concurrency))
+    window: deque[asyncio.Task[Report]] = deque()
+    limit = max(1, concurrency) * 4
+    posts = flagged = errors = 0
+
+    async def drain(keep: int) -> None:
+        nonlocal posts, flagged, errors
+        while len(window) > keep or (window and window[0].done()):
+            report = await window.popleft()
+            write(json.dumps(report.to_dict(), ensure_ascii=False) + "\n")
+            posts += 1
+            flagged += report.flagged
+            errors += report.error is not None
+            if on_report is not None:
+                on_report(report)
+
+    for lineno, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        item = read_line(line, lineno, default_format=default_format)
+        window.append(asyncio.create_task(_verify_one(item, deps, gate)))
+        await drain(limit - 1)
+    await drain(0)
+    return BatchSummary(posts=posts, flagged=flagged, errors=errors)

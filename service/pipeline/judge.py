@@ -1,0 +1,159 @@
+"""Deciding each passage's status from its alignments against the post's sources.
+
+Pure: ``verify.py`` reads the sources, this module compares. The order of questions is the
+contract's: found faithfully under its own link; found in the at-post version only (the source
+was edited); found in another cited source (misattributed); found changed (altered); its source
+could not be read (unverifiable); else not found.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from service.settings import AlignSettings
+
+from .align import TextIndex, align_quote
+from .models import (
+    FAITHFUL_STATUSES,
+    NO_MATCH,
+    Alignment,
+    Passage,
+    QuoteReport,
+    QuoteStatus,
+    SourceReport,
+)
+from .report import is_flagged, quote_source
+
+
+@dataclass(frozen=True, slots=True)
+class SourceText:
+    """One readable text of a source version: the article's main text or the whole-page text."""
+
+    url: str
+    kind: str
+    text: str
+    index: TextIndex
+
+
+@dataclass(frozen=True, slots=True)
+class ReadSource:
+    """What verification knows of one cited URL: its report entry and its readable texts."""
+
+    key: str
+    report: SourceReport
+    live: tuple[SourceText, ...] = ()
+    at_post: tuple[SourceText, ...] = ()
+
+    @property
+    def readable(self) -> bool:
+        return bool(self.live or self.at_post)
+
+    @property
+    def current(self) -> tuple[SourceText, ...]:
+        """The version a passage is checked against: live, or the at-post capture of a dead page."""
+        return self.live or self.at_post
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    alignment: Alignment
+    text: SourceText | None
+
+
+_NO = Match(NO_MATCH, None)
+_RANK = {QuoteStatus.VERBATIM: 3, QuoteStatus.COSMETIC: 3, QuoteStatus.ELIDED: 3, QuoteStatus.ALTERED: 2}
+
+
+def _rank(match: Match) -> tuple[int, float]:
+    return _RANK.get(match.alignment.status, 0), match.alignment.score
+
+
+def _faithful(match: Match) -> bool:
+    return match.alignment.status in FAITHFUL_STATUSES
+
+
+def best_match(
+    passage: Passage, texts: Sequence[SourceText], *, settings: AlignSettings
+) -> Match:
+    """The best alignment over a version's texts; the main text wins ties over the page text."""
+    best = _NO
+    for text in texts:
+        found = Match(align_quote(passage.text, text.index, explicit=passage.explicit, settings=settings), text)
+        if _faithful(found):
+            return found
+        if _rank(found) > _rank(best):
+            best = found
+    return best
+
+
+def _quote(
+    passage: Passage, status: QuoteStatus, match: Match, *, settings: AlignSettings
+) -> QuoteReport:
+    alignment = match.alignment
+    source = None
+    if match.text is not None and alignment.span is not None:
+        source = quote_source(
+            match.text.url,
+            match.text.text,
+            alignment.span,
+            context_chars=settings.context_chars,
+            text_kind=match.text.kind,
+        )
+    return QuoteReport(
+        text=passage.text,
+        post_span=passage.span,
+        explicit=passage.explicit,
+        cited_url=passage.cited_url,
+        status=status,
+        flagged=is_flagged(status, explicit=passage.explicit),
+        score=alignment.score if match.text is not None else 0.0,
+        source=source,
+        diff=alignment.diff if status is not QuoteStatus.NOT_FOUND else (),
+        reasons=alignment.reasons if status in (QuoteStatus.ALTERED, QuoteStatus.MISATTRIBUTED) else (),
+    )
+
+
+def judge_passage(
+    passage: Passage,
+    cited: ReadSource | None,
+    others: Sequence[ReadSource],
+    *,
+    settings: AlignSettings,
+) -> QuoteReport:
+    """One passage's verdict; ``cited`` is None when the post gives the passage no link."""
+    if cited is None:
+        return _judge_unattached(passage, others, settings=settings)
+    own = best_match(passage, cited.current, settings=settings)
+    if _faithful(own):
+        return _quote(passage, own.alignment.status, own, settings=settings)
+    if cited.live and cited.at_post:
+        then = best_match(passage, cited.at_post, settings=settings)
+        if _faithful(then):
+            return _quote(passage, QuoteStatus.SOURCE_CHANGED, then, settings=settings)
+    elsewhere = max(
+        (best_match(passage, other.current, settings=settings) for other in others),
+        key=_rank,
+        default=_NO,
+    )
+    if _faithful(elsewhere) or (
+        elsewhere.alignment.status is QuoteStatus.ALTERED and own.alignment.status is QuoteStatus.NOT_FOUND
+    ):
+        return _quote(passage, QuoteStatus.MISATTRIBUTED, elsewhere, settings=settings)
+    if own.alignment.status is QuoteStatus.ALTERED:
+        return _quote(passage, QuoteStatus.ALTERED, own, settings=settings)
+    if not cited.readable:
+        return _quote(passage, QuoteStatus.UNVERIFIABLE, _NO, settings=settings)
+    return _quote(passage, QuoteStatus.NOT_FOUND, own, settings=settings)
+
+
+def _judge_unattached(
+    passage: Passage, sources: Sequence[ReadSource], *, settings: AlignSettings
+) -> QuoteReport:
+    best = max(
+        (best_match(passage, s.current, settings=settings) for s in sources), key=_rank, default=_NO
+    )
+    status = best.alignment.status
+    if status is QuoteStatus.NOT_FOUND and sources and not any(s.readable for s in sources):
+        status = QuoteStatus.UNVERIFIABLE
+    return _quote(passage, status, best, settings=settings)

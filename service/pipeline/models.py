@@ -1,0 +1,413 @@
+"""The pipeline's typed values: posts, fetches, extractions, alignments and the report.
+
+A leaf module (stdlib only) so that every stage, the API and the workers can share it without
+import loops. Results are frozen dataclasses and statuses are ``StrEnum``s: a result field never
+holds an exception or a free-form string where a closed set of values is meant.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Protocol
+
+SCHEMA = "provenance.report/1"
+
+Span = tuple[int, int]
+
+
+class InputFormat(StrEnum):
+    AUTO = "auto"
+    TEXT = "text"
+    MARKDOWN = "markdown"
+    HTML = "html"
+
+
+class SourceStatus(StrEnum):
+    OK = "ok"
+    DEAD = "dead"
+    SOFT_404 = "soft_404"
+    BLOCKED = "blocked"
+    PAYWALLED = "paywalled"
+    TIMEOUT = "timeout"
+    REFUSED = "refused"
+    UNSUPPORTED = "unsupported"
+    ERROR = "error"
+
+
+class QuoteStatus(StrEnum):
+    VERBATIM = "verbatim"
+    COSMETIC = "cosmetic"
+    ELIDED = "elided"
+    ALTERED = "altered"
+    MISATTRIBUTED = "misattributed"
+    NOT_FOUND = "not_found"
+    SOURCE_CHANGED = "source_changed"
+    UNVERIFIABLE = "unverifiable"
+
+
+FAITHFUL_STATUSES = frozenset({QuoteStatus.VERBATIM, QuoteStatus.COSMETIC, QuoteStatus.ELIDED})
+
+
+class Verdict(StrEnum):
+    VERIFIED = "verified"
+    FLAGGED = "flagged"
+    UNVERIFIABLE = "unverifiable"
+    NO_CITATIONS = "no_citations"
+
+
+class DiffOp(StrEnum):
+    EQUAL = "equal"
+    INSERT = "insert"
+    DELETE = "delete"
+    REPLACE = "replace"
+
+
+class Reason(StrEnum):
+    """Why a passage counts as altered; several may apply at once."""
+
+    NUMBER_CHANGED = "number_changed"
+    NEGATION_CHANGED = "negation_changed"
+    NAME_CHANGED = "name_changed"
+    WORDS_REPLACED = "words_replaced"
+    WORDS_INSERTED = "words_inserted"
+    WORDS_DELETED = "words_deleted"
+    SPLICED = "spliced"
+    REORDERED = "reordered"
+    EXTENDED = "extended"
+
+
+# ---------------------------------------------------------------- posts
+
+
+@dataclass(frozen=True, slots=True)
+class Citation:
+    """A URL the post cites: as written, its fetch key, and where it stands in the post."""
+
+    url: str
+    key: str
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Passage:
+    """A stretch of the post that may be copied from a source.
+
+    ``text`` is the passage as a reader sees it (blockquote markers, HTML tags and entities
+    removed); ``span`` is where it stands in the submitted post.
+    """
+
+    text: str
+    span: Span
+    explicit: bool
+    cited_url: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Post:
+    text: str
+    format: InputFormat
+    passages: tuple[Passage, ...]
+    citations: tuple[Citation, ...]
+    id: str | None = None
+    posted_at: datetime | None = None
+
+
+# ---------------------------------------------------------------- fetching
+
+
+@dataclass(frozen=True, slots=True)
+class Redirect:
+    url: str
+    status: int
+
+
+@dataclass(frozen=True, slots=True)
+class FetchResult:
+    """One URL's resolution: the redirect chain, the final answer and its (decoded) body.
+
+    ``status`` is ``ok`` only when a body worth extracting came back; every other status has a
+    ``reason``. ``captured_at`` is set when the answer came from an archive (replay, store).
+    """
+
+    url: str
+    final_url: str
+    status: SourceStatus
+    reason: str | None = None
+    redirects: tuple[Redirect, ...] = ()
+    http_status: int | None = None
+    content_type: str | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+    body: bytes = b""
+    fetched_at: datetime | None = None
+    captured_at: datetime | None = None
+    peer: str | None = None
+    archive_url: str | None = None
+
+    @property
+    def sha256(self) -> str | None:
+        return hashlib.sha256(self.body).hexdigest() if self.body else None
+
+    def header(self, name: str) -> str | None:
+        lname = name.lower()
+        for key, value in self.headers:
+            if key.lower() == lname:
+                return value
+        return None
+
+
+class Fetcher(Protocol):
+    """Answers URLs: the live web (``fetch.LiveFetcher``) or WARC files (``replay.ReplayArchive``).
+
+    Neither method raises for a network or HTTP problem: the answer's ``status`` and ``reason``
+    say what happened.
+    """
+
+    async def fetch(self, url: str) -> FetchResult:
+        """The live version of ``url`` (for replay: its latest capture)."""
+        ...
+
+    async def fetch_at(self, url: str, when: datetime) -> FetchResult | None:
+        """The version of ``url`` as it was at ``when`` (latest capture at or before it), if known."""
+        ...
+
+
+# ---------------------------------------------------------------- extraction
+
+
+@dataclass(frozen=True, slots=True)
+class Extraction:
+    """What a page says: trafilatura's main text and metadata, and a whole-page fallback text.
+
+    ``page_text`` holds the headline, standfirst, captions and every other visible text block,
+    for passages the main-text extractor leaves out.
+    """
+
+    main_text: str
+    page_text: str
+    title: str | None = None
+    author: str | None = None
+    published: str | None = None
+    canonical_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ArchiveRecord:
+    """Where the local evidence store put a fetch: enough to find and check the exact record.
+
+    ``file`` is relative to the store's root; ``offset``/``length`` locate the (gzipped) response
+    record; ``digest`` is its ``WARC-Payload-Digest``; ``captured_at`` its ``WARC-Date`` (ISO).
+    """
+
+    file: str
+    offset: int
+    length: int
+    digest: str | None
+    captured_at: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "file": self.file,
+            "offset": self.offset,
+            "length": self.length,
+            "digest": self.digest,
+            "captured_at": self.captured_at,
+        }
+
+
+# ---------------------------------------------------------------- alignment
+
+
+@dataclass(frozen=True, slots=True)
+class DiffPart:
+    op: DiffOp
+    post: str
+    source: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"op": self.op.value, "post": self.post, "source": self.source}
+
+
+@dataclass(frozen=True, slots=True)
+class Alignment:
+    """The best match of one passage in one text.
+
+    ``status`` is one of verbatim, cosmetic, elided, altered or not_found; ``span`` is the
+    matched region of the text (None when nothing matched); ``coverage`` is the share of the
+    passage's words found in order in the text.
+    """
+
+    status: QuoteStatus
+    score: float
+    span: Span | None = None
+    diff: tuple[DiffPart, ...] = ()
+    reasons: tuple[Reason, ...] = ()
+    coverage: float = 0.0
+
+
+NO_MATCH = Alignment(status=QuoteStatus.NOT_FOUND, score=0.0)
+
+
+# ---------------------------------------------------------------- report
+
+
+@dataclass(frozen=True, slots=True)
+class StageFailure:
+    code: str
+    message: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"code": self.code, "message": self.message}
+
+
+@dataclass(frozen=True, slots=True)
+class AtPostCapture:
+    captured_at: str
+    sha256: str | None
+    archive_url: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"captured_at": self.captured_at, "sha256": self.sha256, "archive_url": self.archive_url}
+
+
+@dataclass(frozen=True, slots=True)
+class SourceReport:
+    url: str
+    final_url: str
+    status: SourceStatus
+    reason: str | None = None
+    redirects: tuple[Redirect, ...] = ()
+    http_status: int | None = None
+    title: str | None = None
+    author: str | None = None
+    published: str | None = None
+    canonical_url: str | None = None
+    sha256: str | None = None
+    fetched_at: str | None = None
+    archive_warc: dict[str, Any] | None = None
+    archive_wayback: dict[str, Any] | None = None
+    at_post: AtPostCapture | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "url": self.url,
+            "final_url": self.final_url,
+            "redirects": [{"url": r.url, "status": r.status} for r in self.redirects],
+            "status": self.status.value,
+            "reason": self.reason,
+            "http_status": self.http_status,
+            "title": self.title,
+            "author": self.author,
+            "published": self.published,
+            "canonical_url": self.canonical_url,
+            "sha256": self.sha256,
+            "fetched_at": self.fetched_at,
+            "archive": {"warc": self.archive_warc, "wayback": self.archive_wayback},
+            "at_post": self.at_post.to_dict() if self.at_post else None,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class QuoteSource:
+    """Where a passage stands in its source: span, W3C TextQuoteSelector, text-fragment link."""
+
+    url: str
+    span: Span
+    exact: str
+    prefix: str
+    suffix: str
+    text_fragment_url: str
+    text: str = "main"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "url": self.url,
+            "text": self.text,
+            "span": list(self.span),
+            "exact": self.exact,
+            "prefix": self.prefix,
+            "suffix": self.suffix,
+            "text_fragment_url": self.text_fragment_url,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class QuoteReport:
+    text: str
+    post_span: Span
+    explicit: bool
+    cited_url: str | None
+    status: QuoteStatus
+    flagged: bool
+    score: float
+    source: QuoteSource | None = None
+    diff: tuple[DiffPart, ...] = ()
+    reasons: tuple[Reason, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "text": self.text,
+            "post_span": list(self.post_span),
+            "explicit": self.explicit,
+            "cited_url": self.cited_url,
+            "status": self.status.value,
+            "flagged": self.flagged,
+            "score": round(self.score, 4),
+            "source": self.source.to_dict() if self.source else None,
+            "diff": [d.to_dict() for d in self.diff],
+            "reasons": [r.value for r in self.reasons],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    id: str | None
+    posted_at: str | None
+    verdict: Verdict
+    checked_at: str
+    generator_version: str
+    sources: tuple[SourceReport, ...] = ()
+    quotes: tuple[QuoteReport, ...] = ()
+    error: StageFailure | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema": SCHEMA,
+            "id": self.id,
+            "posted_at": self.posted_at,
+            "verdict": self.verdict.value,
+            "checked_at": self.checked_at,
+            "generator": {"name": "provenance", "version": self.generator_version},
+            "sources": [s.to_dict() for s in self.sources],
+            "quotes": [q.to_dict() for q in self.quotes],
+            "error": self.error.to_dict() if self.error else None,
+        }
+
+    @property
+    def flagged(self) -> bool:
+        return self.verdict is Verdict.FLAGGED
+
+
+# ---------------------------------------------------------------- progress events
+
+
+class EventKind(StrEnum):
+    POST_STARTED = "post_started"
+    SOURCE_READ = "source_read"
+    QUOTE_JUDGED = "quote_judged"
+    POST_FINISHED = "post_finished"
+
+
+@dataclass(frozen=True, slots=True)
+class ProgressEvent:
+    """One step of a verification, announced to whoever listens (progress bar, SSE stream)."""
+
+    kind: EventKind
+    post_id: str | None
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind.value, "post_id": self.post_id, **self.data}

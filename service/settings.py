@@ -1,0 +1,141 @@
+"""Frozen settings, one dataclass per component, read once at the entry point.
+
+The pipeline never reads the environment: ``service.cli`` builds these (flags over
+``PROVENANCE_*`` variables over defaults) and passes them down.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+MIB = 1024 * 1024
+
+
+def _flag(environ: Mapping[str, str], name: str, default: bool = False) -> bool:
+    value = environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True, slots=True)
+class HttpSettings:
+    """Limits of the fetcher (security.md §2)."""
+
+    allow_private_addresses: bool = False
+    max_body_bytes: int = 5 * MIB
+    max_redirects: int = 10
+    connect_timeout: float = 5.0
+    total_timeout: float = 20.0
+    limit_per_host: int = 2
+    limit: int = 64
+    user_agent: str = "ProvenanceBot/0.1 (+https://github.com/provenance; source verification)"
+    accepted_content_types: tuple[str, ...] = ("text/html", "application/xhtml+xml", "text/plain")
+    # Ports a URL may name when private addresses are refused (security.md §1.5); None = any.
+    allowed_ports: tuple[int, ...] | None = (80, 443, 8000, 8080, 8443)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> HttpSettings:
+        return cls(allow_private_addresses=_flag(environ, "PROVENANCE_ALLOW_PRIVATE_ADDRESSES"))
+
+
+@dataclass(frozen=True, slots=True)
+class ExtractSettings:
+    """Extraction runs in a process pool; a page over ``timeout_s`` kills its worker."""
+
+    workers: int = 2
+    timeout_s: float = 10.0
+    max_html_bytes: int = 5 * MIB
+
+
+@dataclass(frozen=True, slots=True)
+class AlignSettings:
+    """Thresholds of the quote aligner; see ``service/pipeline/align.py`` for their meaning."""
+
+    seed_words: int = 3
+    context_chars: int = 32
+    # A changed passage is shown as ``altered`` (not ``not_found``) only with a real matched core:
+    short_words: int = 8  # passages this short may be seeded by word pairs ...
+    short_coverage: float = 0.5  # ... and count as a copy with this share of words matched in order
+    long_run: int = 8  # an explicit quote sharing a run this long is a copy, whatever else changed
+    explicit_run: int = 4  # ... or a shorter run together with
+    explicit_coverage: float = 0.3  # this share of its words matched in order
+    implicit_run: int = 6  # unmarked text (maybe the poster's own words) needs a long run
+    implicit_coverage: float = 0.6  # and most of its words matched in order
+
+
+@dataclass(frozen=True, slots=True)
+class StoreSettings:
+    """The local WARC evidence store under ``data_dir``."""
+
+    root: Path = Path("provenance-data")
+    max_file_bytes: int = 100 * MIB
+
+
+@dataclass(frozen=True, slots=True)
+class WaybackSettings:
+    """The Internet Archive's Wayback Machine: lookups (CDX, availability) and Save Page Now 2."""
+
+    base_url: str = "https://web.archive.org"
+    availability_url: str = "https://archive.org/wayback/available"
+    access_key: str | None = None
+    secret_key: str | None = None
+    captures_per_minute: float = 6.0
+    anonymous_captures_per_minute: float = 3.0
+    skip_if_archived_within_hours: float = 24.0
+    capture_wait_s: float = 5.0
+    poll_interval_s: float = 3.0
+    request_timeout_s: float = 20.0
+
+    @property
+    def authenticated(self) -> bool:
+        return bool(self.access_key and self.secret_key)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> WaybackSettings:
+        base = environ.get("PROVENANCE_WAYBACK_URL", "https://web.archive.org").rstrip("/")
+        default_avail = "https://archive.org/wayback/available"
+        return cls(
+            base_url=base,
+            availability_url=environ.get(
+                "PROVENANCE_WAYBACK_AVAILABILITY_URL",
+                default_avail if base == "https://web.archive.org" else f"{base}/wayback/available",
+            ),
+            access_key=environ.get("PROVENANCE_WAYBACK_ACCESS_KEY") or None,
+            secret_key=environ.get("PROVENANCE_WAYBACK_SECRET_KEY") or None,
+            captures_per_minute=float(environ.get("PROVENANCE_WAYBACK_CAPTURES_PER_MINUTE", "6")),
+            skip_if_archived_within_hours=float(environ.get("PROVENANCE_WAYBACK_SKIP_HOURS", "24")),
+            capture_wait_s=float(environ.get("PROVENANCE_WAYBACK_CAPTURE_WAIT", "5")),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything one run needs."""
+
+    http: HttpSettings = field(default_factory=HttpSettings)
+    extract: ExtractSettings = field(default_factory=ExtractSettings)
+    align: AlignSettings = field(default_factory=AlignSettings)
+    replay: tuple[Path, ...] = ()
+    data_dir: Path = Path("provenance-data")
+    archive: tuple[str, ...] = ()
+    redis_url: str | None = None
+    concurrency: int = 8
+    store: StoreSettings = field(default_factory=StoreSettings)
+    wayback: WaybackSettings = field(default_factory=WaybackSettings)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Settings:
+        archive = tuple(a for a in environ.get("PROVENANCE_ARCHIVE", "").split(",") if a and a != "none")
+        data_dir = Path(environ.get("PROVENANCE_DATA_DIR", "provenance-data"))
+        return cls(
+            store=StoreSettings(root=data_dir),
+            wayback=WaybackSettings.from_env(environ),
+            http=HttpSettings.from_env(environ),
+            data_dir=data_dir,
+            archive=archive,
+            redis_url=environ.get("PROVENANCE_REDIS_URL") or None,
+            concurrency=int(environ.get("PROVENANCE_CONCURRENCY", "8")),
+        )

@@ -1,0 +1,311 @@
+#!/usr/bin/env python3
+"""Throughput and memory benchmark of `provenance batch` against bare trafilatura.
+
+usage:
+  python tests/bench/bench_throughput.py --corpus ../shared/corpus [--pages 169 --urls-per-page 3]
+  python tests/bench/bench_throughput.py --corpus ../shared/corpus --memory-posts 10000
+
+Throughput mode serves every corpus page under several distinct URLs (the manifest URL plus
+https://mirrorN.example/<id>, distinct fetch keys with the same bytes) from one WARC, then measures
+(a) trafilatura.extract over the same bytes once per URL, in this process, and (b) one
+`provenance batch posts.jsonl -o out.jsonl --replay pages.warc.gz` subprocess (wall clock and peak RSS).
+ratio = time(a) / time(b): above 1 means the batch beat bare extraction.
+
+Memory mode runs a batch of many small posts citing a few pages and prints its peak RSS; the exit
+status is 1 when it is over --rss-target-mb (300). Exits 0 with a message when the corpus is absent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import io
+import json
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+CHARSET_RE = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?([A-Za-z0-9_.:-]+)", re.I)
+CAPTURED = "2019-11-20T00:00:00Z"
+
+
+@dataclass(frozen=True)
+class BenchPage:
+    """One corpus page: id, URL, raw bytes, declared charset and a quotable paragraph."""
+
+    id: str
+    url: str
+    raw: bytes
+    charset: str | None
+    paragraphs: tuple[str, ...]
+
+
+def load_pages(corpus: Path, limit: int) -> list[BenchPage]:
+    """The first `limit` manifest pages."""
+    out: list[BenchPage] = []
+    with (corpus / "manifest.jsonl").open(encoding="utf-8") as f:
+        for line in f:
+            if len(out) >= limit:
+                break
+            m = json.loads(line)
+            raw = gzip.decompress((corpus / m["html"]).read_bytes())
+            cs = CHARSET_RE.search(raw)
+            paras = tuple(p.strip() for p in m["body"].split("\n") if len(p.split()) >= 12)
+            out.append(
+                BenchPage(
+                    m["id"],
+                    m["url"],
+                    raw,
+                    cs.group(1).decode().lower() if cs else None,
+                    paras or (m["body"][:400],),
+                )
+            )
+    return out
+
+
+def write_warc(path: Path, served: list[tuple[str, BenchPage]]) -> None:
+    """One request/response pair per (URL, page)."""
+    from warcio.statusandheaders import StatusAndHeaders
+    from warcio.warcwriter import WARCWriter
+
+    with path.open("wb") as f:
+        w = WARCWriter(f, gzip=True, warc_version="1.1")
+        for url, p in served:
+            ctype = f"text/html; charset={p.charset}" if p.charset else "text/html"
+            http = StatusAndHeaders(
+                "200 OK", [("Content-Type", ctype), ("Content-Length", str(len(p.raw)))], protocol="HTTP/1.1"
+            )
+            resp = w.create_warc_record(
+                url,
+                "response",
+                payload=io.BytesIO(p.raw),
+                length=len(p.raw),
+                http_headers=http,
+                warc_headers_dict={"WARC-Date": CAPTURED},
+            )
+            u = urlsplit(url)
+            req_http = StatusAndHeaders(
+                f"GET {u.path or '/'}{'?' + u.query if u.query else ''} HTTP/1.1",
+                [("Host", u.netloc)],
+                is_http_request=True,
+            )
+            req = w.create_warc_record(
+                url,
+                "request",
+                http_headers=req_http,
+                warc_headers_dict={
+                    "WARC-Date": CAPTURED,
+                    "WARC-Concurrent-To": resp.rec_headers.get_header("WARC-Record-ID"),
+                },
+            )
+            w.write_record(resp)
+            w.write_record(req)
+
+
+def quote_of(p: BenchPage, rng: random.Random, max_words: int = 40) -> str:
+    """A copied stretch of a body paragraph (the body's own spacing; the bench does not score)."""
+    words = rng.choice(p.paragraphs).split()
+    return " ".join(words[:max_words])
+
+
+def write_posts(path: Path, items: list[list[tuple[str, BenchPage]]], rng: random.Random) -> None:
+    """Board-style posts: each quote above the URL it comes from."""
+    with path.open("w", encoding="utf-8") as f:
+        for i, cites in enumerate(items):
+            text = "\n\n".join(f"{quote_of(p, rng)}\n\n{url}" for url, p in cites) + "\n"
+            f.write(
+                json.dumps(
+                    {"id": f"bench-{i}", "text": text, "format": "text", "posted_at": "2020-01-01T00:00:00Z"}
+                )
+                + "\n"
+            )
+
+
+def provenance_cmd(override: str | None) -> list[str]:
+    """How to run the CLI: --provenance, the venv's console script, PATH, or python -m service."""
+    if override:
+        return override.split()
+    local = Path(sys.executable).parent / "provenance"
+    if local.exists():
+        return [str(local)]
+    found = shutil.which("provenance")
+    return [found] if found else [sys.executable, "-m", "service"]
+
+
+def batch_cmd(override: str | None, work: Path) -> list[str]:
+    """`provenance batch` over the posts and WARC written in `work`."""
+    io_args = [
+        str(work / "posts.jsonl"),
+        "-o",
+        str(work / "out.jsonl"),
+        "--replay",
+        str(work / "pages.warc.gz"),
+    ]
+    return [*provenance_cmd(override), "batch", *io_args]
+
+
+def _tree_rss_kb(pid: int) -> int:
+    """Resident set of a process and its descendants, from /proc (0 where unreadable)."""
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            status = Path(f"/proc/{p}/status").read_text()
+            m = re.search(r"^VmRSS:\s+(\d+)", status, re.M)
+            total += int(m.group(1)) if m else 0
+            for task in Path(f"/proc/{p}/task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
+        except (OSError, ValueError):
+            continue
+    return total
+
+
+@dataclass(frozen=True)
+class Run:
+    """What one measured subprocess did."""
+
+    seconds: float
+    returncode: int
+    maxrss_mb: float  # largest single process (wait4 rusage)
+    tree_peak_mb: float  # largest sampled sum over the process tree (0 without /proc)
+    stderr_tail: str
+
+
+def run_measured(cmd: list[str], workdir: Path) -> Run:
+    """Run a command, wall-clock it and record its peak memory."""
+    err_path = workdir / "stderr.txt"
+    with err_path.open("wb") as err:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, stdin=subprocess.DEVNULL)
+        peak = [0]
+        done = threading.Event()
+
+        def sample() -> None:
+            while not done.is_set():
+                peak[0] = max(peak[0], _tree_rss_kb(proc.pid))
+                done.wait(0.05)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - t0
+        done.set()
+        sampler.join()
+        proc.returncode = os.waitstatus_to_exitcode(status)
+    tail = err_path.read_text(errors="replace")[-2000:]
+    return Run(seconds, proc.returncode, usage.ru_maxrss / 1024, peak[0] / 1024, tail)
+
+
+def bench_trafilatura(served: list[tuple[str, BenchPage]]) -> float:
+    """Seconds for bare trafilatura.extract over the bytes, once per served URL."""
+    import trafilatura
+
+    t0 = time.perf_counter()
+    for _url, p in served:
+        trafilatura.extract(p.raw)
+    return time.perf_counter() - t0
+
+
+def _summarise_reports(out: Path, expected: int) -> str:
+    if not out.exists():
+        return "no output file"
+    verdicts: dict[str, int] = {}
+    n = 0
+    for line in out.open(encoding="utf-8"):
+        if line.strip():
+            n += 1
+            v = str(json.loads(line).get("verdict"))
+            verdicts[v] = verdicts.get(v, 0) + 1
+    return f"{n}/{expected} reports, verdicts " + ", ".join(f"{k} {v}" for k, v in sorted(verdicts.items()))
+
+
+def throughput(args: argparse.Namespace, pages: list[BenchPage], work: Path) -> int:
+    """Mode (a) vs (b) over pages x urls-per-page fetch keys."""
+    rng = random.Random(1)
+    served = [
+        (p.url if k == 0 else f"https://mirror{k}.example/{p.id}", p)
+        for p in pages
+        for k in range(args.urls_per_page)
+    ]
+    write_warc(work / "pages.warc.gz", served)
+    write_posts(work / "posts.jsonl", [[s] for s in served], rng)
+    n = len(served)
+    print(f"{len(pages)} pages x {args.urls_per_page} URLs = {n} fetch keys, {n} posts")
+    ta = bench_trafilatura(served)
+    print(f"(a) trafilatura.extract, one process: {ta:.2f} s, {n / ta:.1f} pages/s")
+    cmd = batch_cmd(args.provenance, work)
+    r = run_measured(cmd, work)
+    print(
+        f"(b) provenance batch: {r.seconds:.2f} s, {n / r.seconds:.1f} pages/s, exit {r.returncode}, "
+        f"peak RSS {r.maxrss_mb:.0f} MB (largest process), {r.tree_peak_mb:.0f} MB (process tree, sampled)"
+    )
+    print(f"    {_summarise_reports(work / 'out.jsonl', n)}")
+    print(f"ratio (a)/(b) = {ta / r.seconds:.2f}  (> 1: the batch is faster than bare extraction)")
+    if r.returncode != 0:
+        print("provenance batch failed:\n" + r.stderr_tail, file=sys.stderr)
+        return 1
+    return 0
+
+
+def memory(args: argparse.Namespace, pages: list[BenchPage], work: Path) -> int:
+    """Mode: many small posts citing a few pages; peak RSS against the target."""
+    rng = random.Random(2)
+    few = pages[: args.memory_pages]
+    served = [(p.url, p) for p in few]
+    write_warc(work / "pages.warc.gz", served)
+    items = [rng.sample(served, rng.randint(1, min(2, len(served)))) for _ in range(args.memory_posts)]
+    write_posts(work / "posts.jsonl", items, rng)
+    cmd = batch_cmd(args.provenance, work)
+    r = run_measured(cmd, work)
+    peak = max(r.maxrss_mb, r.tree_peak_mb)
+    print(
+        f"memory: {args.memory_posts} posts citing {len(few)} pages: {r.seconds:.2f} s "
+        f"({args.memory_posts / r.seconds:.0f} posts/s), exit {r.returncode}"
+    )
+    print(f"    {_summarise_reports(work / 'out.jsonl', args.memory_posts)}")
+    verdict = "OK" if peak < args.rss_target_mb else "OVER"
+    print(
+        f"peak RSS {peak:.0f} MB (largest process {r.maxrss_mb:.0f} MB,"
+        f" process tree {r.tree_peak_mb:.0f} MB); target < {args.rss_target_mb} MB: {verdict}"
+    )
+    if r.returncode != 0:
+        print("provenance batch failed:\n" + r.stderr_tail, file=sys.stderr)
+        return 1
+    return 0 if verdict == "OK" else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--corpus", type=Path, default=Path("../shared/corpus"))
+    ap.add_argument("--pages", type=int, default=169)
+    ap.add_argument("--urls-per-page", type=int, default=3)
+    ap.add_argument("--memory-posts", type=int, default=0, help="run the memory mode with this many posts")
+    ap.add_argument("--memory-pages", type=int, default=5)
+    ap.add_argument("--rss-target-mb", type=float, default=300.0)
+    ap.add_argument("--provenance", help="command to run instead of the installed `provenance`")
+    ap.add_argument("--keep", type=Path, help="write the inputs and outputs here instead of a temp dir")
+    args = ap.parse_args(argv)
+    if not (args.corpus / "manifest.jsonl").is_file():
+        print(f"corpus not found at {args.corpus}: benchmark skipped")
+        return 0
+    pages = load_pages(args.corpus, args.pages)
+    with tempfile.TemporaryDirectory(prefix="provenance-bench-") as tmp:
+        work = args.keep or Path(tmp)
+        work.mkdir(parents=True, exist_ok=True)
+        if args.memory_posts:
+            return memory(args, pages, work)
+        return throughput(args, pages, work)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,48 @@
+"""In-memory collaborators for verification tests: pages by URL, text 'extraction'."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from service.pipeline.models import Extraction, FetchResult, SourceStatus
+
+
+@dataclass
+class FakeFetcher:
+    """Answers URLs from dicts; ``then`` holds at-post versions. Counts every fetch."""
+
+    pages: dict[str, str]
+    then: dict[str, str] = field(default_factory=dict)
+    statuses: dict[str, SourceStatus] = field(default_factory=dict)
+    calls: list[str] = field(default_factory=list)
+
+    async def fetch(self, url: str) -> FetchResult:
+        self.calls.append(url)
+        status = self.statuses.get(url)
+        if status is not None:
+            return FetchResult(url=url, final_url=url, status=status, reason="test")
+        if url not in self.pages:
+            return FetchResult(url=url, final_url=url, status=SourceStatus.ERROR, reason="not_in_replay")
+        return FetchResult(url=url, final_url=url, status=SourceStatus.OK, http_status=200,
+                           body=self.pages[url].encode(), content_type="text/plain",
+                           fetched_at=datetime(2024, 1, 1, tzinfo=UTC))
+
+    async def fetch_at(self, url: str, when: datetime) -> FetchResult | None:
+        if url not in self.then:
+            return None
+        return FetchResult(url=url, final_url=f"https://archive.test/{url}", status=SourceStatus.OK,
+                           http_status=200, body=self.then[url].encode(),
+                           captured_at=datetime(2020, 1, 1, tzinfo=UTC))
+
+
+class TextExtractor:
+    """Treats the body as the article text; the first line doubles as the title."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    async def extract(self, body: bytes, *, url: str, content_type: str | None = None) -> Extraction:
+        self.calls += 1
+        text = body.decode()
+        return Extraction(main_text=text, page_text=text, title=text.split("\n", 1)[0])

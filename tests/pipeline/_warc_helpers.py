@@ -1,0 +1,53 @@
+"""Shared by the WARC tests: a sample redirect-chain fetch and warcio's own checker and indexer."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from service.pipeline.models import FetchResult, Redirect, SourceStatus
+
+WARCIO = str(Path(sys.executable).with_name("warcio"))
+WHEN = datetime(2024, 5, 14, 9, 30, 0, 123456, tzinfo=UTC)
+PAGE = b"<!doctype html><html><head><title>T</title></head><body><p>Quoted words.</p></body></html>"
+
+
+def chain_fetch(body: bytes = PAGE) -> FetchResult:
+    """A 301 -> 301 -> 200 fetch whose origin answered gzip (body here is the decoded one)."""
+    return FetchResult(
+        url="http://example.com/old",
+        final_url="https://example.com/new?b=2&a=1",
+        status=SourceStatus.OK,
+        redirects=(Redirect("http://example.com/old", 301), Redirect("https://example.com/old", 301)),
+        http_status=200,
+        content_type="text/html; charset=utf-8",
+        headers=(
+            ("Content-Type", "text/html; charset=utf-8"),
+            ("Content-Encoding", "gzip"),
+            ("Content-Length", "61"),
+            ("Transfer-Encoding", "chunked"),
+        ),
+        body=body,
+        fetched_at=WHEN,
+        peer="93.184.215.14",
+    )
+
+
+def warcio_check(path: Path) -> str:
+    """``warcio check -v`` output; fails the test unless every digest passes."""
+    done = subprocess.run([WARCIO, "check", "-v", str(path)], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "fail" not in done.stdout.lower()
+    return done.stdout
+
+
+def warcio_index(path: Path) -> list[dict[str, str]]:
+    """``warcio index`` rows with type, URI, offset and HTTP status."""
+    fields = "warc-type,warc-target-uri,offset,length,http:status,warc-refers-to,warc-record-id"
+    done = subprocess.run(
+        [WARCIO, "index", "-f", fields, str(path)], capture_output=True, text=True, check=True
+    )
+    return [json.loads(line) for line in done.stdout.splitlines() if line.strip()]

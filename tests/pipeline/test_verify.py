@@ -1,0 +1,154 @@
+"""One post end to end over in-memory sources: every quote status and verdict, events, dedupe."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from service.pipeline.deps import Deps
+from service.pipeline.models import EventKind, InputFormat, ProgressEvent, QuoteStatus, SourceStatus
+from service.pipeline.posts import parse_post
+from service.pipeline.verify import verify_post
+from service.settings import Settings
+from tests.fakes.sources import FakeFetcher, TextExtractor
+
+A = "https://news.example/a"
+B = "https://news.example/b"
+PAGE_A = (
+    "Council approves new budget\n"
+    "The city council approved a budget of 42 million dollars on Tuesday, after a debate that lasted "
+    "nearly six hours and ended with a narrow vote.\n"
+    "The mayor said the plan would not raise taxes for residents this year, and promised to publish "
+    "a detailed breakdown of the spending by the end of the month.\n"
+    "Opponents argued that the library and the two public pools had been left without enough money "
+    "to stay open through the summer months."
+)
+PAGE_B = (
+    "Storm closes harbour\n"
+    "Fishermen stayed ashore on Friday as a storm with winds of over ninety kilometres an hour closed "
+    "the harbour for the second time this winter, the port authority said.\n"
+)
+
+
+def _deps(fetcher: FakeFetcher, events: list[ProgressEvent] | None = None) -> Deps:
+    return Deps(settings=Settings(), fetcher=fetcher, extractor=TextExtractor(),
+                events=events.append if events is not None else None)
+
+
+def _statuses(report_quotes) -> list[str]:  # type: ignore[no-untyped-def]
+    return [q.status.value for q in report_quotes]
+
+
+async def test_faithful_post_is_verified_and_emits_events() -> None:
+    """Copied paragraphs under their URL are verbatim; events announce sources and quotes."""
+    text = (
+        "The city council approved a budget of 42 million dollars on Tuesday, after a debate that "
+        "lasted nearly six hours and ended with a narrow vote.\n\n" + A + "\n"
+    )
+    events: list[ProgressEvent] = []
+    report = await verify_post(parse_post(text, InputFormat.TEXT), deps=_deps(FakeFetcher({A: PAGE_A}), events))
+    assert report.verdict.value == "verified"
+    assert _statuses(report.quotes) == ["verbatim"]
+    quote = report.quotes[0]
+    assert quote.source is not None and quote.source.exact.startswith("The city council approved")
+    assert [e.kind for e in events] == [
+        EventKind.POST_STARTED, EventKind.SOURCE_READ, EventKind.QUOTE_JUDGED, EventKind.POST_FINISHED,
+    ]
+
+
+async def test_altered_number_is_flagged_with_reason() -> None:
+    """A changed figure in an explicit quote is altered, flagged, with number_changed."""
+    text = (
+        f'{A}\n\nThe council "approved a budget of 52 million dollars on Tuesday, after a debate that '
+        'lasted nearly six hours".\n'
+    )
+    report = await verify_post(parse_post(text, InputFormat.TEXT), deps=_deps(FakeFetcher({A: PAGE_A})))
+    assert report.verdict.value == "flagged"
+    quote = next(q for q in report.quotes if q.explicit)
+    assert quote.status is QuoteStatus.ALTERED and quote.flagged
+    assert "number_changed" in [r.value for r in quote.reasons]
+    assert any(d.op.value == "replace" and "52" in d.post for d in quote.diff)
+
+
+async def test_passage_under_the_wrong_link_is_misattributed() -> None:
+    """Passages swapped between two links are misattributed and point at the page that has them."""
+    text = (
+        "Fishermen stayed ashore on Friday as a storm with winds of over ninety kilometres an hour "
+        "closed the harbour for the second time this winter.\n\n" + A + "\n\n"
+        "The mayor said the plan would not raise taxes for residents this year.\n\n" + B + "\n"
+    )
+    fetcher = FakeFetcher({A: PAGE_A, B: PAGE_B})
+    report = await verify_post(parse_post(text, InputFormat.TEXT), deps=_deps(fetcher))
+    assert _statuses(report.quotes) == ["misattributed", "misattributed"]
+    assert [q.cited_url for q in report.quotes] == [A, B]
+    assert [q.source.url if q.source else None for q in report.quotes] == [B, A]
+    assert all(q.flagged for q in report.quotes)
+    assert report.verdict.value == "flagged"
+
+
+async def test_fabricated_explicit_quote_is_not_found_but_commentary_is_not_flagged() -> None:
+    """An invented quote in quotation marks is flagged; the poster's own words are not."""
+    text = (
+        f'{A}\n\nThe mayor told reporters "we will close every school in the city by next spring".\n\n'
+        "Honestly I think this whole council should resign before the summer is over.\n"
+    )
+    report = await verify_post(parse_post(text, InputFormat.TEXT), deps=_deps(FakeFetcher({A: PAGE_A})))
+    explicit = [q for q in report.quotes if q.explicit]
+    unmarked = [q for q in report.quotes if not q.explicit]
+    assert explicit and all(q.status is QuoteStatus.NOT_FOUND and q.flagged for q in explicit)
+    assert all(not q.flagged for q in unmarked)
+
+
+async def test_source_changed_when_only_the_at_post_version_matches() -> None:
+    """Matching the capture from before the post but not the live page is source_changed."""
+    edited = PAGE_A.replace("42 million", "45 million")
+    text = (
+        "The city council approved a budget of 42 million dollars on Tuesday, after a debate that "
+        "lasted nearly six hours and ended with a narrow vote.\n\n" + A + "\n"
+    )
+    post = parse_post(text, InputFormat.TEXT, posted_at=datetime(2021, 1, 1, tzinfo=UTC))
+    report = await verify_post(post, deps=_deps(FakeFetcher({A: edited}, then={A: PAGE_A})))
+    assert _statuses(report.quotes) == ["source_changed"]
+    assert not report.quotes[0].flagged
+    assert report.sources[0].at_post is not None
+    assert report.verdict.value == "verified"
+
+
+async def test_dead_source_with_capture_is_checked_against_it() -> None:
+    """A dead live page with an at-post capture is verified against the capture; it stays dead."""
+    text = (
+        "The city council approved a budget of 42 million dollars on Tuesday, after a debate that "
+        "lasted nearly six hours and ended with a narrow vote.\n\n" + A + "\n"
+    )
+    post = parse_post(text, InputFormat.TEXT, posted_at=datetime(2021, 1, 1, tzinfo=UTC))
+    fetcher = FakeFetcher({}, then={A: PAGE_A}, statuses={A: SourceStatus.DEAD})
+    report = await verify_post(post, deps=_deps(fetcher))
+    assert report.sources[0].status is SourceStatus.DEAD
+    assert _statuses(report.quotes) == ["verbatim"]
+
+
+async def test_unreadable_source_makes_quotes_unverifiable() -> None:
+    """A refused source without a capture leaves its passages unverifiable, not flagged."""
+    text = '"The city council approved a budget of 42 million dollars on Tuesday" says the paper.\n\n' + A
+    fetcher = FakeFetcher({}, statuses={A: SourceStatus.REFUSED})
+    report = await verify_post(parse_post(text, InputFormat.TEXT), deps=_deps(fetcher))
+    assert report.verdict.value == "unverifiable"
+    assert all(q.status is QuoteStatus.UNVERIFIABLE and not q.flagged for q in report.quotes)
+
+
+async def test_no_citations_verdict() -> None:
+    """A post that cites nothing gets no_citations."""
+    report = await verify_post(
+        parse_post('He said "we will win this war no matter what it costs" yesterday.', InputFormat.TEXT),
+        deps=_deps(FakeFetcher({})),
+    )
+    assert report.verdict.value == "no_citations"
+
+
+async def test_each_url_fetched_once_per_run() -> None:
+    """Two posts citing the same page (one with tracking parameters) fetch it once."""
+    fetcher = FakeFetcher({A: PAGE_A})
+    deps = _deps(fetcher)
+    for url in (A, A + "?utm_source=feed&fbclid=xyz"):
+        text = "The mayor said the plan would not raise taxes for residents this year.\n\n" + url
+        await verify_post(parse_post(text, InputFormat.TEXT), deps=deps)
+    assert fetcher.calls == [A]

@@ -1,0 +1,88 @@
+"""The command line: the seed post end to end, exit statuses, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SEED = ROOT / "tests" / "data" / "seed"
+
+
+def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "service", *args],
+        capture_output=True, text=True, input=stdin, cwd=ROOT, timeout=120, check=False,
+    )
+
+
+@pytest.mark.slow
+def test_seed_post_replayed_is_verified() -> None:
+    """The seed post against its WARC: verified, every copied passage found, nothing flagged."""
+    result = run("verify", str(SEED / "post.txt"), "--replay", str(SEED / "seed.warc.gz"),
+                 "--posted-at", "2023-12-10T14:23:38Z")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["verdict"] == "verified"
+    assert not [q for q in report["quotes"] if q["flagged"]]
+    found = [q for q in report["quotes"] if q["status"] in {"verbatim", "cosmetic", "elided"}]
+    assert len(found) >= 11
+    assert {s["status"] for s in report["sources"]} == {"ok"}
+    toi = next(s for s in report["sources"] if "timesofisrael" in s["url"])
+    assert toi["title"].startswith("In call, Netanyahu flogs Putin")
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (("verify", "no/such/file.txt"), "no/such/file.txt"),
+        (("verify", "--format", "pdf"), "--format"),
+        (("verify", "-", "--posted-at", "soon"), "ISO-8601"),
+        (("verify", "-", "--replay", "no/such.warc.gz"), "no such file"),
+        (("verify", "-", "--input-format", "docx"), "--input-format"),
+        (("frobnicate",), "invalid choice"),
+        ((), "required"),
+    ],
+)
+def test_bad_usage_is_one_line_and_exit_2(args: tuple[str, ...], needle: str) -> None:
+    """Bad usage: exit 2, one line on stderr naming the problem, no traceback."""
+    result = run(*args, stdin="hello")
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert needle in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_flagged_post_exits_1_and_text_format(tmp_path: Path) -> None:
+    """A misquote of the seed page exits 1; the text report names the status without colour codes."""
+    post = (
+        "Premier holds 50-minute conversation with Russian leader, ‘expresses annoyance’ over Russian "
+        "backing for a ceasefire at the UN but refuses to ask for help to pressure the Red Cross\n\n"
+        "https://www.timesofisrael.com/in-call-netanyahu-flogs-putin-over-gaza-war-stance-and-blossoming-iran-ties/\n"
+    )
+    result = run("verify", "-", "--replay", str(SEED / "seed.warc.gz"), "--format", "text", stdin=post)
+    assert result.returncode == 1, result.stderr
+    assert "ALTERED" in result.stdout.upper()
+    assert "\x1b[" not in result.stdout
+
+
+def test_batch_writes_reports_in_order(tmp_path: Path) -> None:
+    """batch: one report per line, same ids, a bad line gets an error report, exit 0."""
+    seed = (SEED / "post.txt").read_text(encoding="utf-8")
+    lines = [json.dumps({"id": "seed", "text": seed, "posted_at": "2023-12-10T14:23:38Z"}), "garbage",
+             json.dumps({"id": "empty", "text": "nothing cited here"})]
+    src = tmp_path / "in.jsonl"
+    src.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    result = run("batch", str(src), "-o", str(out), "--replay", str(SEED / "seed.warc.gz"))
+    assert result.returncode == 0, result.stderr
+    reports = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [r["id"] for r in reports] == ["seed", None, "empty"]
+    assert reports[0]["verdict"] == "verified"
+    assert reports[1]["error"]["code"] == "bad_json"
+    assert reports[2]["verdict"] == "no_citations"
