@@ -58,7 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
     _shared_options(verify)
     batch = commands.add_parser("batch", help="verify many posts (JSON lines) in-process")
     batch.add_argument("input", help="JSON lines: {id, text, format?, posted_at?}; - for stdin")
-    batch.add_argument("-o", "--output", required=True, help="where the reports go (JSON lines); - for stdout")
+    batch.add_argument(
+        "-o", "--output", required=True, help="where the reports go (JSON lines); - for stdout"
+    )
     batch.add_argument("--concurrency", type=int, default=None)
     batch.add_argument("--redis", default=None, metavar="URL")
     _shared_options(batch)

@@ -16,15 +16,26 @@ SEED = ROOT / "tests" / "data" / "seed"
 def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "service", *args],
-        capture_output=True, text=True, input=stdin, cwd=ROOT, timeout=120, check=False,
+        capture_output=True,
+        text=True,
+        input=stdin,
+        cwd=ROOT,
+        timeout=120,
+        check=False,
     )
 
 
 @pytest.mark.slow
 def test_seed_post_replayed_is_verified() -> None:
     """The seed post against its WARC: verified, every copied passage found, nothing flagged."""
-    result = run("verify", str(SEED / "post.txt"), "--replay", str(SEED / "seed.warc.gz"),
-                 "--posted-at", "2023-12-10T14:23:38Z")
+    result = run(
+        "verify",
+        str(SEED / "post.txt"),
+        "--replay",
+        str(SEED / "seed.warc.gz"),
+        "--posted-at",
+        "2023-12-10T14:23:38Z",
+    )
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["verdict"] == "verified"
@@ -74,8 +85,11 @@ def test_flagged_post_exits_1_and_text_format(tmp_path: Path) -> None:
 def test_batch_writes_reports_in_order(tmp_path: Path) -> None:
     """batch: one report per line, same ids, a bad line gets an error report, exit 0."""
     seed = (SEED / "post.txt").read_text(encoding="utf-8")
-    lines = [json.dumps({"id": "seed", "text": seed, "posted_at": "2023-12-10T14:23:38Z"}), "garbage",
-             json.dumps({"id": "empty", "text": "nothing cited here"})]
+    lines = [
+        json.dumps({"id": "seed", "text": seed, "posted_at": "2023-12-10T14:23:38Z"}),
+        "garbage",
+        json.dumps({"id": "empty", "text": "nothing cited here"}),
+    ]
     src = tmp_path / "in.jsonl"
     src.write_text("\n".join(lines) + "\n", encoding="utf-8")
     out = tmp_path / "out.jsonl"

@@ -250,7 +250,10 @@ def build_blocks(lines: Sequence[Line], text: str, *, greentext: bool) -> list[B
         if line.kind is Kind.BLANK:
             gap += 1
         elif line.kind is Kind.URL:
-            near = last_closed is not None and (gap == 0 or (line.attribution and gap <= 2))
+            # "From <url>:" heads what follows, so it never signs the quote before it; after a
+            # blank line only a dash-led "— <url>" does ("Source: <url>" may head the next one).
+            signs = not line.introduces and (gap == 0 or (line.closes and gap <= 2))
+            near = last_closed is not None and signs
             if near and last_closed is not None and last_closed.kind is Kind.QUOTE:
                 last_closed.attrib_url = last_closed.attrib_url or line.url
                 last_closed.extra.append(line)

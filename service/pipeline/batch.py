@@ -106,14 +106,14 @@ async def _verify_one(item: Post | Report, deps: Deps, gate: asyncio.Semaphore) 
     async with gate:
         try:
             return await verify_post(item, deps=deps)
-        except Exception as exc:  # noqa: BLE001 - one post's failure must not end the batch
+        except Exception as exc:
             log.exception("post_failed", post_id=item.id)
             return error_report(item.id, "internal_error", f"{type(exc).__name__}: {exc}")
 
 
 async def run_batch(
     lines: Iterable[str],
-    write: Callable[[str], None],
+    write: Callable[[str], object],
     *,
     deps: Deps,
     concurrency: int = 8,

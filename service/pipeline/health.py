@@ -103,7 +103,7 @@ class Health:
     evidence: tuple[str, ...] = ()
 
 
-OK = Health(SourceStatus.OK)
+_OK = Health(SourceStatus.OK)
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,7 +215,7 @@ def _free_flags(root: html.HtmlElement) -> Iterator[bool]:
         if (el.get("type") or "").lower() == "application/ld+json":
             try:
                 data = json.loads(el.text or "")
-            except ValueError:
+            except (ValueError, RecursionError):  # broken or hostile JSON-LD is no evidence
                 continue
             yield from _walk_free(data, 0)
 
@@ -441,4 +441,4 @@ def assess(
         found = _same_as_random_path(page, probe, probe_extraction)
         if found is not None:
             return found
-    return OK
+    return _OK

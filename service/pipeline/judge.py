@@ -8,8 +8,9 @@ could not be read (unverifiable); else not found.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from service.settings import AlignSettings
 
@@ -18,6 +19,7 @@ from .models import (
     FAITHFUL_STATUSES,
     NO_MATCH,
     Alignment,
+    DiffOp,
     Passage,
     QuoteReport,
     QuoteStatus,
@@ -73,13 +75,13 @@ def _faithful(match: Match) -> bool:
     return match.alignment.status in FAITHFUL_STATUSES
 
 
-def best_match(
-    passage: Passage, texts: Sequence[SourceText], *, settings: AlignSettings
-) -> Match:
+def best_match(passage: Passage, texts: Sequence[SourceText], *, settings: AlignSettings) -> Match:
     """The best alignment over a version's texts; the main text wins ties over the page text."""
     best = _NO
     for text in texts:
-        found = Match(align_quote(passage.text, text.index, explicit=passage.explicit, settings=settings), text)
+        found = Match(
+            align_quote(passage.text, text.index, explicit=passage.explicit, settings=settings), text
+        )
         if _faithful(found):
             return found
         if _rank(found) > _rank(best):
@@ -87,9 +89,7 @@ def best_match(
     return best
 
 
-def _quote(
-    passage: Passage, status: QuoteStatus, match: Match, *, settings: AlignSettings
-) -> QuoteReport:
+def _quote(passage: Passage, status: QuoteStatus, match: Match, *, settings: AlignSettings) -> QuoteReport:
     alignment = match.alignment
     source = None
     if match.text is not None and alignment.span is not None:
@@ -150,10 +150,86 @@ def judge_passage(
 def _judge_unattached(
     passage: Passage, sources: Sequence[ReadSource], *, settings: AlignSettings
 ) -> QuoteReport:
-    best = max(
-        (best_match(passage, s.current, settings=settings) for s in sources), key=_rank, default=_NO
-    )
+    best = max((best_match(passage, s.current, settings=settings) for s in sources), key=_rank, default=_NO)
     status = best.alignment.status
     if status is QuoteStatus.NOT_FOUND and sources and not any(s.readable for s in sources):
         status = QuoteStatus.UNVERIFIABLE
     return _quote(passage, status, best, settings=settings)
+
+
+_WORD = re.compile(r"\w+")
+_SWAP_MARGIN = 2
+_COPY_FRAME = 0.5  # share of a paragraph's words outside its quotations that must match the source
+_WHOLE_IF_MATCHED = frozenset({QuoteStatus.ALTERED, QuoteStatus.MISATTRIBUTED, QuoteStatus.SOURCE_CHANGED})
+
+
+def _count(text: str) -> int:
+    return len(_WORD.findall(text))
+
+
+def _frame_matches(whole: QuoteReport, passage: Passage) -> bool:
+    """Whether the words around a paragraph's quotations come from the source too.
+
+    They do in a copied news paragraph ("...," the minister said); they do not in commentary
+    around a quotation ("He wrote "..." and nobody blinked").
+    """
+    quoted = sum(_count(p.text) for p in passage.parts if p.explicit)
+    frame = _count(passage.text) - quoted
+    if frame <= 0:
+        return False
+    equal = sum(_count(d.post) for d in whole.diff if d.op is DiffOp.EQUAL)
+    return (equal - quoted) >= _COPY_FRAME * frame
+
+
+def judge_block(
+    passage: Passage,
+    cited: ReadSource | None,
+    others: Sequence[ReadSource],
+    *,
+    settings: AlignSettings,
+) -> list[QuoteReport]:
+    """A passage, or a paragraph with inline quotations: the whole when it is a copy, else its parts."""
+    whole = judge_passage(passage, cited, others, settings=settings)
+    if not passage.parts or whole.status in FAITHFUL_STATUSES:
+        return [whole]
+    if whole.status in _WHOLE_IF_MATCHED and (not whole.diff or _frame_matches(whole, passage)):
+        return [whole]
+    return [judge_passage(part, cited, others, settings=settings) for part in passage.parts]
+
+
+def _fits(passage: Passage, url: str | None, by_url: dict[str, ReadSource], settings: AlignSettings) -> bool:
+    source = by_url.get(url) if url else None
+    if source is None:
+        return False
+    return _rank(best_match(passage, source.current, settings=settings))[0] > 0
+
+
+def choose_attachment(
+    passages: Sequence[Passage], by_url: dict[str, ReadSource], *, settings: AlignSettings
+) -> tuple[Passage, ...]:
+    """The post's passages under the attachment convention their sources support best.
+
+    Layout alone cannot always tell whether a post's URLs stand above or below their passages;
+    the text can: under the right convention most passages are found under their own link. The
+    layout's reading stands unless at least two more passages are found under their link with the
+    other reading, so one passage planted under the wrong link is still flagged misattributed.
+    """
+    ambiguous = [p for p in passages if p.alt_cited_url is not None]
+    if not ambiguous:
+        return tuple(passages)
+    current = sum(_fits(p, p.cited_url, by_url, settings) for p in ambiguous)
+    other = sum(_fits(p, p.alt_cited_url, by_url, settings) for p in ambiguous)
+    if other - current < _SWAP_MARGIN:
+        return tuple(passages)
+    return tuple(_swap(p) for p in passages)
+
+
+def _swap(passage: Passage) -> Passage:
+    if passage.alt_cited_url is None:
+        return passage
+    return replace(
+        passage,
+        cited_url=passage.alt_cited_url,
+        alt_cited_url=passage.cited_url,
+        parts=tuple(_swap(part) for part in passage.parts),
+    )

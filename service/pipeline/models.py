@@ -103,6 +103,12 @@ class Passage:
     span: Span
     explicit: bool
     cited_url: str | None
+    parts: tuple[Passage, ...] = ()
+    alt_cited_url: str | None = None
+    """The URL the passage would stand under if the post's URLs stood on the other side of their
+    passages (above rather than below, or the reverse); None when its link is its own."""
+    # parts: for an unmarked paragraph holding inline quotations, those quotations and the
+    # commentary around them. The verifier reports the whole paragraph when it is a copy.
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +119,11 @@ class Post:
     citations: tuple[Citation, ...]
     id: str | None = None
     posted_at: datetime | None = None
+
+    @property
+    def leaves(self) -> tuple[Passage, ...]:
+        """Every passage, with a paragraph's inline quotations and commentary in its place."""
+        return tuple(leaf for p in self.passages for leaf in (p.parts or (p,)))
 
 
 # ---------------------------------------------------------------- fetching

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from service.pipeline._post_blocks import (
@@ -70,6 +70,7 @@ class _Draft:
     block_start: int
     block_end: int
     own_url: str | None  # a cite attribute, an attribution line or an inline link in its block
+    parts: tuple[_Draft, ...] = ()  # a paragraph's inline quotations and commentary
 
 
 def parse_post(
@@ -102,13 +103,24 @@ def parse_post(
     url_lines = [
         _UrlLine(ln.start, ln.url, ln.introduces, ln.closes) for ln in lines if ln.kind is Kind.URL and ln.url
     ]
-    attached = [_as_cited(url, citations) for url in _attach(drafts, url_lines, citations)]
+    default, other = _attach(drafts, url_lines, citations)
     passages = tuple(
-        Passage(text=d.text, span=view.raw_span(d.start, d.end), explicit=d.explicit, cited_url=url)
-        for d, url in zip(drafts, attached, strict=True)
+        _passage(view, d, _as_cited(url, citations), _as_cited(alt, citations) if alt != url else None)
+        for d, url, alt in zip(drafts, default, other, strict=True)
     )
     return Post(
         text=text, format=resolved, passages=passages, citations=citations, id=id, posted_at=posted_at
+    )
+
+
+def _passage(view: View, draft: _Draft, url: str | None, alt: str | None) -> Passage:
+    return Passage(
+        text=draft.text,
+        span=view.raw_span(draft.start, draft.end),
+        explicit=draft.explicit,
+        cited_url=url,
+        parts=tuple(_passage(view, part, url, alt) for part in draft.parts),
+        alt_cited_url=alt,
     )
 
 
@@ -169,12 +181,19 @@ def _block_passages(
     # longest stretch between the quotes (the marks themselves left out).
     cuts = [0, *(edge for qs, qe in quotes for edge in (qs - 1, qe + 1)), len(raw)]
     pieces = [_strip_piece(raw, a, b) for a, b in zip(cuts[::2], cuts[1::2], strict=True)]
-    if sum(words(raw[a:b]) for a, b in pieces) >= MIN_COMMENTARY_WORDS:
+    frame = sum(words(raw[a:b]) for a, b in pieces)
+    if frame >= MIN_COMMENTARY_WORDS:
         a, b = max(pieces, key=lambda p: words(raw[p[0] : p[1]]))
         if words(raw[a:b]) >= MIN_PASSAGE_WORDS:
             text = _render(raw[a:b], markdown=markdown)
             drafts.append(draft(text, block.start + a, block.start + b, False))
-    return sorted(drafts, key=lambda d: d.start)
+    drafts.sort(key=lambda d: d.start)
+    if frame == 0:
+        return drafts
+    # A news paragraph quotes people too: the whole paragraph may be a copy whose quotation marks
+    # are the article's. The verifier decides between the whole and its parts.
+    whole = draft(_render(raw, markdown=markdown), block.start, last.end, False)
+    return [replace(whole, parts=tuple(drafts))]
 
 
 def _strip_piece(text: str, start: int, end: int) -> tuple[int, int]:
@@ -196,23 +215,30 @@ class _UrlLine:
 
 def _attach(
     drafts: Sequence[_Draft], url_lines: Sequence[_UrlLine], citations: Sequence[Citation]
-) -> list[str | None]:
+) -> tuple[list[str | None], list[str | None]]:
     """Each passage's URL: its own, the post's only one, or its URL line by the post's convention.
 
     URLs stand below their passages (the seed's style) when more passages precede the first URL
     line than follow the last one (a lead or tail comment is outvoted); on a tie, when the first
     passage comes before the first URL line. Otherwise URLs stand above what they introduce.
+    The second list is the attachment under the other convention, for the verifier to weigh.
     """
     if not citations:
-        return [None] * len(drafts)
+        none: list[str | None] = [None] * len(drafts)
+        return none, none
     if len(citations) == 1:
-        return [citations[0].url] * len(drafts)
+        only: list[str | None] = [citations[0].url] * len(drafts)
+        return only, only
     if not url_lines or not drafts:
-        return [d.own_url for d in drafts]
+        own: list[str | None] = [d.own_url for d in drafts]
+        return own, own
     leading = sum(d.start < url_lines[0].pos for d in drafts)
     trailing = sum(d.block_start > url_lines[-1].pos for d in drafts)
     below = leading > trailing if leading != trailing else drafts[0].start < url_lines[0].pos
-    return [d.own_url or _between(d, url_lines, below=below) for d in drafts]
+    return (
+        [d.own_url or _between(d, url_lines, below=below) for d in drafts],
+        [d.own_url or _between(d, url_lines, below=not below) for d in drafts],
+    )
 
 
 def _between(d: _Draft, url_lines: Sequence[_UrlLine], *, below: bool) -> str:

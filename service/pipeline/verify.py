@@ -14,7 +14,7 @@ import structlog
 from .align import index_text
 from .deps import Deps
 from .errors import ExtractionError
-from .judge import ReadSource, SourceText, judge_passage
+from .judge import ReadSource, SourceText, choose_attachment, judge_block
 from .models import (
     AtPostCapture,
     Citation,
@@ -31,6 +31,7 @@ from .models import (
 from .report import build_report
 
 log = structlog.get_logger(__name__)
+
 
 def _iso(moment: datetime | None) -> str | None:
     if moment is None:
@@ -156,12 +157,12 @@ async def verify_post(post: Post, *, deps: Deps) -> Report:
     sources = await asyncio.gather(*(read(c) for c in post.citations))
     by_url = {c.url: s for c, s in zip(post.citations, sources, strict=True)}
     quotes: list[QuoteReport] = []
-    for passage in post.passages:
+    for passage in choose_attachment(post.passages, by_url, settings=deps.settings.align):
         cited = by_url.get(passage.cited_url) if passage.cited_url else None
         others = [s for s in sources if s is not cited]
-        quote = judge_passage(passage, cited, others, settings=deps.settings.align)
-        quotes.append(quote)
-        _emit(deps, EventKind.QUOTE_JUDGED, post, status=quote.status.value, flagged=quote.flagged)
+        for quote in judge_block(passage, cited, others, settings=deps.settings.align):
+            quotes.append(quote)
+            _emit(deps, EventKind.QUOTE_JUDGED, post, status=quote.status.value, flagged=quote.flagged)
     report = build_report(
         post_id=post.id,
         posted_at=post.posted_at,

@@ -8,7 +8,8 @@ usage:
 Throughput mode serves every corpus page under several distinct URLs (the manifest URL plus
 https://mirrorN.example/<id>, distinct fetch keys with the same bytes) from one WARC, then measures
 (a) trafilatura.extract over the same bytes once per URL, in this process, and (b) one
-`provenance batch posts.jsonl -o out.jsonl --replay pages.warc.gz` subprocess (wall clock and peak RSS).
+`provenance batch posts.jsonl -o out.jsonl --replay pages.warc.gz --data-dir TMP/data` subprocess
+(wall clock and peak RSS; a fresh data dir, so no cache of an earlier run helps).
 ratio = time(a) / time(b): above 1 means the batch beat bare extraction.
 
 Memory mode runs a batch of many small posts citing a few pages and prints its peak RSS; the exit
@@ -150,7 +151,7 @@ def batch_cmd(override: str | None, work: Path) -> list[str]:
         "--replay",
         str(work / "pages.warc.gz"),
     ]
-    return [*provenance_cmd(override), "batch", *io_args]
+    return [*provenance_cmd(override), "batch", *io_args, "--data-dir", str(work / "data")]
 
 
 def _tree_rss_kb(pid: int) -> int:

@@ -24,16 +24,27 @@ class FakeFetcher:
             return FetchResult(url=url, final_url=url, status=status, reason="test")
         if url not in self.pages:
             return FetchResult(url=url, final_url=url, status=SourceStatus.ERROR, reason="not_in_replay")
-        return FetchResult(url=url, final_url=url, status=SourceStatus.OK, http_status=200,
-                           body=self.pages[url].encode(), content_type="text/plain",
-                           fetched_at=datetime(2024, 1, 1, tzinfo=UTC))
+        return FetchResult(
+            url=url,
+            final_url=url,
+            status=SourceStatus.OK,
+            http_status=200,
+            body=self.pages[url].encode(),
+            content_type="text/plain",
+            fetched_at=datetime(2024, 1, 1, tzinfo=UTC),
+        )
 
     async def fetch_at(self, url: str, when: datetime) -> FetchResult | None:
         if url not in self.then:
             return None
-        return FetchResult(url=url, final_url=f"https://archive.test/{url}", status=SourceStatus.OK,
-                           http_status=200, body=self.then[url].encode(),
-                           captured_at=datetime(2020, 1, 1, tzinfo=UTC))
+        return FetchResult(
+            url=url,
+            final_url=f"https://archive.test/{url}",
+            status=SourceStatus.OK,
+            http_status=200,
+            body=self.then[url].encode(),
+            captured_at=datetime(2020, 1, 1, tzinfo=UTC),
+        )
 
 
 class TextExtractor:

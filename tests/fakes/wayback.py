@@ -6,7 +6,7 @@ clock time), ``GET /save/status/{job_id}`` (pending for ``pending_polls`` polls,
 (``output=json`` with a header row; from/to/filter/limit/closest/sort), ``GET /wayback/available``
 and ``GET /web/<ts>id_/<url>`` (raw bytes with ``X-Archive-Src``; a 302 to the nearest capture when the
 timestamp is not exact). Failures are scripted: ``script`` holds the answers of the next submissions
-("429", "401", "html", or an SPN ``status_ext`` answered inside HTTP 200).
+("429", "401", "html", an SPN ``status_ext`` answered inside HTTP 200, or "job" for a normal answer).
 """
 
 from __future__ import annotations
@@ -163,8 +163,9 @@ class FakeWayback:
         auth = request.headers.get("Authorization", "")
         if self.require_auth and not re.fullmatch(r"LOW [^:\s]+:\S+", auth):
             return "401"
-        if self.script:
-            return self.script.popleft()
+        scripted = self.script.popleft() if self.script else "job"
+        if scripted != "job":
+            return scripted
         now = self.now()
         recent = sum(1 for s in self.submissions if now - 60 < s.at <= now)
         if self.per_minute is not None and recent > self.per_minute:

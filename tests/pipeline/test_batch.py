@@ -48,13 +48,19 @@ def test_bad_mappings_say_what_is_wrong(data: dict[str, object], message: str) -
 def test_read_line_turns_garbage_into_error_reports() -> None:
     """Non-JSON and non-object lines become error reports; a good line becomes a post."""
     bad = read_line("{nope", 3, default_format=InputFormat.AUTO)
-    assert isinstance(bad, Report) and bad.error is not None and "line 3" in bad.error.message
+    assert isinstance(bad, Report)
+    assert bad.error is not None
+    assert "line 3" in bad.error.message
     arr = read_line("[1, 2]", 4, default_format=InputFormat.AUTO)
-    assert isinstance(arr, Report) and arr.error is not None and arr.error.code == "bad_json"
+    assert isinstance(arr, Report)
+    assert arr.error is not None
+    assert arr.error.code == "bad_json"
     keeps_id = read_line('{"id": "p9", "text": 1}', 5, default_format=InputFormat.AUTO)
-    assert isinstance(keeps_id, Report) and keeps_id.id == "p9"
+    assert isinstance(keeps_id, Report)
+    assert keeps_id.id == "p9"
     good = read_line(json.dumps({"id": "p1", "text": "hello " + URL}), 1, default_format=InputFormat.AUTO)
-    assert isinstance(good, Post) and good.id == "p1"
+    assert isinstance(good, Post)
+    assert good.id == "p1"
 
 
 @given(st.text(max_size=200))
@@ -77,7 +83,8 @@ async def test_batch_keeps_order_and_goes_on_after_bad_lines() -> None:
     deps = Deps(settings=Settings(), fetcher=fetcher, extractor=TextExtractor())
     summary = await run_batch(lines, out.append, deps=deps, concurrency=4)
     reports = [json.loads(line) for line in out]
-    assert summary.posts == 30 and summary.errors == 4
+    assert summary.posts == 30
+    assert summary.errors == 4
     assert [r["id"] for r in reports if r["error"] is None] == [f"p{i}" for i in range(30) if i % 7 != 3]
     assert [i for i, r in enumerate(reports) if r["error"]] == [3, 10, 17, 24]
     assert all(r["verdict"] == "verified" for r in reports if r["error"] is None)

@@ -29,11 +29,11 @@ def _seed() -> str:
 
 
 def _explicit(post: Post) -> list[Passage]:
-    return [p for p in post.passages if p.explicit]
+    return [p for p in post.leaves if p.explicit]
 
 
 def _texts(post: Post) -> list[str]:
-    return [p.text for p in post.passages]
+    return [p.text for p in post.leaves]
 
 
 # ------------------------------------------------------------------ the seed post
@@ -52,8 +52,8 @@ def test_seed_passages_attach_to_their_pages() -> None:
     post = parse_post(text)
     assert post.format is InputFormat.TEXT
     assert [c.url for c in post.citations] == [TOI, KREMLIN]
-    toi = [p.text for p in post.passages if p.cited_url == TOI]
-    kremlin = [p.text for p in post.passages if p.cited_url == KREMLIN]
+    toi = [p.text for p in post.leaves if p.cited_url == TOI]
+    kremlin = [p.text for p in post.leaves if p.cited_url == KREMLIN]
     assert (
         toi[0] == "Netanyahu flogs Putin over Gaza war stance and blossoming Iran ties"
     )  # the thread subject
@@ -65,9 +65,9 @@ def test_seed_passages_attach_to_their_pages() -> None:
     assert [t.split()[:2] for t in kremlin[1:]] == [
         ["Vladimir", "Putin"], ["The", "discussion"], ["In", "addition,"], ["Vladimir", "Putin"],
     ]  # fmt: skip
-    assert len(post.passages) == len(toi) + len(kremlin)
+    assert len(post.leaves) == len(toi) + len(kremlin)
     assert not _explicit(post)
-    for p in post.passages:
+    for p in post.leaves:
         assert text[p.span[0] : p.span[1]] == p.text
 
 
@@ -77,7 +77,7 @@ def test_seed_headers_and_counters_are_not_passages() -> None:
     joined = "\n".join(_texts(post))
     for junk in ("The_Rooster", "Dec 11, 2023", "Anonymous", "No.20053536", "http", "\u00a0"):
         assert junk not in joined
-    assert all(p.text.strip() not in {"40", "0"} for p in post.passages)
+    assert all(p.text.strip() not in {"40", "0"} for p in post.leaves)
 
 
 # ------------------------------------------------------------------ formats
@@ -178,7 +178,7 @@ def test_scare_quotes_are_skipped() -> None:
 def test_short_commentary_around_a_quote_is_dropped() -> None:
     """With little commentary around it, only the quotation is a passage."""
     post = parse_post("He wrote: “the council approved the budget on Tuesday” — unbelievable.")
-    assert [(p.text, p.explicit) for p in post.passages] == [
+    assert [(p.text, p.explicit) for p in post.leaves] == [
         ("the council approved the budget on Tuesday", True)
     ]
 
@@ -187,11 +187,11 @@ def test_long_commentary_around_a_quote_is_an_unmarked_passage() -> None:
     """Enough commentary around a quotation makes one unmarked passage next to the explicit one."""
     text = "“The council approved the budget on Tuesday,” the mayor told reporters at the town hall meeting."
     post = parse_post(text)
-    assert [(p.text, p.explicit) for p in post.passages] == [
+    assert [(p.text, p.explicit) for p in post.leaves] == [
         ("The council approved the budget on Tuesday,", True),
         ("the mayor told reporters at the town hall meeting.", False),
     ]
-    for p in post.passages:
+    for p in post.leaves:
         assert text[p.span[0] : p.span[1]] == p.text
 
 
@@ -202,7 +202,7 @@ def test_markdown_blockquote_is_one_passage() -> None:
     """Consecutive '>' lines form one explicit passage, markers stripped, span after the first."""
     text = "Intro.\n\n> The council approved the budget\n> on Tuesday after a long debate.\n\nMine."
     post = parse_post(text, InputFormat.MARKDOWN)
-    (quote,) = post.passages
+    (quote,) = post.leaves
     assert quote.explicit
     assert quote.text == "The council approved the budget\non Tuesday after a long debate."
     assert text[quote.span[0] :].startswith("The council")
@@ -213,7 +213,7 @@ def test_greentext_lines_and_reply_links() -> None:
     """'>' lines in a text post are explicit; '>>123' reply links are not quotes at all."""
     text = ">>20053500\n>the council approved the budget on Tuesday\nthis is my own reply to that post"
     post = parse_post(text, InputFormat.TEXT)
-    assert [(p.text, p.explicit) for p in post.passages] == [
+    assert [(p.text, p.explicit) for p in post.leaves] == [
         ("the council approved the budget on Tuesday", True),
         ("this is my own reply to that post", False),
     ]
@@ -258,7 +258,7 @@ def test_nbsp_lines_are_blank() -> None:
 )
 def test_obvious_non_passages(junk: str) -> None:
     """Headers, dates, usernames, counters, signatures, reply links, URLs, short lines: none."""
-    assert parse_post(f"{junk}\n\n", InputFormat.TEXT).passages == ()
+    assert parse_post(f"{junk}\n\n", InputFormat.TEXT).leaves == ()
 
 
 def test_signature_delimiter_ends_the_post() -> None:
@@ -278,7 +278,7 @@ def test_markdown_strips_syntax_and_skips_code() -> None:
     )
     post = parse_post(text, InputFormat.MARKDOWN)
     assert _texts(post) == ["Read this important report about the budget vote today."]
-    assert post.passages[0].cited_url == A
+    assert post.leaves[0].cited_url == A
 
 
 def test_markdown_link_attaches_its_paragraph() -> None:
@@ -288,7 +288,7 @@ def test_markdown_link_attaches_its_paragraph() -> None:
         f"And [the Post]({B}) said otherwise today."
     )
     post = parse_post(text, InputFormat.MARKDOWN)
-    assert [p.cited_url for p in post.passages] == [A, B]
+    assert [p.cited_url for p in post.leaves] == [A, B]
 
 
 def test_attribution_line_after_blockquote() -> None:
@@ -356,7 +356,7 @@ def test_urls_below_their_passages() -> None:
         "iota kappa lambda mu three"
     )
     post = parse_post(text)
-    assert [p.cited_url for p in post.passages] == [A, B, B]
+    assert [p.cited_url for p in post.leaves] == [A, B, B]
 
 
 def test_urls_above_their_passages() -> None:
@@ -366,20 +366,20 @@ def test_urls_above_their_passages() -> None:
         f"Source: {B}\n\niota kappa lambda mu three"
     )
     post = parse_post(text)
-    assert [p.cited_url for p in post.passages] == [A, A, B]
+    assert [p.cited_url for p in post.leaves] == [A, A, B]
 
 
 def test_single_citation_takes_every_passage() -> None:
     """A post citing one URL attaches every passage to it, wherever it stands."""
     post = parse_post(f"alpha beta gamma delta\n\n{A}\n\n“epsilon zeta eta theta”")
-    assert [p.cited_url for p in post.passages] == [A, A]
+    assert [p.cited_url for p in post.leaves] == [A, A]
 
 
 def test_no_citation_no_attachment() -> None:
     """Without URLs, passages are unattached."""
     post = parse_post("“alpha beta gamma delta” and some more words of my own here")
     assert post.citations == ()
-    assert {p.cited_url for p in post.passages} == {None}
+    assert {p.cited_url for p in post.leaves} == {None}
 
 
 # ------------------------------------------------------------------ properties
@@ -402,14 +402,33 @@ def test_spans_always_inside_the_post(text: str, fmt: InputFormat) -> None:
     """Any text in any format: passage spans lie in the post; citation spans slice to their URL."""
     post = parse_post(text, fmt)
     assert post.format is not InputFormat.AUTO
-    for p in post.passages:
+    for p in post.leaves:
         assert 0 <= p.span[0] <= p.span[1] <= len(text)
         assert p.text.strip()
     for c in post.citations:
         assert text[c.span[0] : c.span[1]] == c.url
     cited = {c.url for c in post.citations}
-    assert all(p.cited_url is None or p.cited_url in cited for p in post.passages)
+    assert all(p.cited_url is None or p.cited_url in cited for p in post.leaves)
     if post.format is not InputFormat.HTML:
-        for p in post.passages:
+        for p in post.leaves:
             if not p.explicit and post.format is InputFormat.TEXT:
                 assert text[p.span[0] : p.span[1]] == p.text
+
+
+def test_paragraph_with_inline_quote_offers_whole_and_parts() -> None:
+    """A copied news paragraph quotes people: the whole stands as one passage, its quote as a part."""
+    text = '"We will not stop until the work is done," the minister said on Tuesday in Paris.'
+    post = parse_post(text, InputFormat.TEXT)
+    (whole,) = post.passages
+    assert not whole.explicit
+    assert whole.text == text
+    assert [p.explicit for p in whole.parts] == [True, False]
+    assert whole.parts[0].text == "We will not stop until the work is done,"
+    assert whole.parts[1].text == "the minister said on Tuesday in Paris."
+    assert post.leaves == whole.parts
+
+
+def test_quote_filling_its_paragraph_has_no_parts() -> None:
+    """A paragraph that is nothing but a quotation is that quotation, with no container."""
+    post = parse_post("“We will not stop until the work is done.”", InputFormat.TEXT)
+    assert [(p.explicit, p.parts) for p in post.passages] == [(True, ())]

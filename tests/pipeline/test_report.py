@@ -86,8 +86,10 @@ def test_text_fragment_long_passage_uses_start_and_end() -> None:
     assert link.startswith("https://e.com/p#:~:text=")
     assert unquote(parts[1]) == "one two three four"
     assert unquote(parts[2]) == "eight nine ten-eleven, twelve"
-    assert parts[0].endswith("-") and parts[-1].startswith("-")
-    assert "%2D" in parts[2] and "%2C" in parts[2]
+    assert parts[0].endswith("-")
+    assert parts[-1].startswith("-")
+    assert "%2D" in parts[2]
+    assert "%2C" in parts[2]
 
 
 def test_text_fragment_multiblock_has_no_context() -> None:
@@ -102,13 +104,21 @@ def test_text_fragment_directive_has_only_safe_characters(exact: str) -> None:
     directive = text_fragment_url("https://e.com/", exact, "", "").partition("#:~:text=")[2]
     for part in directive.split(","):
         body = part.strip("-")
-        assert "," not in body and "&" not in body and " " not in body
+        assert "," not in body
+        assert "&" not in body
+        assert " " not in body
 
 
 def test_build_and_error_report_shape() -> None:
     """The report carries the schema, generator and error fields of the contract."""
-    report = build_report(post_id="p1", posted_at=None, sources=(), quotes=[_quote(QuoteStatus.VERBATIM)],
-                          cited=True, source_read=True)
+    report = build_report(
+        post_id="p1",
+        posted_at=None,
+        sources=(),
+        quotes=[_quote(QuoteStatus.VERBATIM)],
+        cited=True,
+        source_read=True,
+    )
     data = report.to_dict()
     assert data["schema"] == "provenance.report/1"
     assert data["verdict"] == "verified"

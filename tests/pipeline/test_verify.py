@@ -30,8 +30,12 @@ PAGE_B = (
 
 
 def _deps(fetcher: FakeFetcher, events: list[ProgressEvent] | None = None) -> Deps:
-    return Deps(settings=Settings(), fetcher=fetcher, extractor=TextExtractor(),
-                events=events.append if events is not None else None)
+    return Deps(
+        settings=Settings(),
+        fetcher=fetcher,
+        extractor=TextExtractor(),
+        events=events.append if events is not None else None,
+    )
 
 
 def _statuses(report_quotes) -> list[str]:  # type: ignore[no-untyped-def]
@@ -45,13 +49,19 @@ async def test_faithful_post_is_verified_and_emits_events() -> None:
         "lasted nearly six hours and ended with a narrow vote.\n\n" + A + "\n"
     )
     events: list[ProgressEvent] = []
-    report = await verify_post(parse_post(text, InputFormat.TEXT), deps=_deps(FakeFetcher({A: PAGE_A}), events))
+    report = await verify_post(
+        parse_post(text, InputFormat.TEXT), deps=_deps(FakeFetcher({A: PAGE_A}), events)
+    )
     assert report.verdict.value == "verified"
     assert _statuses(report.quotes) == ["verbatim"]
     quote = report.quotes[0]
-    assert quote.source is not None and quote.source.exact.startswith("The city council approved")
+    assert quote.source is not None
+    assert quote.source.exact.startswith("The city council approved")
     assert [e.kind for e in events] == [
-        EventKind.POST_STARTED, EventKind.SOURCE_READ, EventKind.QUOTE_JUDGED, EventKind.POST_FINISHED,
+        EventKind.POST_STARTED,
+        EventKind.SOURCE_READ,
+        EventKind.QUOTE_JUDGED,
+        EventKind.POST_FINISHED,
     ]
 
 
@@ -64,7 +74,8 @@ async def test_altered_number_is_flagged_with_reason() -> None:
     report = await verify_post(parse_post(text, InputFormat.TEXT), deps=_deps(FakeFetcher({A: PAGE_A})))
     assert report.verdict.value == "flagged"
     quote = next(q for q in report.quotes if q.explicit)
-    assert quote.status is QuoteStatus.ALTERED and quote.flagged
+    assert quote.status is QuoteStatus.ALTERED
+    assert quote.flagged
     assert "number_changed" in [r.value for r in quote.reasons]
     assert any(d.op.value == "replace" and "52" in d.post for d in quote.diff)
 
@@ -94,7 +105,8 @@ async def test_fabricated_explicit_quote_is_not_found_but_commentary_is_not_flag
     report = await verify_post(parse_post(text, InputFormat.TEXT), deps=_deps(FakeFetcher({A: PAGE_A})))
     explicit = [q for q in report.quotes if q.explicit]
     unmarked = [q for q in report.quotes if not q.explicit]
-    assert explicit and all(q.status is QuoteStatus.NOT_FOUND and q.flagged for q in explicit)
+    assert explicit
+    assert all(q.status is QuoteStatus.NOT_FOUND and q.flagged for q in explicit)
     assert all(not q.flagged for q in unmarked)
 
 
@@ -152,3 +164,54 @@ async def test_each_url_fetched_once_per_run() -> None:
         text = "The mayor said the plan would not raise taxes for residents this year.\n\n" + url
         await verify_post(parse_post(text, InputFormat.TEXT), deps=deps)
     assert fetcher.calls == [A]
+
+
+PAGE_Q = (
+    "Storm closes harbour\n"
+    "“We have never seen waves like these in thirty years of fishing,” the harbour master said on "
+    "Friday, adding that the port would stay closed until the weekend.\n"
+)
+Q = "https://news.example/q"
+
+
+async def test_copied_paragraph_with_quote_is_judged_whole() -> None:
+    """A news paragraph whose words around the quote were changed is altered, not a faithful quote."""
+    text = (
+        "“We have never seen waves like these in thirty years of fishing,” the harbour master "
+        "admitted on Friday, adding that the port would stay closed until the weekend.\n\n" + Q + "\n"
+    )
+    report = await verify_post(parse_post(text, InputFormat.TEXT), deps=_deps(FakeFetcher({Q: PAGE_Q})))
+    assert _statuses(report.quotes) == ["altered"]
+    assert report.quotes[0].text.startswith("“We have never")
+    assert report.quotes[0].flagged
+
+
+async def test_commentary_around_a_faithful_quote_is_not_flagged() -> None:
+    """The poster's words around an exact quote are commentary; the quote itself is verbatim."""
+    text = (
+        "Read this part: “We have never seen waves like these in thirty years of fishing” and then "
+        "tell me the council was ready for it, honestly.\n\n" + Q + "\n"
+    )
+    report = await verify_post(parse_post(text, InputFormat.TEXT), deps=_deps(FakeFetcher({Q: PAGE_Q})))
+    assert not any(q.flagged for q in report.quotes)
+    assert [q.status.value for q in report.quotes if q.explicit] == ["verbatim"]
+    assert report.verdict.value == "verified"
+
+
+async def test_attachment_follows_the_text_when_layout_misleads() -> None:
+    """URLs that head their passages are read as such when the passages say so, not flagged."""
+    text = (
+        "What a week it has been for this little town of ours.\n\n"
+        "Everybody here keeps arguing about the council and the storm.\n\n" + A + "\n\n"
+        "The city council approved a budget of 42 million dollars on Tuesday, after a debate that "
+        "lasted nearly six hours and ended with a narrow vote.\n\n"
+        "The mayor said the plan would not raise taxes for residents this year.\n\n" + B + "\n\n"
+        "Fishermen stayed ashore on Friday as a storm with winds of over ninety kilometres an hour "
+        "closed the harbour for the second time this winter.\n"
+    )
+    report = await verify_post(
+        parse_post(text, InputFormat.TEXT), deps=_deps(FakeFetcher({A: PAGE_A, B: PAGE_B}))
+    )
+    copied = [q for q in report.quotes if q.status is not QuoteStatus.NOT_FOUND]
+    assert [q.status.value for q in copied] == ["verbatim", "verbatim", "verbatim"]
+    assert [q.cited_url for q in copied] == [A, A, B]

@@ -44,17 +44,13 @@ CDX_TEXT = (
     "com,example)/ 20200101000000 https://example.com/ text/html 200 HT2DYGA5UKZCPBSFVCV3JOBXGW2G5UUA 1251\n"
     "com,example)/ 20230704050607 http://example.com/ text/html 301 3I42H3S6NNFQ2MSVX7XZKYAYSCX5QBYJ 440\n"
 )
-AVAILABLE = {
-    "url": "example.com",
-    "archived_snapshots": {
-        "closest": {
-            "status": "200",
-            "available": True,
-            "url": "http://web.archive.org/web/20130919044612/http://example.com/",
-            "timestamp": "20130919044612",
-        }
-    },
+CLOSEST = {
+    "status": "200",
+    "available": True,
+    "url": "http://web.archive.org/web/20130919044612/http://example.com/",
+    "timestamp": "20130919044612",
 }
+AVAILABLE = {"url": "example.com", "archived_snapshots": {"closest": CLOSEST}}
 
 
 def test_cdx_json_rows_become_snapshots() -> None:
@@ -158,11 +154,7 @@ def test_availability_closest() -> None:
     [
         {"url": "example.com", "archived_snapshots": {}},
         {},
-        {
-            "archived_snapshots": {
-                "closest": {**AVAILABLE["archived_snapshots"]["closest"], "available": False}
-            }
-        },  # type: ignore[index]
+        {"archived_snapshots": {"closest": {**CLOSEST, "available": False}}},
         {"archived_snapshots": {"closest": {"timestamp": "bad"}}},
     ],
 )

@@ -12,7 +12,6 @@ import asyncio
 import inspect
 import random
 from collections.abc import Awaitable, Callable, Coroutine
-from contextlib import suppress
 from dataclasses import dataclass, replace
 from types import TracebackType
 
@@ -112,16 +111,14 @@ class CaptureQueue:
         tasks = [t for t in (self._worker, *self._pollers) if t is not None]
         for task in tasks:
             task.cancel()
-        for task in tasks:
-            with suppress(asyncio.CancelledError):
-                await task
+        await asyncio.gather(*tasks, return_exceptions=True)  # crashes were recorded by _done
 
     async def _run(self) -> None:
         while True:
             item = await self._queue.get()
             try:
                 outcome = await self._client.capture(item.url, wait_s=0)
-                await self._settle(item, outcome, polled=True)
+                await self._settle(item, outcome)
             finally:
                 self._queue.task_done()
 
@@ -139,13 +136,13 @@ class CaptureQueue:
         if outcome.status is not CaptureStatus.ERROR:
             self._streak = 0
         self._results.append(outcome)
-        self._outstanding -= 1
-        if self._outstanding == 0:
-            self._idle.set()
         if self._on_result is not None:
             landed = self._on_result(outcome)
             if inspect.isawaitable(landed):
                 await landed
+        self._outstanding -= 1  # only once the callback is done, so join() never returns early
+        if self._outstanding == 0:
+            self._idle.set()
 
     def backoff_for(self, outcome: CaptureOutcome) -> float:
         """Exponential from ``backoff_s`` with up to ``jitter`` extra, never below the server's wish."""
