@@ -13,9 +13,10 @@ from collections.abc import Iterator
 from datetime import date, datetime
 from typing import Any
 
+from htmldate import find_date
 from lxml import html
 
-from service.pipeline._pagetext import meta_content
+from service.pipeline._pagetext import meta_content, title_of
 
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
@@ -86,3 +87,63 @@ def published_date(root: html.HtmlElement) -> str | None:
         if value:
             candidates.append(value)
     return next((iso for iso in map(iso_date, candidates) if iso), None)
+
+
+def _jsonld_authors(node: Any, depth: int = 0) -> Iterator[str]:
+    if depth > 8:
+        return
+    if isinstance(node, list):
+        for item in node:
+            yield from _jsonld_authors(item, depth + 1)
+    elif isinstance(node, dict):
+        author = node.get("author")
+        for person in author if isinstance(author, list) else [author]:
+            if isinstance(person, str) and person.strip():
+                yield person.strip()
+            elif isinstance(person, dict) and isinstance(person.get("name"), str):
+                yield person["name"].strip()
+        for key in ("@graph", "mainEntity", "mainEntityOfPage"):
+            if key in node:
+                yield from _jsonld_authors(node[key], depth + 1)
+
+
+def author(root: html.HtmlElement) -> str | None:
+    """The byline from ``<meta name=author>``, ``article:author``, JSON-LD or ``itemprop=author``.
+
+    Several authors are joined with "; " as trafilatura does. URLs (some sites put a profile
+    link in ``article:author``) are not names.
+    """
+    names: list[str] = []
+    meta = meta_content(root, "author", "article:author", "byl", "dc.creator", "parsely-author")
+    if meta:
+        names.append(meta.removeprefix("By ").removeprefix("by ").strip())
+    if not names:
+        for script in root.iter("script"):
+            if (script.get("type") or "").strip().lower() != "application/ld+json" or not script.text:
+                continue
+            try:
+                names.extend(_jsonld_authors(json.loads(script.text)))
+            except (ValueError, RecursionError):
+                continue
+    if not names:
+        for el in root.xpath('.//*[@itemprop="author"]'):
+            text = " ".join((el.get("content") or el.text_content() or "").split())
+            if text:
+                names.append(text)
+    clean = [n for n in dict.fromkeys(names) if n and "://" not in n and len(n) <= 200]
+    return "; ".join(clean) if clean else None
+
+
+def guessed_date(data: bytes) -> str | None:
+    """htmldate's quick (non-extensive) reading, for pages with no structured publication date."""
+    try:
+        found = find_date(data, extensive_search=False, original_date=True, outputformat="%Y-%m-%d")
+    except (ValueError, TypeError):
+        return None
+    return iso_date(found) if isinstance(found, str) else None
+
+
+def title(root: html.HtmlElement) -> str | None:
+    """The headline: ``og:title`` or ``twitter:title`` (no site-name suffix), else ``<title>``."""
+    meta = meta_content(root, "og:title", "twitter:title", "headline")
+    return " ".join(meta.split()) if meta else title_of(root)

@@ -9,6 +9,7 @@ page, so a 100k-word page costs about what a short one does once indexed.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from itertools import accumulate
 
@@ -75,6 +76,41 @@ def index_text(text: str, *, seed_words: int = 3) -> TextIndex:
     index = TextIndex(text, tokens, ids, vocab, positions, brk_cum)
     index.grams(seed_words)
     return index
+
+
+def find_verbatim(passage: str, text: str) -> Alignment | None:
+    """The passage found character for character (whitespace aside), without tokenising the text.
+
+    Most faithful copies are verbatim, and one regular-expression search is far cheaper than
+    building the text's index, which ``align_quote`` then only needs for the rest.
+    """
+    chunks = passage.split()
+    if not chunks:
+        return None
+    pattern = r"\s+".join(map(re.escape, chunks))
+    if chunks[0][0].isalnum():
+        pattern = r"(?<!\w)" + pattern
+    if chunks[-1][-1].isalnum():
+        pattern += r"(?!\w)"
+    found = re.search(pattern, text)
+    if found is None:
+        return None
+    start, end = found.span()
+    # Spans cover words, as the aligner's do: punctuation at the edges stays outside.
+    while start < end and not text[start].isalnum():
+        start += 1
+    while end > start and not text[end - 1].isalnum():
+        end -= 1
+    if start == end:
+        return None
+    words = " ".join(chunks)
+    return Alignment(
+        status=QuoteStatus.VERBATIM,
+        score=_SCORES[QuoteStatus.VERBATIM],
+        span=(start, end),
+        diff=(DiffPart(DiffOp.EQUAL, words, words),),
+        coverage=1.0,
+    )
 
 
 def align_quote(passage: str, index: TextIndex, *, explicit: bool, settings: AlignSettings) -> Alignment:

@@ -47,3 +47,28 @@ class SourceCache(Generic[V]):
         if len(self._done) > self._size:
             self._done.popitem(last=False)
         return value
+
+
+class IndexCache(Generic[V]):
+    """Text indexes by text, built on first use and kept in a small LRU.
+
+    The same page under several URLs, or its live and at-post captures when they are equal, share
+    one index; a page text that no passage needs is never indexed at all.
+    """
+
+    def __init__(self, build: Callable[[str], V], size: int = 128) -> None:
+        self._build = build
+        self._size = size
+        self._items: OrderedDict[str, V] = OrderedDict()
+        self.builds = 0
+
+    def get(self, text: str) -> V:
+        found = self._items.get(text)
+        if found is not None:
+            self._items.move_to_end(text)
+            return found
+        self.builds += 1
+        value = self._items[text] = self._build(text)
+        if len(self._items) > self._size:
+            self._items.popitem(last=False)
+        return value

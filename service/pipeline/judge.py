@@ -14,7 +14,8 @@ from dataclasses import dataclass, replace
 
 from service.settings import AlignSettings
 
-from .align import TextIndex, align_quote
+from .align import TextIndex, align_quote, find_verbatim, index_text
+from .cache import IndexCache
 from .models import (
     FAITHFUL_STATUSES,
     NO_MATCH,
@@ -28,14 +29,25 @@ from .models import (
 from .report import is_flagged, quote_source
 
 
+def new_index_cache(size: int = 128) -> IndexCache[TextIndex]:
+    return IndexCache(index_text, size)
+
+
 @dataclass(frozen=True, slots=True)
 class SourceText:
-    """One readable text of a source version: the article's main text or the whole-page text."""
+    """One readable text of a source version: the article's main text or the whole-page text.
+
+    Its index is built on first use, through a cache shared by the whole run.
+    """
 
     url: str
     kind: str
     text: str
-    index: TextIndex
+    indexes: IndexCache[TextIndex]
+
+    @property
+    def index(self) -> TextIndex:
+        return self.indexes.get(self.text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +89,10 @@ def _faithful(match: Match) -> bool:
 
 def best_match(passage: Passage, texts: Sequence[SourceText], *, settings: AlignSettings) -> Match:
     """The best alignment over a version's texts; the main text wins ties over the page text."""
+    for text in texts:
+        exact = find_verbatim(passage.text, text.text)
+        if exact is not None:
+            return Match(exact, text)
     best = _NO
     for text in texts:
         found = Match(

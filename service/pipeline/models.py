@@ -156,10 +156,12 @@ class FetchResult:
     captured_at: datetime | None = None
     peer: str | None = None
     archive_url: str | None = None
+    sha256: str | None = field(init=False, default=None)
+    """Of the body bytes; computed once, here, because several stages need it."""
 
-    @property
-    def sha256(self) -> str | None:
-        return hashlib.sha256(self.body).hexdigest() if self.body else None
+    def __post_init__(self) -> None:
+        digest = hashlib.sha256(self.body).hexdigest() if self.body else None
+        object.__setattr__(self, "sha256", digest)
 
     def header(self, name: str) -> str | None:
         lname = name.lower()

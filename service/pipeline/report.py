@@ -5,6 +5,7 @@ Pure functions; ``verify.py`` calls them once every source is read and every pas
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
@@ -29,6 +30,7 @@ _FRAGMENT_WORDS = 4
 _WORD = re.compile(r"\S+")
 
 
+@functools.cache
 def generator_version() -> str:
     try:
         return metadata.version("provenance-verify")

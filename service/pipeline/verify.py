@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 
 import structlog
 
-from .align import index_text
 from .deps import Deps
 from .errors import ExtractionError
 from .judge import ReadSource, SourceText, choose_attachment, judge_block
@@ -39,12 +38,12 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def _texts(url: str, extraction: Extraction) -> tuple[SourceText, ...]:
+def _texts(url: str, extraction: Extraction, deps: Deps) -> tuple[SourceText, ...]:
     texts = []
     if extraction.main_text.strip():
-        texts.append(SourceText(url, "main", extraction.main_text, index_text(extraction.main_text)))
+        texts.append(SourceText(url, "main", extraction.main_text, deps.indexes))
     if extraction.page_text.strip():
-        texts.append(SourceText(url, "page", extraction.page_text, index_text(extraction.page_text)))
+        texts.append(SourceText(url, "page", extraction.page_text, deps.indexes))
     return tuple(texts)
 
 
@@ -53,7 +52,7 @@ async def _extract(fetched: FetchResult, deps: Deps) -> tuple[Extraction | None,
         return None, None
     try:
         extraction = await deps.extractor.extract(
-            fetched.body, url=fetched.final_url, content_type=fetched.content_type
+            fetched.body, url=fetched.final_url, content_type=fetched.content_type, digest=fetched.sha256
         )
     except ExtractionError as exc:
         log.warning("extraction_failed", url=fetched.final_url, reason=exc.reason)
@@ -87,7 +86,7 @@ def _source_report(
 async def _read_live(citation: Citation, deps: Deps) -> ReadSource:
     fetched = await deps.fetcher.fetch(citation.key)
     extraction, failure = await _extract(fetched, deps)
-    texts = _texts(fetched.final_url, extraction) if extraction else ()
+    texts = _texts(fetched.final_url, extraction, deps) if extraction else ()
     return ReadSource(citation.key, _source_report(citation, fetched, extraction, failure), live=texts)
 
 
@@ -99,7 +98,7 @@ async def _read_at_post(citation: Citation, when: datetime, deps: Deps) -> ReadS
     if extraction is None:
         return None
     report = _source_report(citation, fetched, extraction, None)
-    return ReadSource(citation.key, report, at_post=_texts(fetched.final_url, extraction))
+    return ReadSource(citation.key, report, at_post=_texts(fetched.final_url, extraction, deps))
 
 
 async def read_source(citation: Citation, posted_at: datetime | None, deps: Deps) -> ReadSource:
@@ -121,7 +120,9 @@ async def read_source(citation: Citation, posted_at: datetime | None, deps: Deps
         archive_url=then.report.final_url if then.report.final_url != citation.key else None,
     )
     report = _with_at_post(live.report, capture)
-    return ReadSource(live.key, report, live=live.live, at_post=then.at_post)
+    # The same bytes then and now: the page was not edited, and one version is enough to check.
+    unchanged = live.live and then.report.sha256 == live.report.sha256
+    return ReadSource(live.key, report, live=live.live, at_post=() if unchanged else then.at_post)
 
 
 async def _at_post_or_empty(citation: Citation, when: datetime, deps: Deps) -> ReadSource:

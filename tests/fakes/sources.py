@@ -53,7 +53,9 @@ class TextExtractor:
     def __init__(self) -> None:
         self.calls = 0
 
-    async def extract(self, body: bytes, *, url: str, content_type: str | None = None) -> Extraction:
+    async def extract(
+        self, body: bytes, *, url: str, content_type: str | None = None, digest: str | None = None
+    ) -> Extraction:
         self.calls += 1
         text = body.decode()
         return Extraction(main_text=text, page_text=text, title=text.split("\n", 1)[0])

@@ -395,3 +395,19 @@ def test_long_passage_of_several_paragraphs() -> None:
     al = align(changed)
     assert al.status is A
     assert Reason.NUMBER_CHANGED in al.reasons
+
+
+def test_find_verbatim_agrees_with_the_aligner_on_spans() -> None:
+    """The regex fast path finds what the aligner finds, on word boundaries only."""
+    from service.pipeline.align import find_verbatim
+
+    text = "She said the plan works. The plan  works\nwell, he said."
+    found = find_verbatim("The plan works well,", text)
+    assert found is not None
+    assert found.status is QuoteStatus.VERBATIM
+    assert found.span is not None
+    assert text[found.span[0] : found.span[1]] == "The plan  works\nwell"
+    slow = align_quote("The plan works well,", index_text(text), explicit=True, settings=AlignSettings())
+    assert slow.span == found.span
+    assert find_verbatim("he plan works", text) is None
+    assert find_verbatim("plan work", text) is None

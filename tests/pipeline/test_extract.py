@@ -447,7 +447,7 @@ def test_trafilatura_failure_keeps_page_text(monkeypatch: pytest.MonkeyPatch) ->
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("trafilatura bug")
 
-    monkeypatch.setattr("service.pipeline.extract.trafilatura.bare_extraction", broken)
+    monkeypatch.setattr("trafilatura.bare_extraction", broken)
     ex = extract_article(KREMLIN.read_bytes(), url=KREMLIN_URL)
     assert ex.main_text == ""
     assert "Vladimir Putin and Benjamin Netanyahu agreed to continue contacts." in ex.page_text
