@@ -109,7 +109,9 @@ def _valid_host(raw_host: str | None) -> bool:
         return True
     if len(raw_host) > 253:
         return False
-    return all(_LABEL_RE.match(label) for label in raw_host.split("."))
+    # One trailing dot is the DNS root (``localhost.``, ``example.com.``): a valid, fetchable name.
+    name = raw_host[:-1] if raw_host.endswith(".") and len(raw_host) > 1 else raw_host
+    return all(_LABEL_RE.match(label) for label in name.split("."))
 
 
 def _parse(url: str) -> URL:
