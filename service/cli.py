@@ -64,6 +64,12 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("--concurrency", type=int, default=None)
     batch.add_argument("--redis", default=None, metavar="URL")
     _shared_options(batch)
+    capture = commands.add_parser("capture", help="fetch pages and write them as WARC evidence")
+    capture.add_argument("urls", nargs="+", metavar="URL")
+    capture.add_argument("-o", "--output", required=True, type=Path, help="the WARC file to write")
+    capture.add_argument("--allow-private-addresses", action="store_true", default=None)
+    capture.add_argument("--log-level", default="warning", choices=("debug", "info", "warning", "error"))
+    capture.set_defaults(archive=None, data_dir=None)
     return parser
 
 
@@ -78,20 +84,20 @@ def settings_from(args: argparse.Namespace, environ: Mapping[str, str]) -> Setti
         if args.archive not in ARCHIVES:
             raise UsageError(f"--archive must be one of {', '.join(ARCHIVES)}")
         archive = tuple(a for a in args.archive.split(",") if a != "none")
-    if archive:
-        raise UsageError("--archive warc|wayback: evidence capture is not available in this version")
-    for path in args.replay:
+    for path in getattr(args, "replay", ()):
         if not path.exists():
             raise UsageError(f"--replay {path}: no such file or folder")
     concurrency = getattr(args, "concurrency", None) or base.concurrency
     if concurrency < 1:
         raise UsageError("--concurrency must be at least 1")
+    data_dir = args.data_dir or base.data_dir
     return replace(
         base,
         http=http,
-        replay=tuple(args.replay),
+        replay=tuple(getattr(args, "replay", ())),
         archive=archive,
-        data_dir=args.data_dir or base.data_dir,
+        data_dir=data_dir,
+        store=replace(base.store, root=data_dir),
         concurrency=concurrency,
     )
 
@@ -186,12 +192,32 @@ async def _batch(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+async def _capture(args: argparse.Namespace, settings: Settings) -> int:
+    from service.pipeline.evidence import capture_to_file
+    from service.pipeline.fetch import LiveFetcher
+    from service.pipeline.http import make_client_session
+    from service.pipeline.urls import normalize_url
+
+    try:
+        urls = [normalize_url(url) for url in args.urls]
+    except PipelineError as exc:
+        raise UsageError(str(exc)) from exc
+    if not args.output.parent.is_dir():
+        raise UsageError(f"{args.output.parent}: no such folder")
+    async with make_client_session(settings.http) as session:
+        fetched = await capture_to_file(urls, args.output, fetcher=LiveFetcher(session, settings.http))
+    for result in fetched:
+        detail = f" ({result.reason})" if result.reason else ""
+        print(f"{result.status.value}{detail} {result.url}", file=sys.stderr)
+    return EXIT_OK if all(r.status.value == "ok" for r in fetched) else EXIT_FLAGGED
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         configure_logging(level=args.log_level)
         settings = settings_from(args, os.environ)
-        runner = _verify if args.command == "verify" else _batch
+        runner = {"verify": _verify, "batch": _batch, "capture": _capture}[args.command]
         return asyncio.run(runner(args, settings))
     except UsageError as exc:
         print(f"provenance: {exc}", file=sys.stderr)

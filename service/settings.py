@@ -33,6 +33,7 @@ class HttpSettings:
     limit: int = 64
     user_agent: str = "ProvenanceBot/0.1 (+https://github.com/provenance; source verification)"
     accepted_content_types: tuple[str, ...] = ("text/html", "application/xhtml+xml", "text/plain")
+    probe_soft_404: bool = True  # fetch a random sibling path of each live page to spot soft 404s
     # Ports a URL may name when private addresses are refused (security.md §1.5); None = any.
     allowed_ports: tuple[int, ...] | None = (80, 443, 8000, 8080, 8443)
 
@@ -128,7 +129,8 @@ class Settings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
-        archive = tuple(a for a in environ.get("PROVENANCE_ARCHIVE", "").split(",") if a and a != "none")
+        # The local evidence store is the embedded default; "none" turns it off.
+        archive = tuple(a for a in environ.get("PROVENANCE_ARCHIVE", "warc").split(",") if a and a != "none")
         data_dir = Path(environ.get("PROVENANCE_DATA_DIR", "provenance-data"))
         return cls(
             store=StoreSettings(root=data_dir),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+import tempfile
 from pathlib import Path
 
 from tests.fakes.origin import Origin, serve_origin
@@ -17,6 +18,12 @@ KREMLIN = "http://en.kremlin.ru/events/president/news/72947"
 
 
 async def _verify(post: str, *flags: str) -> tuple[int, dict[str, object], str]:
+    """``provenance verify -`` with the evidence store in a fresh temporary folder."""
+    with tempfile.TemporaryDirectory() as data:
+        return await _run_verify(post, "--data-dir", data, *flags)
+
+
+async def _run_verify(post: str, *flags: str) -> tuple[int, dict[str, object], str]:
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "service", "verify", "-", *flags,
         cwd=ROOT, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,

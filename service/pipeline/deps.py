@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from service.settings import Settings
 
@@ -16,6 +16,11 @@ from .extract import ExtractorPool
 from .judge import ReadSource, new_index_cache
 from .models import Extraction, Fetcher, ProgressEvent
 from .replay import ReplayArchive
+
+if TYPE_CHECKING:
+    from .archive.store import EvidenceStore
+    from .archive.wayback import WaybackClient
+    from .evidence import CaptureRunner
 
 EventSink = Callable[[ProgressEvent], None]
 
@@ -30,33 +35,86 @@ class Extractor(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Deps:
+    """What verification works with. ``live`` is False when every answer comes from WARC files;
+    ``store`` records live answers as evidence; ``captures`` submits them to the Wayback Machine."""
+
     settings: Settings
     fetcher: Fetcher
     extractor: Extractor
     cache: SourceCache[ReadSource] = field(default_factory=SourceCache)
     indexes: IndexCache[TextIndex] = field(default_factory=new_index_cache)
     events: EventSink | None = None
+    live: bool = False
+    store: EvidenceStore | None = None
+    captures: CaptureRunner | None = None
+
+
+async def _open_wayback(settings: Settings, stack: AsyncExitStack) -> WaybackClient:
+    """A Wayback client on its own session: the archive is the operator's configured endpoint, not
+    a user's URL, so it goes around the SSRF guard (a fake archive on loopback works in tests)."""
+    import aiohttp
+    import redis.asyncio as redis
+
+    from .archive.ratelimit import CaptureLimiter, LocalLimiter, RedisLimiter, capture_rate
+    from .archive.wayback import WaybackClient
+
+    session = await stack.enter_async_context(
+        aiohttp.ClientSession(
+            trust_env=False, timeout=aiohttp.ClientTimeout(total=settings.wayback.request_timeout_s)
+        )
+    )
+    limiter: CaptureLimiter
+    if settings.redis_url:
+        client = redis.from_url(settings.redis_url)
+        stack.push_async_callback(client.aclose)
+        limiter = RedisLimiter(client, "provenance:wayback", capture_rate(settings.wayback))
+    else:
+        limiter = LocalLimiter(capture_rate(settings.wayback))
+    return WaybackClient(session, settings.wayback, limiter, max_body_bytes=settings.http.max_body_bytes)
+
+
+async def _open_live(
+    settings: Settings, stack: AsyncExitStack
+) -> tuple[Fetcher, EvidenceStore | None, CaptureRunner | None]:
+    # Imported only for live runs: a replay never loads the HTTP client stack.
+    from .archive.store import EvidenceStore
+    from .evidence import CaptureRunner, EvidenceFetcher
+    from .fetch import LiveFetcher
+    from .http import make_client_session
+
+    session = await stack.enter_async_context(make_client_session(settings.http))
+    store = stack.enter_context(EvidenceStore(settings.store)) if "warc" in settings.archive else None
+    wayback = await _open_wayback(settings, stack) if "wayback" in settings.archive else None
+    captures = None
+    if wayback is not None:
+        captures = CaptureRunner(wayback, wait_s=settings.wayback.capture_wait_s, data_dir=settings.data_dir)
+        stack.push_async_callback(captures.aclose)
+    fetcher = EvidenceFetcher(LiveFetcher(session, settings.http), store=store, wayback=wayback)
+    return fetcher, store, captures
 
 
 @asynccontextmanager
 async def open_deps(settings: Settings, *, events: EventSink | None = None) -> AsyncIterator[Deps]:
-    """Open the fetcher (live HTTP or WARC replay) and the extraction pool; close both on exit."""
+    """Open the fetcher (live HTTP with its evidence, or WARC replay) and the extraction pool."""
     async with AsyncExitStack() as stack:
-        # The extraction workers start (spawn, import trafilatura) while the WARC files are indexed.
+        # The extraction workers start (spawn, import trafilatura) while the rest is set up.
         starting = asyncio.ensure_future(stack.enter_async_context(ExtractorPool(settings.extract)))
-        fetcher: Fetcher
+        store = captures = None
         try:
             if settings.replay:
-                fetcher = await asyncio.to_thread(
+                fetcher: Fetcher = await asyncio.to_thread(
                     ReplayArchive.open, list(settings.replay), settings=settings.http
                 )
             else:
-                # Imported only for live runs: a replay never loads the HTTP client stack.
-                from .fetch import LiveFetcher
-                from .http import make_client_session
-
-                session = await stack.enter_async_context(make_client_session(settings.http))
-                fetcher = LiveFetcher(session, settings.http)
+                fetcher, store, captures = await _open_live(settings, stack)
         finally:
             extractor = await starting
-        yield Deps(settings=settings, fetcher=fetcher, extractor=extractor, events=events)
+        yield Deps(
+            settings=settings,
+            fetcher=fetcher,
+            extractor=extractor,
+            events=events,
+            live=not settings.replay,
+            store=store,
+            captures=captures,
+        )

@@ -58,6 +58,8 @@ class ReadSource:
     report: SourceReport
     live: tuple[SourceText, ...] = ()
     at_post: tuple[SourceText, ...] = ()
+    partial: bool = False
+    """Only part of the article is readable (a paywall): a passage missing from it is unverifiable."""
 
     @property
     def readable(self) -> bool:
@@ -158,7 +160,7 @@ def judge_passage(
         return _quote(passage, QuoteStatus.MISATTRIBUTED, elsewhere, settings=settings)
     if own.alignment.status is QuoteStatus.ALTERED:
         return _quote(passage, QuoteStatus.ALTERED, own, settings=settings)
-    if not cited.readable:
+    if not cited.readable or cited.partial:
         return _quote(passage, QuoteStatus.UNVERIFIABLE, _NO, settings=settings)
     return _quote(passage, QuoteStatus.NOT_FOUND, own, settings=settings)
 

@@ -156,6 +156,8 @@ class FetchResult:
     captured_at: datetime | None = None
     peer: str | None = None
     archive_url: str | None = None
+    evidence: ArchiveRecord | None = None
+    """Where the answer's WARC record lies, when it came from (or went to) a WARC file."""
     sha256: str | None = field(init=False, default=None)
     """Of the body bytes; computed once, here, because several stages need it."""
 
@@ -216,7 +218,7 @@ class ArchiveRecord:
 
     file: str
     offset: int
-    length: int
+    length: int | None
     digest: str | None
     captured_at: str
 

@@ -32,7 +32,7 @@ from service.pipeline.http import (
     failure,
     http_status_error,
 )
-from service.pipeline.models import FetchResult, Redirect, SourceStatus
+from service.pipeline.models import ArchiveRecord, FetchResult, Redirect, SourceStatus
 from service.pipeline.urls import normalize_url
 from service.settings import HttpSettings
 
@@ -246,6 +246,13 @@ class ReplayArchive:
             fetched_at=capture.date,
             captured_at=capture.date,
             peer=record.ip,
+            evidence=ArchiveRecord(
+                file=str(capture.path),
+                offset=capture.offset,
+                length=None,
+                digest=capture.payload_digest,
+                captured_at=capture.date.isoformat(),
+            ),
         )
         location = _header(record.headers, "location")
         if record.status in REDIRECT_STATUSES and location:

@@ -1,0 +1,157 @@
+"""Reading one cited source: fetch, extract, judge its health, keep the evidence.
+
+A live read is shared by every post that cites the URL (``Deps.cache``); an at-post read by every
+post with the same time. What comes out is a ``ReadSource``: the report entry and the texts a
+passage may be checked against.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+
+from .deps import Deps
+from .errors import ArchiveError, ExtractionError
+from .health import Health, assess, probe_url
+from .judge import ReadSource, SourceText
+from .models import AtPostCapture, Citation, Extraction, FetchResult, SourceReport, SourceStatus
+
+log = structlog.get_logger(__name__)
+
+# A page behind these is not the article: what it lacks says nothing about the quote.
+_UNREADABLE = frozenset({SourceStatus.SOFT_404, SourceStatus.BLOCKED})
+
+
+def _iso(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _texts(url: str, extraction: Extraction, deps: Deps) -> tuple[SourceText, ...]:
+    texts = []
+    if extraction.main_text.strip():
+        texts.append(SourceText(url, "main", extraction.main_text, deps.indexes))
+    if extraction.page_text.strip():
+        texts.append(SourceText(url, "page", extraction.page_text, deps.indexes))
+    return tuple(texts)
+
+
+async def _extract(fetched: FetchResult, deps: Deps) -> tuple[Extraction | None, str | None]:
+    if fetched.status is not SourceStatus.OK:
+        return None, None
+    try:
+        extraction = await deps.extractor.extract(
+            fetched.body, url=fetched.final_url, content_type=fetched.content_type, digest=fetched.sha256
+        )
+    except ExtractionError as exc:
+        log.warning("extraction_failed", url=fetched.final_url, reason=exc.reason)
+        return None, exc.reason
+    return extraction, None
+
+
+async def _health(fetched: FetchResult, extraction: Extraction | None, deps: Deps) -> Health:
+    """Blocked, paywalled or soft 404; live pages are compared with a random sibling path."""
+    probe = probe_extraction = None
+    if deps.live and fetched.status is SourceStatus.OK and deps.settings.http.probe_soft_404:
+        probe = await deps.fetcher.fetch(probe_url(fetched.final_url, token=secrets.token_hex(8)))
+        if probe.status is SourceStatus.OK:
+            probe_extraction, _ = await _extract(probe, deps)
+    return assess(fetched, extraction, probe=probe, probe_extraction=probe_extraction)
+
+
+async def _keep(fetched: FetchResult, extraction: Extraction | None, deps: Deps) -> dict[str, Any] | None:
+    """The live answer written to the evidence store; where it went."""
+    if deps.store is None or fetched.http_status is None:
+        return fetched.evidence.to_dict() if fetched.evidence else None
+    try:
+        record = await deps.store.arecord(fetched, extraction=extraction)
+    except ArchiveError as exc:
+        log.warning("evidence_not_stored", url=fetched.final_url, error=str(exc))
+        return None
+    return record.to_dict()
+
+
+async def _capture(fetched: FetchResult, deps: Deps) -> dict[str, Any] | None:
+    if deps.captures is None or fetched.status is not SourceStatus.OK:
+        return None
+    return await deps.captures.capture(fetched.final_url)
+
+
+def _source_report(
+    citation: Citation, fetched: FetchResult, extraction: Extraction | None, health: Health | None
+) -> SourceReport:
+    status, reason = (health.status, health.reason) if health else (fetched.status, fetched.reason)
+    meta = extraction or Extraction(main_text="", page_text="")
+    return SourceReport(
+        url=citation.url,
+        final_url=fetched.final_url,
+        status=status,
+        reason=reason,
+        redirects=fetched.redirects,
+        http_status=fetched.http_status,
+        title=meta.title,
+        author=meta.author,
+        published=meta.published,
+        canonical_url=meta.canonical_url,
+        sha256=fetched.sha256,
+        fetched_at=_iso(fetched.captured_at or fetched.fetched_at),
+    )
+
+
+async def _read_live(citation: Citation, deps: Deps) -> ReadSource:
+    fetched = await deps.fetcher.fetch(citation.key)
+    extraction, failure = await _extract(fetched, deps)
+    health, warc, wayback = await asyncio.gather(
+        _health(fetched, extraction, deps), _keep(fetched, extraction, deps), _capture(fetched, deps)
+    )
+    if failure is not None:
+        health = Health(SourceStatus.ERROR, failure)
+    report = replace(
+        _source_report(citation, fetched, extraction, health), archive_warc=warc, archive_wayback=wayback
+    )
+    readable = extraction is not None and health.status not in _UNREADABLE
+    texts = _texts(fetched.final_url, extraction, deps) if readable and extraction else ()
+    return ReadSource(citation.key, report, live=texts, partial=health.status is SourceStatus.PAYWALLED)
+
+
+async def _read_at_post(citation: Citation, when: datetime, deps: Deps) -> ReadSource:
+    fetched = await deps.fetcher.fetch_at(citation.key, when)
+    extraction = None
+    if fetched is not None and fetched.status is SourceStatus.OK:
+        extraction, _ = await _extract(fetched, deps)
+    if fetched is None or extraction is None:
+        placeholder = SourceReport(url=citation.url, final_url=citation.key, status=SourceStatus.ERROR)
+        return ReadSource(citation.key, placeholder)
+    report = _source_report(citation, fetched, extraction, None)
+    capture = AtPostCapture(
+        captured_at=report.fetched_at or "",
+        sha256=fetched.sha256,
+        archive_url=fetched.archive_url or (fetched.evidence.file if fetched.evidence else None),
+    )
+    report = replace(report, at_post=capture)
+    return ReadSource(citation.key, report, at_post=_texts(fetched.final_url, extraction, deps))
+
+
+async def read_source(citation: Citation, posted_at: datetime | None, deps: Deps) -> ReadSource:
+    """The live version of a cited URL and, when the post's time is known, the at-post version."""
+    live = await deps.cache.get(("live", citation.key), lambda: _read_live(citation, deps))
+    if live.report.url != citation.url:
+        live = replace(live, report=replace(live.report, url=citation.url))
+    if posted_at is None:
+        return live
+    stamp = posted_at.isoformat()
+    then = await deps.cache.get(
+        ("at:" + stamp, citation.key), lambda: _read_at_post(citation, posted_at, deps)
+    )
+    if not then.at_post:
+        return live
+    report = replace(live.report, at_post=then.report.at_post)
+    # The same bytes then and now: the page was not edited, and one version is enough to check.
+    unchanged = bool(live.live) and then.report.sha256 == live.report.sha256
+    return replace(live, report=report, at_post=() if unchanged else then.at_post)
