@@ -110,7 +110,11 @@ def wayback_entry(outcome: CaptureOutcome) -> dict[str, Any]:
 
 def log_wayback(data_dir: Path, outcome: CaptureOutcome) -> None:
     """Append one capture outcome to the data folder's Wayback log (one JSON object a line)."""
-    entry = {"url": outcome.url, "logged_at": datetime.now(UTC).isoformat(), **wayback_entry(outcome)}
+    entry = {
+        "url": outcome.url,
+        "logged_at": datetime.now(UTC).isoformat(),
+        "wayback": wayback_entry(outcome),
+    }
     data_dir.mkdir(parents=True, exist_ok=True)
     with (data_dir / WAYBACK_LOG).open("a", encoding="utf-8") as handle:
         handle.write(json.dumps(entry) + "\n")

@@ -164,6 +164,8 @@ def _text_source(source: SourceReport, color: bool) -> list[str]:
         lines.append(f"      reason: {_one_line(source.reason)}")
     if source.title:
         lines.append(f"      title: {_shorten(_one_line(source.title), TEXT_QUOTE_LIMIT)}")
+    for line, link in _evidence(source):
+        lines.append(f"      {_one_line(line)}" + (f" {_one_line(link)}" if link else ""))
     return lines
 
 
@@ -256,7 +258,6 @@ def _html_source(source: SourceReport) -> str:
     hops = "".join(f"<li>{r.status} {_link(r.url)}</li>" for r in source.redirects)
     redirects = f"<details><summary>{len(source.redirects)}</summary><ol>{hops}</ol></details>"
     sha = f'<span title="{_h(source.sha256)}">{_h(source.sha256[:12])}…</span>' if source.sha256 else ""
-    archive = source.archive_wayback.get("url") if source.archive_wayback else None
     cells = [
         f'<span class="badge st-{_h(source.status.value)}">{_h(_label(source.status))}</span>',
         _link(source.url),
@@ -267,10 +268,30 @@ def _html_source(source: SourceReport) -> str:
         _h(source.author),
         _h(source.published),
         sha,
-        _link(archive if isinstance(archive, str) else None, "wayback"),
+        "<br>".join(_h(line) if not link else _link(link, line) for line, link in _evidence(source)),
         _h(source.reason),
     ]
     return "<tr>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>"
+
+
+def _evidence(source: SourceReport) -> list[tuple[str, str | None]]:
+    """What backs a source up: its WARC record, its Wayback capture, the version at post time.
+
+    Each line comes with a link when there is an http(s) address to open.
+    """
+    lines: list[tuple[str, str | None]] = []
+    warc = source.archive_warc
+    if warc:
+        lines.append((f"WARC {warc.get('file')} @{warc.get('offset')}", None))
+    wayback = source.archive_wayback
+    if wayback:
+        url = wayback.get("url")
+        job = f" job {wayback.get('job_id')}" if wayback.get("job_id") else ""
+        lines.append((f"Wayback {wayback.get('status')}{job}", url if isinstance(url, str) else None))
+    if source.at_post is not None:
+        where = source.at_post.archive_url
+        lines.append((f"at post: {source.at_post.captured_at}", where))
+    return lines
 
 
 def _html_selector(quote: QuoteReport) -> str:
@@ -314,7 +335,7 @@ def _html_body(report: Report) -> list[str]:
     ]
     if report.error is not None:
         body.append(f"<p><strong>Error:</strong> {_h(report.error.code)}: {_h(report.error.message)}</p>")
-    heads = ("URL", "Final URL", "Redirects", "HTTP", "Title", "Author", "Published", "SHA-256", "Archive")
+    heads = ("URL", "Final URL", "Redirects", "HTTP", "Title", "Author", "Published", "SHA-256", "Evidence")
     body.append(f"<h2>Sources ({len(report.sources)})</h2><table><thead><tr><th>Status</th>")
     body.append("".join(f"<th>{h}</th>" for h in (*heads, "Reason")) + "</tr></thead><tbody>")
     body += [_html_source(s) for s in report.sources]

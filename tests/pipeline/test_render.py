@@ -40,7 +40,7 @@ ALTERED_DIFF = (
 )
 ALLOWED_TAGS = {
     "html", "head", "meta", "title", "style", "body", "h1", "h2", "p", "span", "strong", "table", "thead",
-    "tbody", "tr", "th", "td", "a", "details", "summary", "ol", "ul", "li", "article", "blockquote", "del",
+    "tbody", "tr", "th", "td", "a", "details", "summary", "ol", "ul", "li", "article", "blockquote", "del", "br",
     "ins", "dl", "dt", "dd",
 }  # fmt: skip
 
@@ -441,3 +441,28 @@ def test_plain_text_never_holds_control_characters(text: str) -> None:
     rendered = render_text(_report(quotes=(quote,), sources=(source,), post_id=text), color=False)
     assert not any(ord(ch) < 0x20 and ch != "\n" for ch in rendered)
     assert not any(0x7F <= ord(ch) <= 0x9F for ch in rendered)
+
+
+def test_evidence_is_shown_in_text_and_html() -> None:
+    """The WARC record, the Wayback capture and the at-post capture appear, with links where http."""
+    from service.pipeline.models import AtPostCapture, Report, SourceReport, SourceStatus, Verdict
+
+    source = SourceReport(
+        url="https://news.example/a",
+        final_url="https://news.example/a",
+        status=SourceStatus.OK,
+        archive_warc={"file": "warc/provenance-1.warc.gz", "offset": 1234},
+        archive_wayback={"status": "pending", "url": None, "job_id": "spn2-abc"},
+        at_post=AtPostCapture(
+            "2023-03-01T12:00:00Z", "ab" * 32, "https://web.archive.org/web/20230301120000/x"
+        ),
+    )
+    report = Report(id=None, posted_at=None, verdict=Verdict.VERIFIED, checked_at="t",
+                    generator_version="0", sources=(source,))  # fmt: skip
+    text = render_text(report, color=False)
+    assert "WARC warc/provenance-1.warc.gz @1234" in text
+    assert "Wayback pending job spn2-abc" in text
+    assert "at post: 2023-03-01T12:00:00Z https://web.archive.org/web/20230301120000/x" in text
+    page = render_html(report)
+    assert 'href="https://web.archive.org/web/20230301120000/x"' in page
+    assert "WARC warc/provenance-1.warc.gz @1234" in page
