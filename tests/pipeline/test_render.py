@@ -40,8 +40,8 @@ ALTERED_DIFF = (
 )
 ALLOWED_TAGS = {
     "html", "head", "meta", "title", "style", "body", "h1", "h2", "p", "span", "strong", "table", "thead",
-    "tbody", "tr", "th", "td", "a", "details", "summary", "ol", "ul", "li", "article", "blockquote", "del", "br",
-    "ins", "dl", "dt", "dd",
+    "tbody", "tr", "th", "td", "a", "details", "summary", "ol", "ul", "li", "article", "blockquote", "del",
+    "ins", "dl", "dt", "dd", "br",
 }  # fmt: skip
 
 
