@@ -54,19 +54,30 @@ def iso_date(value: str) -> str | None:
     return iso_date(match.group(0)) if match else None
 
 
-def _jsonld_dates(node: Any, depth: int = 0) -> Iterator[str]:
+def _jsonld_objects(node: Any, depth: int = 0) -> Iterator[dict[str, Any]]:
+    """Every JSON-LD object worth reading, nested ones (``@graph``, ``mainEntity``) included."""
     if depth > 8:
         return
     if isinstance(node, list):
         for item in node:
-            yield from _jsonld_dates(item, depth + 1)
+            yield from _jsonld_objects(item, depth + 1)
     elif isinstance(node, dict):
-        value = node.get("datePublished")
-        if isinstance(value, str):
-            yield value
+        yield node
         for key in ("@graph", "mainEntity", "mainEntityOfPage"):
             if key in node:
-                yield from _jsonld_dates(node[key], depth + 1)
+                yield from _jsonld_objects(node[key], depth + 1)
+
+
+def _jsonld(root: html.HtmlElement) -> Iterator[dict[str, Any]]:
+    """The JSON-LD objects of every ``application/ld+json`` script that parses."""
+    for script in root.iter("script"):
+        if (script.get("type") or "").strip().lower() != "application/ld+json" or not script.text:
+            continue
+        try:
+            data = json.loads(script.text)
+        except (ValueError, RecursionError):  # RecursionError: hostile nesting
+            continue
+        yield from _jsonld_objects(data)
 
 
 def published_date(root: html.HtmlElement) -> str | None:
@@ -75,13 +86,7 @@ def published_date(root: html.HtmlElement) -> str | None:
     meta = meta_content(root, "article:published_time", "datePublished", "og:published_time")
     if meta:
         candidates.append(meta)
-    for script in root.iter("script"):
-        if (script.get("type") or "").strip().lower() != "application/ld+json" or not script.text:
-            continue
-        try:
-            candidates.extend(_jsonld_dates(json.loads(script.text)))
-        except (ValueError, RecursionError):  # RecursionError: hostile nesting
-            continue
+    candidates.extend(v for obj in _jsonld(root) if isinstance(v := obj.get("datePublished"), str))
     for el in root.xpath('.//*[@itemprop="datePublished"]'):
         value = el.get("datetime") or el.get("content")
         if value:
@@ -89,22 +94,12 @@ def published_date(root: html.HtmlElement) -> str | None:
     return next((iso for iso in map(iso_date, candidates) if iso), None)
 
 
-def _jsonld_authors(node: Any, depth: int = 0) -> Iterator[str]:
-    if depth > 8:
-        return
-    if isinstance(node, list):
-        for item in node:
-            yield from _jsonld_authors(item, depth + 1)
-    elif isinstance(node, dict):
-        author = node.get("author")
-        for person in author if isinstance(author, list) else [author]:
-            if isinstance(person, str) and person.strip():
-                yield person.strip()
-            elif isinstance(person, dict) and isinstance(person.get("name"), str):
-                yield person["name"].strip()
-        for key in ("@graph", "mainEntity", "mainEntityOfPage"):
-            if key in node:
-                yield from _jsonld_authors(node[key], depth + 1)
+def _names(value: Any) -> Iterator[str]:
+    for person in value if isinstance(value, list) else [value]:
+        if isinstance(person, str) and person.strip():
+            yield person.strip()
+        elif isinstance(person, dict) and isinstance(person.get("name"), str):
+            yield person["name"].strip()
 
 
 def author(root: html.HtmlElement) -> str | None:
@@ -118,13 +113,7 @@ def author(root: html.HtmlElement) -> str | None:
     if meta:
         names.append(meta.removeprefix("By ").removeprefix("by ").strip())
     if not names:
-        for script in root.iter("script"):
-            if (script.get("type") or "").strip().lower() != "application/ld+json" or not script.text:
-                continue
-            try:
-                names.extend(_jsonld_authors(json.loads(script.text)))
-            except (ValueError, RecursionError):
-                continue
+        names.extend(name for obj in _jsonld(root) for name in _names(obj.get("author")))
     if not names:
         for el in root.xpath('.//*[@itemprop="author"]'):
             text = " ".join((el.get("content") or el.text_content() or "").split())

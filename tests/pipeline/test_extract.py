@@ -465,3 +465,22 @@ async def test_recycled_workers_keep_working() -> None:
         ]
         assert [f"Page {i}." in r.page_text for i, r in enumerate(results)] == [True, True, True]
         assert recycling.worker_pids != first
+
+
+def test_author_and_title_from_page_metadata() -> None:
+    """Bylines come from meta tags or JSON-LD (several names joined), titles from og:title first."""
+    ld = (
+        '<script type="application/ld+json">{"@graph": [{"@type": "NewsArticle", "author": '
+        '[{"@type": "Person", "name": "Ana Lima"}, {"name": "Bo Chen"}, "https://x.example/staff"],'
+        ' "datePublished": "2021-05-04T08:00:00Z"}]}</script>'
+    )
+    page = (
+        f"<html><head><title>Story | Site</title><meta property='og:title' content='Story'>{ld}</head>"
+        "<body><article><p>" + "Words of the story go on here. " * 30 + "</p></article></body></html>"
+    ).encode()
+    ex = extract_article(page, url="https://x.example/story")
+    assert ex.author == "Ana Lima; Bo Chen"
+    assert ex.title == "Story"
+    assert ex.published == "2021-05-04T08:00:00+00:00"
+    meta_page = page.replace(b"<title>", b"<meta name='author' content='By Cy Dee'><title>")
+    assert extract_article(meta_page, url="https://x.example/story").author == "Cy Dee"
