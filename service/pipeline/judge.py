@@ -177,7 +177,10 @@ def _judge_unattached(
 
 _WORD = re.compile(r"\w+")
 _SWAP_MARGIN = 2
-_COPY_FRAME = 0.5  # share of a paragraph's words outside its quotations that must match the source
+# A copied paragraph's words around its quotations come from the source: at least two of them,
+# and a fifth (an invented tail may follow the real attribution: "..., said Oza, and ...").
+_COPY_FRAME = 0.2
+_COPY_FRAME_MIN = 2
 _WHOLE_IF_MATCHED = frozenset({QuoteStatus.ALTERED, QuoteStatus.MISATTRIBUTED, QuoteStatus.SOURCE_CHANGED})
 
 
@@ -196,7 +199,8 @@ def _frame_matches(whole: QuoteReport, passage: Passage) -> bool:
     if frame <= 0:
         return False
     equal = sum(_count(d.post) for d in whole.diff if d.op is DiffOp.EQUAL)
-    return (equal - quoted) >= _COPY_FRAME * frame
+    matched = equal - quoted
+    return matched >= _COPY_FRAME_MIN and matched >= _COPY_FRAME * frame
 
 
 def judge_block(
@@ -206,13 +210,48 @@ def judge_block(
     *,
     settings: AlignSettings,
 ) -> list[QuoteReport]:
-    """A passage, or a paragraph with inline quotations: the whole when it is a copy, else its parts."""
+    """A passage, or a paragraph with inline quotations: the whole when it is a copy, else its parts.
+
+    An unmarked paragraph whose lines hold a copy and then the poster's own line (or two copies of
+    which one was changed) is reported line group by line group.
+    """
     whole = judge_passage(passage, cited, others, settings=settings)
-    if not passage.parts or whole.status in FAITHFUL_STATUSES:
+    if whole.status in FAITHFUL_STATUSES:
         return [whole]
-    if whole.status in _WHOLE_IF_MATCHED and (not whole.diff or _frame_matches(whole, passage)):
-        return [whole]
-    return [judge_passage(part, cited, others, settings=settings) for part in passage.parts]
+    if passage.parts:
+        if whole.status in _WHOLE_IF_MATCHED and (not whole.diff or _frame_matches(whole, passage)):
+            return [whole]
+        return [judge_passage(part, cited, others, settings=settings) for part in passage.parts]
+    if whole.status in (QuoteStatus.ALTERED, QuoteStatus.NOT_FOUND) and not passage.explicit:
+        for head, tail in _line_splits(passage):
+            pair = [judge_passage(p, cited, others, settings=settings) for p in (head, tail)]
+            if sum(q.status in FAITHFUL_STATUSES for q in pair) == 1:
+                return pair
+    return [whole]
+
+
+_NEW_LINE = re.compile(r"\n[ \t\u00a0]*(?=[A-Z0-9\"“‘'«>(\[])")
+
+
+def _line_splits(passage: Passage) -> list[tuple[Passage, Passage]]:
+    """The passage cut at each line break that starts something new (a capital, a quote mark)."""
+    text = passage.text
+    exact = len(text) == passage.span[1] - passage.span[0]
+    splits = []
+    for found in _NEW_LINE.finditer(text):
+        cut, resume = found.start(), found.end()
+        if not text[:cut].strip() or not text[resume:].strip():
+            continue
+        start, end = passage.span
+        head_span = (start, start + cut) if exact else passage.span
+        tail_span = (start + resume, end) if exact else passage.span
+        splits.append(
+            (
+                replace(passage, text=text[:cut], span=head_span, alt_cited_url=None),
+                replace(passage, text=text[resume:], span=tail_span, alt_cited_url=None),
+            )
+        )
+    return splits
 
 
 def _fits(passage: Passage, url: str | None, by_url: dict[str, ReadSource], settings: AlignSettings) -> bool:

@@ -215,3 +215,28 @@ async def test_attachment_follows_the_text_when_layout_misleads() -> None:
     copied = [q for q in report.quotes if q.status is not QuoteStatus.NOT_FOUND]
     assert [q.status.value for q in copied] == ["verbatim", "verbatim", "verbatim"]
     assert [q.cited_url for q in copied] == [A, A, B]
+
+
+async def test_copy_followed_by_own_line_is_split_not_flagged() -> None:
+    """A copied sentence and the poster's own line with no blank line between: each on its own."""
+    text = (
+        "The mayor said the plan would not raise taxes for residents this year\n"
+        "Honestly? Seems like a big deal for the whole town.\n\n" + A + "\n"
+    )
+    report = await verify_post(parse_post(text, InputFormat.TEXT), deps=_deps(FakeFetcher({A: PAGE_A})))
+    assert not any(q.flagged for q in report.quotes)
+    assert [q.status.value for q in report.quotes] == ["verbatim", "not_found"]
+    first, second = report.quotes
+    assert text[first.post_span[0] : first.post_span[1]] == first.text
+    assert text[second.post_span[0] : second.post_span[1]] == second.text
+
+
+async def test_extended_attribution_after_quote_is_altered() -> None:
+    """Quote, real attribution, then invented words: the paragraph is a changed copy."""
+    text = (
+        "“We have never seen waves like these in thirty years of fishing,” the harbour master said on "
+        "Friday, and everybody knew it was a lie.\n\n" + Q + "\n"
+    )
+    report = await verify_post(parse_post(text, InputFormat.TEXT), deps=_deps(FakeFetcher({Q: PAGE_Q})))
+    assert [q.status.value for q in report.quotes] == ["altered"]
+    assert "extended" in [r.value for r in report.quotes[0].reasons]
