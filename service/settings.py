@@ -65,6 +65,8 @@ class AlignSettings:
     explicit_coverage: float = 0.3  # this share of its words matched in order
     implicit_run: int = 6  # unmarked text (maybe the poster's own words) needs a long run
     implicit_coverage: float = 0.6  # and most of its words matched in order
+    implicit_long_run: int = 10  # ... or a run this long (a real sentence, then invented words)
+    implicit_long_coverage: float = 0.5  # with half of its words matched
 
 
 @dataclass(frozen=True, slots=True)

@@ -200,6 +200,8 @@ def _convincing(
         return longest >= settings.long_run or (
             longest >= settings.explicit_run and coverage >= settings.explicit_coverage
         )
+    if longest >= settings.implicit_long_run and coverage >= settings.implicit_long_coverage:
+        return True
     return longest >= settings.implicit_run and coverage >= settings.implicit_coverage
 
 
