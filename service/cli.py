@@ -13,13 +13,13 @@ import sys
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import IO, Any, NoReturn
+from typing import IO, NoReturn
 
 from service.logs import configure_logging
 from service.pipeline.batch import parse_format, parse_posted_at, run_batch
 from service.pipeline.deps import open_deps
 from service.pipeline.errors import PipelineError
-from service.pipeline.models import InputFormat, Report
+from service.pipeline.models import EventKind, InputFormat, ProgressEvent, Report
 from service.pipeline.posts import parse_post
 from service.pipeline.render import render_html, render_json, render_text
 from service.pipeline.verify import verify_post
@@ -158,30 +158,39 @@ def _open_output(name: str) -> Iterator[IO[str]]:
         yield handle
 
 
-def _progress_bar() -> Any:
-    if not sys.stderr.isatty():
-        return None
-    from tqdm import tqdm
+class _ProgressBar:
+    """The batch's progress on a terminal, fed by the pipeline's progress events."""
 
-    return tqdm(unit="post", file=sys.stderr, dynamic_ncols=True)
+    def __init__(self) -> None:
+        from tqdm import tqdm
+
+        self._bar = tqdm(unit="post", file=sys.stderr, dynamic_ncols=True)
+        self._sources = 0
+        self._flagged = 0
+
+    def __call__(self, event: ProgressEvent) -> None:
+        if event.kind is EventKind.SOURCE_READ:
+            self._sources += 1
+        elif event.kind is EventKind.POST_FINISHED:
+            self._flagged += event.data.get("verdict") == "flagged"
+            self._bar.set_postfix(sources=self._sources, flagged=self._flagged, refresh=False)
+            self._bar.update(1)
+
+    def close(self) -> None:
+        self._bar.close()
 
 
 async def _batch(args: argparse.Namespace, settings: Settings) -> int:
-    if args.redis or settings.redis_url:
+    if args.redis:
         raise UsageError("batch through Redis workers (--redis) is not available in this version")
     if (args.format or "json") != "json":
         raise UsageError("batch writes JSON lines: --format must be json")
     default_format = parse_format(args.input_format)
-    bar = _progress_bar()
+    bar = _ProgressBar() if sys.stderr.isatty() else None
     with _open_lines(args.input) as lines, _open_output(args.output) as out:
-        async with open_deps(settings) as deps:
+        async with open_deps(settings, events=bar) as deps:
             summary = await run_batch(
-                lines,
-                out.write,
-                deps=deps,
-                concurrency=settings.concurrency,
-                default_format=default_format,
-                on_report=(lambda _r: bar.update(1)) if bar is not None else None,
+                lines, out.write, deps=deps, concurrency=settings.concurrency, default_format=default_format
             )
     if bar is not None:
         bar.close()

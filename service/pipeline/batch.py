@@ -19,7 +19,7 @@ import structlog
 
 from .deps import Deps
 from .errors import InputError
-from .models import InputFormat, Post, Report
+from .models import EventKind, InputFormat, Post, ProgressEvent, Report
 from .posts import parse_post
 from .report import error_report
 from .verify import verify_post
@@ -118,7 +118,6 @@ async def run_batch(
     deps: Deps,
     concurrency: int = 8,
     default_format: InputFormat = InputFormat.AUTO,
-    on_report: Callable[[Report], None] | None = None,
 ) -> BatchSummary:
     """Verify every non-blank line of ``lines``; ``write`` gets one JSON report line per post."""
     gate = asyncio.Semaphore(max(1, concurrency))
@@ -134,8 +133,10 @@ async def run_batch(
             posts += 1
             flagged += report.flagged
             errors += report.error is not None
-            if on_report is not None:
-                on_report(report)
+            if report.error is not None and deps.events is not None:
+                # Verified posts announce themselves; a post that never got that far does it here.
+                data = {"verdict": report.verdict.value, "error": report.error.code}
+                deps.events(ProgressEvent(kind=EventKind.POST_FINISHED, post_id=report.id, data=data))
 
     for lineno, line in enumerate(lines, start=1):
         if not line.strip():

@@ -89,3 +89,24 @@ async def test_batch_keeps_order_and_goes_on_after_bad_lines() -> None:
     assert [i for i, r in enumerate(reports) if r["error"]] == [3, 10, 17, 24]
     assert all(r["verdict"] == "verified" for r in reports if r["error"] is None)
     assert fetcher.calls == [URL]
+
+
+async def test_batch_announces_every_post_through_events() -> None:
+    """One post_finished event per report, bad lines included: what the progress bar counts."""
+    from service.pipeline.models import EventKind, ProgressEvent
+
+    events: list[ProgressEvent] = []
+    lines = [
+        json.dumps({"id": "a", "text": f"{PAGE}\n\n{URL}\n"}),
+        "garbage",
+        json.dumps({"id": "c", "text": 3}),
+    ]
+    deps = Deps(
+        settings=Settings(), fetcher=FakeFetcher({URL: PAGE}), extractor=TextExtractor(), events=events.append
+    )
+    out: list[str] = []
+    await run_batch(lines, out.append, deps=deps)
+    finished = [e for e in events if e.kind is EventKind.POST_FINISHED]
+    assert [e.post_id for e in finished] == ["a", None, "c"]
+    assert [e.data.get("error") for e in finished] == [None, "bad_json", "bad_input"]
+    assert any(e.kind is EventKind.SOURCE_READ for e in events)
