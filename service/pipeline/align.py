@@ -9,7 +9,7 @@ page, so a 100k-word page costs about what a short one does once indexed.
 
 from __future__ import annotations
 
-import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import accumulate
 
@@ -78,6 +78,38 @@ def index_text(text: str, *, seed_words: int = 3) -> TextIndex:
     return index
 
 
+def _chunk_matches(text: str, chunks: list[str]) -> Iterator[tuple[int, int]]:
+    """Where ``chunks`` stand in ``text`` separated by whitespace only, on word edges.
+
+    Written with ``str.find``/``startswith`` rather than a regular expression: compiling a
+    pattern of a long passage costs more than the whole search.
+    """
+    first = chunks[0]
+    start = text.find(first)
+    while start >= 0:
+        end = _follow(text, start + len(first), chunks)
+        if end is not None and _edges_ok(text, start, end, chunks):
+            yield start, end
+        start = text.find(first, start + 1)
+
+
+def _follow(text: str, pos: int, chunks: list[str]) -> int | None:
+    for chunk in chunks[1:]:
+        gap = pos
+        while gap < len(text) and text[gap].isspace():
+            gap += 1
+        if gap == pos or not text.startswith(chunk, gap):
+            return None
+        pos = gap + len(chunk)
+    return pos
+
+
+def _edges_ok(text: str, start: int, end: int, chunks: list[str]) -> bool:
+    if chunks[0][0].isalnum() and start > 0 and (text[start - 1].isalnum() or text[start - 1] == "_"):
+        return False
+    return not (chunks[-1][-1].isalnum() and end < len(text) and (text[end].isalnum() or text[end] == "_"))
+
+
 def find_verbatim(passage: str, text: str) -> Alignment | None:
     """The passage found character for character (whitespace aside), without tokenising the text.
 
@@ -87,15 +119,10 @@ def find_verbatim(passage: str, text: str) -> Alignment | None:
     chunks = passage.split()
     if not chunks:
         return None
-    pattern = r"\s+".join(map(re.escape, chunks))
-    if chunks[0][0].isalnum():
-        pattern = r"(?<!\w)" + pattern
-    if chunks[-1][-1].isalnum():
-        pattern += r"(?!\w)"
-    found = re.search(pattern, text)
+    found = next(_chunk_matches(text, chunks), None)
     if found is None:
         return None
-    start, end = found.span()
+    start, end = found
     # Spans cover words, as the aligner's do: punctuation at the edges stays outside.
     while start < end and not text[start].isalnum():
         start += 1

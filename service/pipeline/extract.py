@@ -25,6 +25,7 @@ from urllib.parse import urljoin
 import courlan
 
 from service.pipeline import _pagemeta, _pagetext
+from service.pipeline._pagesignals import read_signals
 from service.pipeline.errors import ExtractionError, ExtractionTimeout
 from service.pipeline.models import Extraction
 from service.settings import ExtractSettings
@@ -51,6 +52,7 @@ class _Page:
     canonical_href: str | None
     og_url: str | None
     base_href: str | None
+    signals: tuple[tuple[str, ...], frozenset[str], bool] | None = None
 
 
 def _read_page(body: bytes, url: str | None, content_type: str | None, max_html_bytes: int) -> _Page:
@@ -68,7 +70,9 @@ def _read_page(body: bytes, url: str | None, content_type: str | None, max_html_
     published = _pagemeta.published_date(root) or _pagemeta.guessed_date(data)
     main_text = (doc.text or "") if doc is not None else ""
     title, author = _pagemeta.title(root), _pagemeta.author(root)
-    return _Page(main_text, _pagetext.page_text(root), title, author, published, canonical, og_url, base)
+    signals = read_signals(root, title)
+    text = _pagetext.page_text(root)
+    return _Page(main_text, text, title, author, published, canonical, og_url, base, signals)
 
 
 def _trafilatura(data: bytes, url: str | None) -> Document | None:
@@ -123,6 +127,7 @@ def _finish(page: _Page, url: str) -> Extraction:
         author=page.author,
         published=page.published,
         canonical_url=_canonical(page, url),
+        signals=page.signals,
     )
 
 

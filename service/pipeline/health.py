@@ -12,16 +12,15 @@ whole-heading match, so an article that merely mentions "not found" or "subscrib
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from functools import cached_property
+from itertools import islice
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-from lxml import html
-
 from service.pipeline import _pagetext
+from service.pipeline._pagesignals import read_signals
 from service.pipeline.models import Extraction, FetchResult, SourceStatus
 
 __all__ = ["Health", "assess", "probe_url"]
@@ -91,7 +90,6 @@ _PAYWALL_TEXT = re.compile(
     r"|register to continue|subscribe to read|subscribers only|unlock this (?:article|story)"
     r"|um weiterzulesen|réservé aux abonnés|abonnez-vous pour lire|exclusivo para suscriptores"
 )
-_PAYWALL_SCRIPTS = ("tinypass.com", "piano.io")
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,18 +104,22 @@ class Health:
 _OK = Health(SourceStatus.OK)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class _Page:
     """One answer, parsed once for every rule (lowercased where rules match case-insensitively)."""
 
     fetched: FetchResult
-    markup: str
     headings: tuple[str, ...]
     tokens: frozenset[str]
     not_free: bool
     text: str
     main_text: str | None  # None without an extraction
     canonical: str | None
+
+    @cached_property
+    def markup(self) -> str:
+        """The lowercased HTML, built only for the few short pages a challenge rule looks into."""
+        return self.fetched.body[:_MAX_HTML].decode("utf-8", "replace").lower()
 
 
 # ---------------------------------------------------------------- probe URL
@@ -166,6 +168,10 @@ def _shaped(segment: str, token: str) -> str:
 
 
 def _read(fetched: FetchResult, extraction: Extraction | None) -> _Page:
+    if extraction is not None and extraction.signals is not None:
+        # The extraction worker read them from its tree: no second parse here, on the event loop.
+        headings, tokens, not_free = extraction.signals
+        return _page(fetched, extraction, headings, tokens, not_free, extraction.page_text)
     root = None
     ctype = (fetched.content_type or "html").lower()
     if fetched.body and ("html" in ctype or "xml" in ctype):
@@ -173,16 +179,24 @@ def _read(fetched: FetchResult, extraction: Extraction | None) -> _Page:
     if root is None:
         main = extraction.main_text if extraction else None
         title = (extraction.title,) if extraction and extraction.title else ()
-        return _Page(fetched, "", _norm_all(title), frozenset(), False, _norm(main or ""), main, None)
-    titles = [_pagetext.title_of(root), extraction.title if extraction else None]
-    titles += [h.text_content() for h in root.iter("h1")][:3]
-    text = _pagetext.page_text(root)
+        return _Page(fetched, _norm_all(title), frozenset(), False, _norm(main or ""), main, None)
+    headings, tokens, not_free = read_signals(root, extraction.title if extraction else None)
+    return _page(fetched, extraction, headings, tokens, not_free, _pagetext.page_text(root))
+
+
+def _page(
+    fetched: FetchResult,
+    extraction: Extraction | None,
+    headings: Iterable[str],
+    tokens: frozenset[str],
+    not_free: bool,
+    text: str,
+) -> _Page:
     return _Page(
         fetched=fetched,
-        markup=fetched.body[:_MAX_HTML].decode("utf-8", "replace").lower(),
-        headings=_norm_all(t for t in titles if t),
-        tokens=frozenset(_class_tokens(root)),
-        not_free=any(v is False for v in _free_flags(root)),
+        headings=_norm_all(headings),
+        tokens=tokens,
+        not_free=not_free,
         text=_norm(text),
         main_text=extraction.main_text if extraction else None,
         canonical=extraction.canonical_url if extraction else None,
@@ -197,42 +211,13 @@ def _norm_all(texts: Iterable[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(_norm(t) for t in texts))
 
 
-def _class_tokens(root: html.HtmlElement) -> Iterator[str]:
-    for el in root.iter():
-        for attr in ("class", "id"):
-            yield from (el.get(attr) or "").lower().split()
-    for el in root.iter("script"):
-        src = (el.get("src") or "").lower()
-        yield from (f"script:{host}" for host in _PAYWALL_SCRIPTS if host in src)
-
-
-def _free_flags(root: html.HtmlElement) -> Iterator[bool]:
-    """``isAccessibleForFree`` values from JSON-LD and microdata; "False" strings count as False."""
-    for el in root.iter("meta"):
-        if (el.get("itemprop") or "").lower() == "isaccessibleforfree":
-            yield (el.get("content") or "").strip().lower() != "false"
-    for el in root.iter("script"):
-        if (el.get("type") or "").lower() == "application/ld+json":
-            try:
-                data = json.loads(el.text or "")
-            except (ValueError, RecursionError):  # broken or hostile JSON-LD is no evidence
-                continue
-            yield from _walk_free(data, 0)
-
-
-def _walk_free(node: Any, depth: int) -> Iterator[bool]:
-    if depth > 20:
-        return
-    children: Any = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
-    if isinstance(node, dict) and "isAccessibleForFree" in node:
-        flag = node["isAccessibleForFree"]
-        yield not (flag is False or str(flag).strip().lower() == "false")
-    for child in children:
-        yield from _walk_free(child, depth + 1)
-
-
-def _words(text: str) -> int:
-    return len(_WORD.findall(text)) + len(_CJK.findall(text)) // 2
+def _words(text: str, cap: int = _TEASER_WORDS) -> int:
+    """Words in ``text``, counted up to ``cap`` only: every rule asks "fewer than N?", and a
+    full article need not be counted to the end."""
+    words = sum(1 for _ in islice(_WORD.finditer(text), cap))
+    if words >= cap:
+        return words
+    return min(cap, words + sum(1 for _ in islice(_CJK.finditer(text), 2 * cap)) // 2)
 
 
 def _path(url: str) -> str:

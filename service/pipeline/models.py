@@ -206,6 +206,8 @@ class Extraction:
     author: str | None = None
     published: str | None = None
     canonical_url: str | None = None
+    signals: tuple[tuple[str, ...], frozenset[str], bool] | None = None
+    """For source health: headings, class/id tokens, "not free" flag (``_pagesignals``)."""
 
 
 @dataclass(frozen=True, slots=True)
