@@ -87,8 +87,9 @@ async def _open_live(
     wayback = await _open_wayback(settings, stack) if "wayback" in settings.archive else None
     captures = None
     if wayback is not None:
-        captures = CaptureRunner(wayback, wait_s=settings.wayback.capture_wait_s, data_dir=settings.data_dir)
-        stack.push_async_callback(captures.aclose)
+        captures = await stack.enter_async_context(
+            CaptureRunner(wayback, wait_s=settings.wayback.capture_wait_s, data_dir=settings.data_dir)
+        )
     fetcher = EvidenceFetcher(LiveFetcher(session, settings.http), store=store, wayback=wayback)
     return fetcher, store, captures
 

@@ -18,6 +18,7 @@ from typing import Any
 
 import structlog
 
+from .archive.capture_queue import CaptureQueue
 from .archive.store import EvidenceStore
 from .archive.wayback import CaptureOutcome, WaybackClient
 from .errors import ArchiveError
@@ -123,54 +124,61 @@ def log_wayback(data_dir: Path, outcome: CaptureOutcome) -> None:
 class CaptureRunner:
     """Save Page Now captures running beside verification, awaited briefly, drained on close.
 
-    ``capture`` waits ``wait_s`` (plus a moment for the rate limiter) and then answers whatever is
-    known: success, skipped (archived recently), pending with the SPN job id, or pending while
-    queued behind the rate limit. The capture goes on in the background; a rate-limited one is
-    retried after its back-off while the run lasts. Every landed outcome goes to ``wayback.jsonl``.
+    URLs go through a ``CaptureQueue`` (rate limiter, back-off and retry of 429s and session
+    limits, polling). ``capture`` waits ``wait_s`` and then answers what is known: success,
+    skipped (archived recently), or pending, with the SPN job id once there is one. The capture
+    goes on in the background; every landed outcome is appended to ``wayback.jsonl``.
     """
 
     def __init__(
         self, wayback: WaybackClient, *, wait_s: float, data_dir: Path | None, drain_s: float = 60.0
     ) -> None:
-        self._wayback, self._wait_s, self._data_dir, self._drain_s = wayback, wait_s, data_dir, drain_s
-        self._tasks: dict[str, asyncio.Task[CaptureOutcome]] = {}
-        self._closing = False
+        self._wait_s, self._data_dir, self._drain_s = wait_s, data_dir, drain_s
+        self._queue = CaptureQueue(
+            wayback, on_result=self._landed, on_submitted=self._submitted, poll_for_s=drain_s
+        )
+        self._outcomes: dict[str, asyncio.Future[CaptureOutcome]] = {}
+        self._jobs: dict[str, str] = {}
+
+    async def __aenter__(self) -> CaptureRunner:
+        await self._queue.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        """Let running captures land for up to ``drain_s``, then stop the rest."""
+        try:
+            await asyncio.wait_for(self._queue.join(), self._drain_s)
+        except TimeoutError:
+            log.warning("wayback_captures_unfinished", count=self._queue.backlog)
+        except RuntimeError as exc:
+            log.warning("wayback_queue_failed", error=str(exc))
+        finally:
+            await self._queue.__aexit__(TimeoutError, None, None)  # stop without waiting again
 
     async def capture(self, url: str) -> dict[str, Any]:
-        task = self._tasks.get(url)
-        if task is None:
-            task = self._tasks[url] = asyncio.ensure_future(self._run(url))
+        landed = self._outcomes.get(url)
+        if landed is None:
+            landed = self._outcomes[url] = asyncio.get_running_loop().create_future()
+            self._queue.put(url)
         try:
-            outcome = await asyncio.wait_for(asyncio.shield(task), self._wait_s + 2.0)
+            return wayback_entry(await asyncio.wait_for(asyncio.shield(landed), self._wait_s))
         except TimeoutError:
-            return {"status": "pending", "url": None, "timestamp": None, "job_id": None,
-                    "message": "queued behind the Save Page Now rate limit"}  # fmt: skip
-        return wayback_entry(outcome)
+            job = self._jobs.get(url)
+            message = "capture running" if job else "queued behind the Save Page Now rate limit"
+            return {"status": "pending", "url": None, "timestamp": None, "job_id": job, "message": message}
 
-    async def _run(self, url: str) -> CaptureOutcome:
-        outcome = await self._wayback.capture(url, wait_s=self._wait_s)
-        while outcome.retryable and not self._closing and outcome.retry_after_s is not None:
-            await asyncio.sleep(min(outcome.retry_after_s, self._drain_s))
-            outcome = await self._wayback.capture(url, wait_s=self._wait_s)
+    def _submitted(self, url: str, job_id: str) -> None:
+        self._jobs[url] = job_id
+
+    async def _landed(self, outcome: CaptureOutcome) -> None:
         if self._data_dir is not None:
             try:
                 await asyncio.to_thread(log_wayback, self._data_dir, outcome)
             except OSError as exc:
                 log.warning("wayback_log_failed", error=str(exc))
-        return outcome
-
-    async def aclose(self) -> None:
-        """Let running captures land for up to ``drain_s``, then cancel the rest."""
-        pending = [t for t in self._tasks.values() if not t.done()]
-        if pending:
-            _, late = await asyncio.wait(pending, timeout=self._drain_s)
-            self._closing = True
-            for task in late:
-                task.cancel()
-            await asyncio.gather(*late, return_exceptions=True)
-        for task in self._tasks.values():
-            if task.done() and not task.cancelled() and task.exception() is not None:
-                log.warning("wayback_capture_failed", error=str(task.exception()))
+        landed = self._outcomes.get(outcome.url)
+        if landed is not None and not landed.done():
+            landed.set_result(outcome)
 
 
 async def capture_to_file(urls: list[str], path: Path, *, fetcher: Fetcher) -> list[FetchResult]:

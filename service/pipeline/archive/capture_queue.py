@@ -40,6 +40,7 @@ class CaptureQueue:
         client: WaybackClient,
         *,
         on_result: OnResult | None = None,
+        on_submitted: Callable[[str, str], None] | None = None,
         poll_for_s: float = 3600.0,
         backoff_s: float = BACKOFF_S,
         max_backoff_s: float = 900.0,
@@ -47,7 +48,7 @@ class CaptureQueue:
         max_attempts: int = 12,
         rng: Callable[[], float] = random.random,
     ) -> None:
-        self._client, self._on_result = client, on_result
+        self._client, self._on_result, self._on_submitted = client, on_result, on_submitted
         self._poll_for_s, self._backoff_s, self._max_backoff_s = poll_for_s, backoff_s, max_backoff_s
         self._jitter, self._max_attempts, self._rng = jitter, max_attempts, rng
         self._queue: asyncio.Queue[_Item] = asyncio.Queue()
@@ -125,6 +126,8 @@ class CaptureQueue:
     async def _settle(self, item: _Item, outcome: CaptureOutcome, *, polled: bool = False) -> None:
         """Land an outcome, start polling a running job, or put a retryable failure back in line."""
         if outcome.status is CaptureStatus.PENDING and outcome.job_id is not None and not polled:
+            if self._on_submitted is not None:
+                self._on_submitted(item.url, outcome.job_id)
             self._pollers.add(self._spawn(self._poll(item, outcome.job_id)))
             return
         retry = outcome.retryable and item.attempt + 1 < self._max_attempts
