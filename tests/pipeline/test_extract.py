@@ -464,7 +464,8 @@ async def test_recycled_workers_keep_working() -> None:
             for i in range(3)
         ]
         assert [f"Page {i}." in r.page_text for i, r in enumerate(results)] == [True, True, True]
-        assert recycling.worker_pids != first
+        # Whoever was working at the start (the warm-up may already have retired it) is gone now.
+        assert not set(first) & set(recycling.worker_pids)
 
 
 def test_author_and_title_from_page_metadata() -> None:
