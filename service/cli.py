@@ -23,7 +23,7 @@ from service.pipeline.models import EventKind, InputFormat, ProgressEvent, Repor
 from service.pipeline.posts import parse_post
 from service.pipeline.render import render_html, render_json, render_text
 from service.pipeline.verify import verify_post
-from service.settings import Settings
+from service.settings import Settings, SettingsError
 
 EXIT_OK, EXIT_FLAGGED, EXIT_USAGE = 0, 1, 2
 ARCHIVES = ("none", "warc", "wayback", "warc,wayback")
@@ -75,7 +75,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def settings_from(args: argparse.Namespace, environ: Mapping[str, str]) -> Settings:
     """Flags win over ``PROVENANCE_*`` variables, which win over defaults."""
-    base = Settings.from_env(environ)
+    try:
+        base = Settings.from_env(environ)
+    except SettingsError as exc:
+        raise UsageError(str(exc)) from exc
     http = base.http
     if args.allow_private_addresses:
         http = replace(http, allow_private_addresses=True)
@@ -85,9 +88,9 @@ def settings_from(args: argparse.Namespace, environ: Mapping[str, str]) -> Setti
             raise UsageError(f"--archive must be one of {', '.join(ARCHIVES)}")
         archive = tuple(a for a in args.archive.split(",") if a != "none")
     for path in getattr(args, "replay", ()):
-        if not path.exists():
-            raise UsageError(f"--replay {path}: no such file or folder")
-    concurrency = getattr(args, "concurrency", None) or base.concurrency
+        _check_replay_path(path)
+    concurrency = getattr(args, "concurrency", None)
+    concurrency = base.concurrency if concurrency is None else concurrency
     if concurrency < 1:
         raise UsageError("--concurrency must be at least 1")
     data_dir = args.data_dir or base.data_dir
@@ -100,6 +103,33 @@ def settings_from(args: argparse.Namespace, environ: Mapping[str, str]) -> Setti
         store=replace(base.store, root=data_dir),
         concurrency=concurrency,
     )
+
+
+def _check_replay_path(path: Path) -> None:
+    if not path.exists():
+        raise UsageError(f"--replay {path}: no such file or folder")
+    if path.is_dir():
+        if not any(p.name.endswith((".warc", ".warc.gz")) for p in path.rglob("*.warc*")):
+            raise UsageError(f"--replay {path}: no .warc or .warc.gz files in this folder")
+    elif not path.is_file():
+        raise UsageError(f"--replay {path}: not a file or a folder")
+    elif path.stat().st_size == 0:
+        raise UsageError(f"--replay {path}: empty file")
+
+
+def _check_data_dir(settings: Settings) -> None:
+    """Evidence written nowhere is evidence lost: an unusable --data-dir stops the run up front."""
+    if settings.replay or "warc" not in settings.archive:
+        return
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        probe = settings.data_dir / f".write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise UsageError(
+            f"--data-dir {settings.data_dir}: cannot write there ({exc.strerror or exc})"
+        ) from exc
 
 
 def _read_post_text(name: str) -> str:
@@ -133,12 +163,15 @@ async def _verify(args: argparse.Namespace, settings: Settings) -> int:
 
 
 @contextlib.contextmanager
-def _open_lines(name: str) -> Iterator[IO[str]]:
+def _open_lines(name: str) -> Iterator[IO[bytes]]:
+    """The batch input as bytes: each line is decoded on its own (a bad line is that line's error)."""
     if name == "-":
-        yield sys.stdin
+        yield sys.stdin.buffer
         return
+    if Path(name).is_dir():
+        raise UsageError(f"{name}: is a folder")
     try:
-        handle = open(name, encoding="utf-8-sig", errors="replace")  # noqa: SIM115 - closed below
+        handle = open(name, "rb")  # noqa: SIM115 - closed below
     except OSError as exc:
         raise UsageError(f"{name}: {exc.strerror or exc}") from exc
     with handle:
@@ -186,6 +219,8 @@ async def _batch(args: argparse.Namespace, settings: Settings) -> int:
     if (args.format or "json") != "json":
         raise UsageError("batch writes JSON lines: --format must be json")
     default_format = parse_format(args.input_format)
+    if args.input != "-" and args.output != "-" and _same_file(args.input, args.output):
+        raise UsageError(f"{args.output}: is the input file; write the reports elsewhere")
     bar = _ProgressBar() if sys.stderr.isatty() else None
     with _open_lines(args.input) as lines, _open_output(args.output) as out:
         async with open_deps(settings, events=bar) as deps:
@@ -199,6 +234,13 @@ async def _batch(args: argparse.Namespace, settings: Settings) -> int:
         file=sys.stderr,
     )
     return EXIT_OK
+
+
+def _same_file(a: str, b: str) -> bool:
+    try:
+        return Path(a).resolve() == Path(b).resolve() or os.path.samefile(a, b)
+    except OSError:
+        return False
 
 
 async def _capture(args: argparse.Namespace, settings: Settings) -> int:
@@ -221,18 +263,23 @@ async def _capture(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK if all(r.status.value == "ok" for r in fetched) else EXIT_FLAGGED
 
 
+def _one_line(message: str, limit: int = 300) -> str:
+    """A message fit for one terminal line: control characters escaped, whitespace folded."""
+    printable = "".join(ch if ch.isprintable() or ch == " " else repr(ch)[1:-1] for ch in message)
+    folded = " ".join(printable.split())
+    return folded if len(folded) <= limit else folded[: limit - 1] + "…"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         configure_logging(level=args.log_level)
         settings = settings_from(args, os.environ)
+        _check_data_dir(settings)
         runner = {"verify": _verify, "batch": _batch, "capture": _capture}[args.command]
         return asyncio.run(runner(args, settings))
-    except UsageError as exc:
-        print(f"provenance: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except PipelineError as exc:
-        print(f"provenance: {exc}", file=sys.stderr)
+    except (UsageError, PipelineError) as exc:
+        print(f"provenance: {_one_line(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("provenance: interrupted", file=sys.stderr)

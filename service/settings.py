@@ -13,6 +13,35 @@ from pathlib import Path
 MIB = 1024 * 1024
 
 
+class SettingsError(ValueError):
+    """A ``PROVENANCE_*`` variable that cannot be read; the message names it."""
+
+
+def _number(environ: Mapping[str, str], name: str, default: float, *, minimum: float = 0.0) -> float:
+    raw = environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r}: not a number") from None
+    if not value >= minimum:  # also rejects NaN
+        raise SettingsError(f"{name}={raw!r}: must be at least {minimum:g}")
+    return value
+
+
+_ARCHIVES = frozenset({"none", "warc", "wayback"})
+
+
+def _archive(environ: Mapping[str, str]) -> tuple[str, ...]:
+    raw = environ.get("PROVENANCE_ARCHIVE", "warc")
+    parts = [p.strip() for p in raw.split(",") if p.strip()]
+    unknown = [p for p in parts if p not in _ARCHIVES]
+    if unknown:
+        raise SettingsError(f"PROVENANCE_ARCHIVE={raw!r}: use none, warc, wayback or warc,wayback")
+    return tuple(p for p in parts if p != "none")
+
+
 def _flag(environ: Mapping[str, str], name: str, default: bool = False) -> bool:
     value = environ.get(name)
     if value is None:
@@ -67,6 +96,8 @@ class AlignSettings:
     implicit_coverage: float = 0.6  # and most of its words matched in order
     implicit_long_run: int = 10  # ... or a run this long (a real sentence, then invented words)
     implicit_long_coverage: float = 0.5  # with half of its words matched
+    implicit_short_words: int = 14  # ... or a short line
+    implicit_short_coverage: float = 0.75  # nearly all of whose words are matched in order
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,9 +139,9 @@ class WaybackSettings:
             ),
             access_key=environ.get("PROVENANCE_WAYBACK_ACCESS_KEY") or None,
             secret_key=environ.get("PROVENANCE_WAYBACK_SECRET_KEY") or None,
-            captures_per_minute=float(environ.get("PROVENANCE_WAYBACK_CAPTURES_PER_MINUTE", "6")),
-            skip_if_archived_within_hours=float(environ.get("PROVENANCE_WAYBACK_SKIP_HOURS", "24")),
-            capture_wait_s=float(environ.get("PROVENANCE_WAYBACK_CAPTURE_WAIT", "5")),
+            captures_per_minute=_number(environ, "PROVENANCE_WAYBACK_CAPTURES_PER_MINUTE", 6.0, minimum=0.1),
+            skip_if_archived_within_hours=_number(environ, "PROVENANCE_WAYBACK_SKIP_HOURS", 24.0),
+            capture_wait_s=_number(environ, "PROVENANCE_WAYBACK_CAPTURE_WAIT", 5.0),
         )
 
 
@@ -131,8 +162,7 @@ class Settings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
-        # The local evidence store is the embedded default; "none" turns it off.
-        archive = tuple(a for a in environ.get("PROVENANCE_ARCHIVE", "warc").split(",") if a and a != "none")
+        archive = _archive(environ)  # the local evidence store is the embedded default
         data_dir = Path(environ.get("PROVENANCE_DATA_DIR", "provenance-data"))
         return cls(
             store=StoreSettings(root=data_dir),
@@ -141,5 +171,5 @@ class Settings:
             data_dir=data_dir,
             archive=archive,
             redis_url=environ.get("PROVENANCE_REDIS_URL") or None,
-            concurrency=int(environ.get("PROVENANCE_CONCURRENCY", "8")),
+            concurrency=int(_number(environ, "PROVENANCE_CONCURRENCY", 8, minimum=1)),
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -100,3 +101,71 @@ def test_batch_writes_reports_in_order(tmp_path: Path) -> None:
     assert reports[0]["verdict"] == "verified"
     assert reports[1]["error"]["code"] == "bad_json"
     assert reports[2]["verdict"] == "no_citations"
+
+
+@pytest.mark.parametrize(
+    ("env", "args", "needle"),
+    [
+        ({"PROVENANCE_CONCURRENCY": "abc"}, ("verify", "-"), "PROVENANCE_CONCURRENCY"),
+        ({"PROVENANCE_ARCHIVE": "bogus"}, ("verify", "-"), "PROVENANCE_ARCHIVE"),
+        ({"PROVENANCE_WAYBACK_CAPTURE_WAIT": "x"}, ("verify", "-"), "PROVENANCE_WAYBACK_CAPTURE_WAIT"),
+        ({}, ("verify", "-", "--replay", "/dev/null"), "not a file or a folder"),
+        ({}, ("verify", "-", "--data-dir", "/proc/no/such"), "cannot write there"),
+        ({}, ("batch", "tests/data/seed/post.txt", "-o", "out.jsonl", "--concurrency", "0"), "--concurrency"),
+    ],
+)
+def test_bad_settings_are_one_line_and_exit_2(
+    env: dict[str, str], args: tuple[str, ...], needle: str
+) -> None:
+    """Bad environment values, odd replay paths and unusable data folders stop the run cleanly."""
+    result = subprocess.run(
+        [sys.executable, "-m", "service", *args], capture_output=True, text=True, input="x", cwd=ROOT,
+        env={**os.environ, **env}, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert needle in result.stderr
+
+
+def test_batch_refuses_to_overwrite_its_input(tmp_path: Path) -> None:
+    """-o naming the input file is refused before anything is written: the input stays whole."""
+    src = tmp_path / "posts.jsonl"
+    src.write_text('{"id": "a", "text": "hello"}\n', encoding="utf-8")
+    result = run("batch", str(src), "-o", str(src))
+    assert result.returncode == 2
+    assert "is the input file" in result.stderr
+    assert src.read_text(encoding="utf-8") == '{"id": "a", "text": "hello"}\n'
+
+
+def test_batch_bad_lines_of_every_kind_become_error_reports(tmp_path: Path) -> None:
+    """Deep nesting, huge numbers and invalid UTF-8 cost their own line only."""
+    src = tmp_path / "in.jsonl"
+    lines = [
+        b'{"id": "deep", "text": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+        b'{"id": ' + b"1" * 5000 + b', "text": "x"}',
+        b'{"id": "latin1", "text": "caf\xe9"}',
+        b'{"id": "fine", "text": "nothing cited here"}',
+    ]
+    src.write_bytes(b"\n".join(lines) + b"\n")
+    out = tmp_path / "out.jsonl"
+    result = run("batch", str(src), "-o", str(out), "--replay", str(SEED / "seed.warc.gz"))
+    assert result.returncode == 0, result.stderr
+    reports = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [r["error"]["code"] if r["error"] else None for r in reports] == [
+        "bad_json", "bad_json", "bad_encoding", None,
+    ]  # fmt: skip
+    assert reports[3]["verdict"] == "no_citations"
+
+
+def test_truncated_warc_is_not_evidence(tmp_path: Path) -> None:
+    """A WARC cut short does not pass for a page: the damaged capture is an error source."""
+    damaged = tmp_path / "cut.warc.gz"
+    damaged.write_bytes((SEED / "seed.warc.gz").read_bytes()[:4000])
+    result = run("verify", str(SEED / "post.txt"), "--replay", str(damaged))
+    report = json.loads(result.stdout)
+    reasons = {s["reason"] for s in report["sources"]}
+    assert "corrupt_capture" in reasons or "not_in_replay" in reasons
+    assert all(s["status"] != "ok" or s["sha256"] for s in report["sources"])
+    kremlin = next(s for s in report["sources"] if "kremlin" in s["url"])
+    assert kremlin["status"] == "error"
+    assert not [q for q in report["quotes"] if q["flagged"]]

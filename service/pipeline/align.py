@@ -229,6 +229,8 @@ def _convincing(
         )
     if longest >= settings.implicit_long_run and coverage >= settings.implicit_long_coverage:
         return True
+    if m <= settings.implicit_short_words and coverage >= settings.implicit_short_coverage and longest >= 3:
+        return True  # a short copied line with one word changed has no long run left
     return longest >= settings.implicit_run and coverage >= settings.implicit_coverage
 
 

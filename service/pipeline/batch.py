@@ -70,27 +70,38 @@ def post_from_mapping(data: Mapping[str, Any], *, default_format: InputFormat = 
     )
 
 
-def _line_id(line: str) -> str | None:
+def _decode(line: str | bytes, lineno: int) -> str | Report:
+    if isinstance(line, str):
+        return line
     try:
-        data = json.loads(line)
-    except ValueError:
-        return None
-    value = data.get("id") if isinstance(data, dict) else None
-    return str(value) if isinstance(value, (str, int)) else None
+        return line.decode("utf-8-sig" if lineno == 1 else "utf-8")
+    except UnicodeDecodeError as exc:
+        return error_report(None, "bad_encoding", f"line {lineno}: not UTF-8 (byte {exc.start})")
 
 
-def read_line(line: str, lineno: int, *, default_format: InputFormat) -> Post | Report:
-    """A post, or the error report that stands in for an unreadable line."""
+def read_line(line: str | bytes, lineno: int, *, default_format: InputFormat) -> Post | Report:
+    """A post, or the error report that stands in for an unreadable line.
+
+    Lines may come as bytes, so that one line in another encoding is that line's error, not a
+    silent replacement character in a quote (which could then be flagged as altered).
+    """
+    text = _decode(line, lineno)
+    if isinstance(text, Report):
+        return text
     try:
-        data = json.loads(line)
+        data = json.loads(text)
     except json.JSONDecodeError as exc:
         return error_report(None, "bad_json", f"line {lineno}: not JSON ({exc.msg})")
+    except (ValueError, RecursionError) as exc:  # 5,000-digit numbers, nesting past the stack
+        return error_report(None, "bad_json", f"line {lineno}: unreadable JSON ({type(exc).__name__})")
     if not isinstance(data, dict):
         return error_report(None, "bad_json", f"line {lineno}: not a JSON object")
+    post_id = data.get("id")
     try:
         return post_from_mapping(data, default_format=default_format)
     except InputError as exc:
-        return error_report(_line_id(line), "bad_input", f"line {lineno}: {exc}")
+        known = str(post_id) if isinstance(post_id, (str, int)) and not isinstance(post_id, bool) else None
+        return error_report(known, "bad_input", f"line {lineno}: {exc}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +123,7 @@ async def _verify_one(item: Post | Report, deps: Deps, gate: asyncio.Semaphore) 
 
 
 async def run_batch(
-    lines: Iterable[str],
+    lines: Iterable[str | bytes],
     write: Callable[[str], object],
     *,
     deps: Deps,

@@ -142,6 +142,10 @@ def judge_passage(
     """One passage's verdict; ``cited`` is None when the post gives the passage no link."""
     if cited is None:
         return _judge_unattached(passage, others, settings=settings)
+    if not cited.readable:
+        # Its own page was never read: found elsewhere (a syndicated copy, say) proves nothing
+        # against the link it stands under.
+        return _quote(passage, QuoteStatus.UNVERIFIABLE, _NO, settings=settings)
     own = best_match(passage, cited.current, settings=settings)
     if _faithful(own):
         return _quote(passage, own.alignment.status, own, settings=settings)
@@ -160,7 +164,7 @@ def judge_passage(
         return _quote(passage, QuoteStatus.MISATTRIBUTED, elsewhere, settings=settings)
     if own.alignment.status is QuoteStatus.ALTERED:
         return _quote(passage, QuoteStatus.ALTERED, own, settings=settings)
-    if not cited.readable or cited.partial:
+    if cited.partial:
         return _quote(passage, QuoteStatus.UNVERIFIABLE, _NO, settings=settings)
     return _quote(passage, QuoteStatus.NOT_FOUND, own, settings=settings)
 
@@ -170,7 +174,8 @@ def _judge_unattached(
 ) -> QuoteReport:
     best = max((best_match(passage, s.current, settings=settings) for s in sources), key=_rank, default=_NO)
     status = best.alignment.status
-    if status is QuoteStatus.NOT_FOUND and sources and not any(s.readable for s in sources):
+    # A post that cites nothing readable (or nothing at all) has no source to judge a quote by.
+    if status is QuoteStatus.NOT_FOUND and not any(s.readable for s in sources):
         status = QuoteStatus.UNVERIFIABLE
     return _quote(passage, status, best, settings=settings)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -131,10 +132,21 @@ def _read_body(path: Path, offset: int, limit: int) -> bytes:
 
 
 def _read_record(capture: Capture, original: Capture | None, limit: int) -> _Record:
+    """A capture, decoded, or ``FetchError(corrupt_capture)`` when its digests do not verify (a
+    truncated or edited file must not pass for evidence)."""
+    try:
+        return _read_checked(capture, original, limit)
+    except (ArchiveLoadFailed, EOFError, OSError, zlib.error) as e:
+        raise FetchError(
+            f"capture at {capture.path.name}:{capture.offset} is damaged", reason="corrupt_capture"
+        ) from e
+
+
+def _read_checked(capture: Capture, original: Capture | None, limit: int) -> _Record:
     """Seek to a capture and decode it; a revisit takes its body from the original response."""
     with capture.path.open("rb") as fh:
         fh.seek(capture.offset)
-        rec = next(iter(ArchiveIterator(fh)))
+        rec = next(iter(ArchiveIterator(fh, check_digests="raise")))
         http = rec.http_headers
         status = int(http.get_statuscode() or 0)
         headers = tuple((str(k), str(v)) for k, v in http.headers)
@@ -144,6 +156,14 @@ def _read_record(capture: Capture, original: Capture | None, limit: int) -> _Rec
             body: bytes = rec.content_stream().read(limit + 1)
             if len(body) > limit:
                 raise BodyTooLarge(f"more than {limit} bytes")
+            # warcio checks a digest only once the record was read to its declared length: a
+            # record cut short never gets there, so "not checked" is a failure too when the
+            # record declares a digest.
+            declared = rec.rec_headers.get_header("WARC-Payload-Digest") or rec.rec_headers.get_header(
+                "WARC-Block-Digest"
+            )
+            if declared and rec.digest_checker.passed is not True:
+                raise ArchiveLoadFailed("record digest not verified (truncated?)")
             return _Record(status, headers, body, ip)
     if capture.revisit and not redirect:
         if original is None:

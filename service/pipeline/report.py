@@ -52,8 +52,9 @@ def is_flagged(status: QuoteStatus, *, explicit: bool) -> bool:
 def decide_verdict(quotes: Sequence[QuoteReport], *, cited: bool, source_read: bool) -> Verdict:
     """The contract's verdict rule.
 
-    A post whose sources were read but whose passages are all commentary is ``verified``:
-    nothing in it was found wrong.
+    A post none of whose sources could be read is ``unverifiable``, quotes or not. A post whose
+    sources were read but whose passages are all commentary is ``verified``: nothing in it was
+    found wrong.
     """
     if not cited:
         return Verdict.NO_CITATIONS
@@ -61,7 +62,7 @@ def decide_verdict(quotes: Sequence[QuoteReport], *, cited: bool, source_read: b
         return Verdict.FLAGGED
     if any(q.status in _MATCHED for q in quotes):
         return Verdict.VERIFIED
-    if quotes and (not source_read or all(q.status is QuoteStatus.UNVERIFIABLE for q in quotes)):
+    if not source_read or (quotes and all(q.status is QuoteStatus.UNVERIFIABLE for q in quotes)):
         return Verdict.UNVERIFIABLE
     return Verdict.VERIFIED
 

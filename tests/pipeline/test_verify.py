@@ -240,3 +240,42 @@ async def test_extended_attribution_after_quote_is_altered() -> None:
     report = await verify_post(parse_post(text, InputFormat.TEXT), deps=_deps(FakeFetcher({Q: PAGE_Q})))
     assert [q.status.value for q in report.quotes] == ["altered"]
     assert "extended" in [r.value for r in report.quotes[0].reasons]
+
+
+async def test_passage_under_an_unreadable_link_is_unverifiable_not_misattributed() -> None:
+    """A dead link's passage found on another cited page proves nothing against the dead link."""
+    gone = "https://gone.example/x"
+    text = (
+        "The mayor said the plan would not raise taxes for residents this year.\n\n" + gone + "\n\n"
+        "The city council approved a budget of 42 million dollars on Tuesday.\n\n" + A + "\n"
+    )
+    fetcher = FakeFetcher({A: PAGE_A}, statuses={gone: SourceStatus.DEAD})
+    report = await verify_post(parse_post(text, InputFormat.TEXT), deps=_deps(fetcher))
+    assert _statuses(report.quotes) == ["unverifiable", "verbatim"]
+    assert not report.quotes[0].flagged
+    assert report.verdict.value == "verified"
+
+
+async def test_quotes_without_any_citation_are_unverifiable() -> None:
+    """No link, nothing to check against: quotes are unverifiable, not flagged, verdict no_citations."""
+    post = parse_post(
+        'He said "we will win this war whatever it costs us in the end" today.', InputFormat.TEXT
+    )
+    report = await verify_post(post, deps=_deps(FakeFetcher({})))
+    assert report.verdict.value == "no_citations"
+    assert [(q.status.value, q.flagged) for q in report.quotes if q.explicit] == [("unverifiable", False)]
+
+
+async def test_all_sources_failing_is_unverifiable_even_without_quotes() -> None:
+    """A bare link that cannot be read verifies nothing."""
+    report = await verify_post(parse_post(A, InputFormat.TEXT), deps=_deps(FakeFetcher({})))
+    assert report.quotes == ()
+    assert report.verdict.value == "unverifiable"
+
+
+async def test_one_word_changed_in_a_short_copied_line_is_altered() -> None:
+    """Short unmarked lines have no long run left after one change; they are still copies."""
+    text = "The mayor said the plan would raise taxes for residents this year.\n\n" + A + "\n"
+    report = await verify_post(parse_post(text, InputFormat.TEXT), deps=_deps(FakeFetcher({A: PAGE_A})))
+    assert _statuses(report.quotes) == ["altered"]
+    assert "negation_changed" in [r.value for r in report.quotes[0].reasons]
