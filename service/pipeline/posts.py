@@ -165,8 +165,14 @@ def _block_passages(
 
     last: Line = block.lines[-1]
     if block.kind is Kind.QUOTE:
-        body = "\n".join(_render(source[ln.start : ln.end], markdown=markdown) for ln in block.lines)
-        return [draft(body, block.start, last.end, True)] if words(body) >= MIN_QUOTE_WORDS else []
+        # A blank ">" line is a paragraph break inside the quotation: each paragraph is its own
+        # passage, since quoting two paragraphs with others left out between them is no splice.
+        drafts = []
+        for group in _paragraphs(block.lines, source):
+            body = "\n".join(_render(source[ln.start : ln.end], markdown=markdown) for ln in group)
+            if words(body) >= MIN_QUOTE_WORDS:
+                drafts.append(draft(body, group[0].start, group[-1].end, True))
+        return drafts
     raw = source[block.start : last.end]
     quotes = [(qs, qe) for qs, qe in find_quotes(raw) if words(raw[qs:qe]) >= MIN_QUOTE_WORDS]
     drafts = [
@@ -194,6 +200,17 @@ def _block_passages(
     # are the article's. The verifier decides between the whole and its parts.
     whole = draft(_render(raw, markdown=markdown), block.start, last.end, False)
     return [replace(whole, parts=tuple(drafts))]
+
+
+def _paragraphs(lines: Sequence[Line], source: str) -> list[list[Line]]:
+    """Runs of non-empty lines."""
+    groups: list[list[Line]] = [[]]
+    for line in lines:
+        if source[line.start : line.end].strip():
+            groups[-1].append(line)
+        elif groups[-1]:
+            groups.append([])
+    return [g for g in groups if g]
 
 
 def _strip_piece(text: str, start: int, end: int) -> tuple[int, int]:

@@ -432,3 +432,19 @@ def test_quote_filling_its_paragraph_has_no_parts() -> None:
     """A paragraph that is nothing but a quotation is that quotation, with no container."""
     post = parse_post("“We will not stop until the work is done.”", InputFormat.TEXT)
     assert [(p.explicit, p.parts) for p in post.passages] == [(True, ())]
+
+
+def test_blockquote_paragraphs_are_separate_passages() -> None:
+    """A blank '>' line splits a Markdown quotation into passages: quoting two paragraphs with
+    another left out between them is no splice."""
+    text = (
+        "> First paragraph of the quote goes here with words.\n>\n"
+        "> Third paragraph of the source is quoted here too.\n\n[src](https://a.example/x)\n"
+    )
+    post = parse_post(text, InputFormat.MARKDOWN)
+    assert [(p.text, p.explicit) for p in post.passages] == [
+        ("First paragraph of the quote goes here with words.", True),
+        ("Third paragraph of the source is quoted here too.", True),
+    ]
+    assert all(text[p.span[0] : p.span[1]] == p.text for p in post.passages)
+    assert {p.cited_url for p in post.passages} == {"https://a.example/x"}
