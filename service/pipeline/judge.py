@@ -183,8 +183,8 @@ def _judge_unattached(
 _WORD = re.compile(r"\w+")
 _SWAP_MARGIN = 2
 # A copied paragraph's words around its quotations come from the source: at least two of them,
-# and a fifth (an invented tail may follow the real attribution: "..., said Oza, and ...").
-_COPY_FRAME = 0.2
+# and a sixth or more (an invented tail may follow the real attribution: "..., said Oza, and ...").
+_COPY_FRAME = 0.15
 _COPY_FRAME_MIN = 1
 _WHOLE_IF_MATCHED = frozenset({QuoteStatus.ALTERED, QuoteStatus.MISATTRIBUTED, QuoteStatus.SOURCE_CHANGED})
 
