@@ -158,7 +158,9 @@ async def _verify(args: argparse.Namespace, settings: Settings) -> int:
     post = parse_post(text, parse_format(args.input_format), id=args.id, posted_at=posted_at)
     async with open_deps(settings) as deps:
         report = await verify_post(post, deps=deps)
-    sys.stdout.write(_render(report, args.format or "json", sys.stdout).rstrip("\n") + "\n")
+        # Printed before the collaborators close: Wayback captures still landing never hold it up.
+        sys.stdout.write(_render(report, args.format or "json", sys.stdout).rstrip("\n") + "\n")
+        sys.stdout.flush()
     return EXIT_FLAGGED if report.flagged else EXIT_OK
 
 
@@ -250,7 +252,7 @@ async def _capture(args: argparse.Namespace, settings: Settings) -> int:
     from service.pipeline.urls import normalize_url
 
     try:
-        urls = [normalize_url(url) for url in args.urls]
+        urls = list(dict.fromkeys(normalize_url(url) for url in args.urls))  # each page once
     except PipelineError as exc:
         raise UsageError(str(exc)) from exc
     if not args.output.parent.is_dir():

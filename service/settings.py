@@ -121,6 +121,7 @@ class WaybackSettings:
     skip_if_archived_within_hours: float = 24.0
     capture_wait_s: float = 5.0
     poll_interval_s: float = 3.0
+    drain_s: float = 15.0  # how long a run lingers, after its reports, for captures to land
     request_timeout_s: float = 20.0
 
     @property
@@ -142,6 +143,7 @@ class WaybackSettings:
             captures_per_minute=_number(environ, "PROVENANCE_WAYBACK_CAPTURES_PER_MINUTE", 6.0, minimum=0.1),
             skip_if_archived_within_hours=_number(environ, "PROVENANCE_WAYBACK_SKIP_HOURS", 24.0),
             capture_wait_s=_number(environ, "PROVENANCE_WAYBACK_CAPTURE_WAIT", 5.0),
+            drain_s=_number(environ, "PROVENANCE_WAYBACK_DRAIN", 15.0),
         )
 
 

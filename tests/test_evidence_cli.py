@@ -9,13 +9,14 @@ import os
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from tests.fakes.origin import serve_origin
+from tests.fakes.origin import PAGES, serve_origin
 from tests.fakes.wayback import FakeWayback, serve_wayback
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -190,3 +191,94 @@ async def test_capture_refuses_private_addresses_by_default(tmp_path: Path) -> N
         assert sum(origin.hits.values()) == 0
     assert code == 1
     assert "refused (private_address)" in err
+
+
+async def test_redirected_source_edited_later_is_source_changed_live_and_replayed(tmp_path: Path) -> None:
+    """A cited URL that redirects: the store's earlier capture is found through its stored hop,
+    so the live run and its replay both say source_changed."""
+    quoted = "Fishermen stayed ashore on Friday as a storm with winds of over 90 kilometres an hour"
+    pages = {"storm": ARTICLE.format(speed=90).encode()}
+    data = tmp_path / "data"
+    async with serve_origin(pages=pages) as origin:
+        cited = origin.url("/to?url=/pages/storm&code=302")
+        post = f'"{quoted}"\n\n{cited}\n'
+        code, _, err = await run(
+            "verify", "-", "--allow-private-addresses", "--data-dir", str(data), stdin=post
+        )
+        assert code == 0, err
+        await asyncio.sleep(1.1)  # the next capture is a later second
+        middle = datetime.now(UTC).isoformat()
+        await asyncio.sleep(1.1)
+        assert origin.server is not None
+        pages_now = origin.server.app[PAGES]
+        pages_now["storm"] = ARTICLE.format(speed=150).encode()
+        flags = ("--data-dir", str(data), "--posted-at", middle)
+        code, out, err = await run("verify", "-", "--allow-private-addresses", *flags, stdin=post)
+    assert code == 0, err
+    live = json.loads(out)
+    assert [q["status"] for q in live["quotes"]] == ["source_changed"]
+    assert live["sources"][0]["at_post"] is not None
+    code, out, err = await run("verify", "-", "--replay", str(data), "--posted-at", middle, stdin=post)
+    assert code == 0, err
+    assert _essentials(json.loads(out)) == _essentials(live)
+
+
+async def test_soft_404_verdict_survives_replay(tmp_path: Path) -> None:
+    """The soft-404 probe is derived from the URL and stored, so replay reaches the same verdict."""
+    async with catch_all_404_site() as url:
+        post = f'"Fishermen stayed ashore on Friday as a storm closed the harbour"\n\n{url}\n'
+        code, out, err = await run("verify", "-", "--allow-private-addresses", "--data-dir", str(tmp_path),
+                                   stdin=post)  # fmt: skip
+    assert code == 0, err
+    live = json.loads(out)
+    assert live["sources"][0]["status"] == "soft_404"
+    code, out, err = await run("verify", "-", "--replay", str(tmp_path), stdin=post)
+    assert code == 0, err
+    assert _essentials(json.loads(out)) == _essentials(live)
+
+
+async def test_challenge_page_on_503_is_blocked_and_kept_as_evidence(tmp_path: Path) -> None:
+    """A Cloudflare challenge answered with 503 is 'blocked', and its page is stored, not dropped."""
+    challenge = (
+        "<html><head><title>Just a moment...</title></head><body><div id='cf-browser-verification'>"
+        "Checking your browser before accessing the site.</div></body></html>"
+    )
+
+    async def handler(request: web.Request) -> web.Response:
+        return web.Response(status=503, text=challenge, content_type="text/html")
+
+    app = web.Application()
+    app.router.add_get("/{tail:.*}", handler)
+    server = TestServer(app, host="127.0.0.1", port=0)
+    await server.start_server()
+    try:
+        url = str(server.make_url("/story"))
+        post = f'"Some words the story is said to contain here"\n\n{url}\n'
+        code, out, err = await run("verify", "-", "--allow-private-addresses", "--data-dir", str(tmp_path),
+                                   stdin=post)  # fmt: skip
+    finally:
+        await server.close()
+    assert code == 0, err
+    [source] = json.loads(out)["sources"]
+    assert (source["status"], source["reason"]) == ("blocked", "challenge_page")
+    assert source["sha256"] is not None
+    assert source["archive"]["warc"] is not None
+
+
+async def test_report_is_not_held_up_by_an_unreachable_wayback(tmp_path: Path) -> None:
+    """Wayback down: the report comes out at once, the capture pending with the reason why."""
+    async with serve_origin(pages={"storm": ARTICLE.format(speed=90).encode()}) as origin:
+        url = origin.url("/pages/storm")
+        env = {"PROVENANCE_WAYBACK_URL": "http://127.0.0.1:9", "PROVENANCE_WAYBACK_CAPTURE_WAIT": "1",
+               "PROVENANCE_WAYBACK_DRAIN": "1"}  # fmt: skip
+        started = asyncio.get_running_loop().time()
+        code, out, err = await run("verify", "-", "--allow-private-addresses", "--archive", "warc,wayback",
+                                   "--data-dir", str(tmp_path), stdin=f"{url}\n", env=env)  # fmt: skip
+        elapsed = asyncio.get_running_loop().time() - started
+    assert code == 0, err
+    wayback = json.loads(out)["sources"][0]["archive"]["wayback"]
+    assert wayback["status"] == "pending"
+    assert wayback["message"].startswith(("retrying after", "queued"))
+    assert elapsed < 20
+    logged = [json.loads(line) for line in (tmp_path / "wayback.jsonl").read_text().splitlines()]
+    assert [(e["url"], e["wayback"]["status"]) for e in logged] == [(url, "pending")]

@@ -88,7 +88,12 @@ async def _open_live(
     captures = None
     if wayback is not None:
         captures = await stack.enter_async_context(
-            CaptureRunner(wayback, wait_s=settings.wayback.capture_wait_s, data_dir=settings.data_dir)
+            CaptureRunner(
+                wayback,
+                wait_s=settings.wayback.capture_wait_s,
+                data_dir=settings.data_dir,
+                drain_s=settings.wayback.drain_s,
+            )
         )
     fetcher = EvidenceFetcher(LiveFetcher(session, settings.http), store=store, wayback=wayback)
     return fetcher, store, captures

@@ -17,16 +17,19 @@ from pathlib import Path
 from typing import Any
 
 import structlog
+from yarl import URL
 
 from .archive.capture_queue import CaptureQueue
 from .archive.store import EvidenceStore
-from .archive.wayback import CaptureOutcome, WaybackClient
+from .archive.wayback import CaptureOutcome, CaptureStatus, WaybackClient
 from .errors import ArchiveError
-from .models import ArchiveRecord, Fetcher, FetchResult, SourceStatus
+from .models import ArchiveRecord, Fetcher, FetchResult, Redirect, SourceStatus
 
 log = structlog.get_logger(__name__)
 
 WAYBACK_LOG = "wayback.jsonl"
+_MAX_STORED_HOPS = 11  # the fetcher's 10 redirects, then the answer
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,24 +45,38 @@ class EvidenceFetcher:
 
     async def fetch_at(self, url: str, when: datetime) -> FetchResult | None:
         """The latest capture at or before ``when``: our own store first, then the Wayback Machine."""
-        if self.store is not None:
-            found = await self._from_store(url, when)
-            if found is not None:
-                return found
+        stored = await self._from_store(url, when) if self.store is not None else None
+        if stored is not None and stored.status is SourceStatus.OK:
+            return stored
         if self.wayback is not None:
-            return await self._from_wayback(url, when)
-        return await self.live.fetch_at(url, when)
+            archived = await self._from_wayback(url, when)
+            if archived is not None:
+                return archived
+        return stored or await self.live.fetch_at(url, when)
 
     async def _from_store(self, url: str, when: datetime) -> FetchResult | None:
+        """The stored capture at or before ``when``, its stored redirect hops followed (each hop
+        at or before ``when`` too), as replay would answer it."""
         assert self.store is not None
-        capture = await asyncio.to_thread(self.store.capture_at, url, when)
-        if capture is None:
+        hops: list[Redirect] = []
+        current = url
+        for _ in range(_MAX_STORED_HOPS):
+            capture = await asyncio.to_thread(self.store.capture_at, current, when)
+            if capture is None:
+                return None
+            try:
+                found = await self.store.aread(capture)
+            except ArchiveError as exc:
+                log.warning("store_capture_unreadable", url=current, error=str(exc))
+                return None
+            location = found.header("Location")
+            if found.http_status not in _REDIRECTS or not location:
+                break
+            hops.append(Redirect(url=current, status=found.http_status))
+            current = str(URL(current).join(URL(location.strip())))
+        else:
             return None
-        try:
-            found = await self.store.aread(capture)
-        except ArchiveError as exc:
-            log.warning("store_capture_unreadable", url=url, error=str(exc))
-            return None
+        found = replace(found, url=url, redirects=tuple(hops))
         record = ArchiveRecord(
             file=capture.file,
             offset=capture.offset,
@@ -135,10 +152,12 @@ class CaptureRunner:
     ) -> None:
         self._wait_s, self._data_dir, self._drain_s = wait_s, data_dir, drain_s
         self._queue = CaptureQueue(
-            wayback, on_result=self._landed, on_submitted=self._submitted, poll_for_s=drain_s
-        )
+            wayback, on_result=self._landed, on_submitted=self._submitted, on_retry=self._retrying,
+            poll_for_s=drain_s,
+        )  # fmt: skip
         self._outcomes: dict[str, asyncio.Future[CaptureOutcome]] = {}
         self._jobs: dict[str, str] = {}
+        self._retries: dict[str, str] = {}
 
     async def __aenter__(self) -> CaptureRunner:
         await self._queue.__aenter__()
@@ -154,6 +173,18 @@ class CaptureRunner:
             log.warning("wayback_queue_failed", error=str(exc))
         finally:
             await self._queue.__aexit__(TimeoutError, None, None)  # stop without waiting again
+            await self._log_unlanded()
+
+    async def _log_unlanded(self) -> None:
+        """Captures still running when the run ends are logged as pending, with their job id if
+        they have one, so nothing submitted is forgotten."""
+        for url, landed in self._outcomes.items():
+            if landed.done():
+                continue
+            outcome = CaptureOutcome(
+                url, CaptureStatus.PENDING, self._jobs.get(url), message=self._pending_message(url)
+            )
+            await self._landed(outcome)
 
     async def capture(self, url: str) -> dict[str, Any]:
         landed = self._outcomes.get(url)
@@ -164,11 +195,21 @@ class CaptureRunner:
             return wayback_entry(await asyncio.wait_for(asyncio.shield(landed), self._wait_s))
         except TimeoutError:
             job = self._jobs.get(url)
-            message = "capture running" if job else "queued behind the Save Page Now rate limit"
-            return {"status": "pending", "url": None, "timestamp": None, "job_id": job, "message": message}
+            return {"status": "pending", "url": None, "timestamp": None, "job_id": job,
+                    "message": self._pending_message(url)}  # fmt: skip
+
+    def _pending_message(self, url: str) -> str:
+        if url in self._jobs:
+            return "capture running"
+        if url in self._retries:
+            return f"retrying after: {self._retries[url]}"
+        return "queued behind the Save Page Now rate limit"
 
     def _submitted(self, url: str, job_id: str) -> None:
         self._jobs[url] = job_id
+
+    def _retrying(self, outcome: CaptureOutcome) -> None:
+        self._retries[outcome.url] = outcome.message[:200]
 
     async def _landed(self, outcome: CaptureOutcome) -> None:
         if self._data_dir is not None:

@@ -92,6 +92,18 @@ async def _read_capped(resp: aiohttp.ClientResponse, limit: int) -> bytes:
     return bytes(body)
 
 
+ERROR_BODY_BYTES = 256 * 1024
+
+
+async def _error_body(resp: aiohttp.ClientResponse) -> bytes:
+    """An error answer's page (a 404 notice, a paywall, a challenge), kept as evidence and for
+    source health; at most ``ERROR_BODY_BYTES``, and nothing if it cannot be read whole."""
+    try:
+        return await _read_capped(resp, ERROR_BODY_BYTES)
+    except (BodyTooLarge, aiohttp.ClientError):
+        return b""
+
+
 class LiveFetcher:
     """Answers URLs from the live web (the ``Fetcher`` protocol)."""
 
@@ -149,10 +161,10 @@ class LiveFetcher:
             peer = _peer(resp, dials)
             headers = tuple(resp.headers.items())
 
-            def fail(err: FetchError) -> FetchResult:
+            def fail(err: FetchError, body: bytes = b"") -> FetchResult:
                 return failure(
                     url, str(target), err, redirects=redirects, http_status=resp.status,
-                    headers=headers, fetched_at=fetched_at, peer=peer,
+                    headers=headers, fetched_at=fetched_at, peer=peer, body=body,
                 )  # fmt: skip
 
             if resp.status in REDIRECT_STATUSES:
@@ -162,7 +174,7 @@ class LiveFetcher:
                 return fail(FetchError("redirect without Location", reason="redirect_without_location"))
             status_err = http_status_error(resp.status)
             if status_err is not None:
-                return fail(status_err)
+                return fail(status_err, await _error_body(resp))
             content_type = resp.headers.get("Content-Type")
             unsupported = FetchError(f"content type {content_type!r}", reason="unsupported_content_type")
             if media_type(content_type) is not None and not content_type_accepted(

@@ -29,7 +29,7 @@ from service.pipeline.errors import (
     UnsupportedURL,
 )
 from service.pipeline.guard import is_denied_address
-from service.pipeline.models import FetchResult, Redirect, SourceStatus
+from service.pipeline.models import ArchiveRecord, FetchResult, Redirect, SourceStatus
 from service.settings import HttpSettings
 
 AddressPolicy = Callable[[str], bool]
@@ -193,6 +193,8 @@ def failure(
     fetched_at: datetime | None = None,
     captured_at: datetime | None = None,
     peer: str | None = None,
+    body: bytes = b"",
+    evidence: ArchiveRecord | None = None,
 ) -> FetchResult:
     """The result of a fetch that ended in ``err``: status and reason come from the error."""
     return FetchResult(
@@ -207,6 +209,8 @@ def failure(
         fetched_at=fetched_at,
         captured_at=captured_at,
         peer=peer,
+        body=body,
+        evidence=evidence,
     )
 
 

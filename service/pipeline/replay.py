@@ -286,6 +286,7 @@ class ReplayArchive:
             return failure(
                 url, current, problem, redirects=redirects, http_status=record.status, headers=record.headers,
                 fetched_at=capture.date, captured_at=capture.date, peer=record.ip,
+                body=record.body if problem.reason.startswith("http_") else b"", evidence=result.evidence,
             )  # fmt: skip
         return result
 

@@ -8,7 +8,7 @@ passage may be checked against.
 from __future__ import annotations
 
 import asyncio
-import secrets
+import hashlib
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -56,12 +56,19 @@ async def _extract(fetched: FetchResult, deps: Deps) -> tuple[Extraction | None,
 
 
 async def _health(fetched: FetchResult, extraction: Extraction | None, deps: Deps) -> Health:
-    """Blocked, paywalled or soft 404; live pages are compared with a random sibling path."""
+    """Blocked, paywalled or soft 404; a page is compared with a made-up sibling path.
+
+    The sibling path is derived from the URL (not random), and its answer is kept in the
+    evidence store, so a replay of the store asks for the same probe and reaches the same verdict.
+    """
     probe = probe_extraction = None
-    if deps.live and fetched.status is SourceStatus.OK and deps.settings.http.probe_soft_404:
-        probe = await deps.fetcher.fetch(probe_url(fetched.final_url, token=secrets.token_hex(8)))
+    if fetched.status is SourceStatus.OK and deps.settings.http.probe_soft_404:
+        token = hashlib.sha256(fetched.final_url.encode()).hexdigest()[:16]
+        probe = await deps.fetcher.fetch(probe_url(fetched.final_url, token=token))
         if probe.status is SourceStatus.OK:
             probe_extraction, _ = await _extract(probe, deps)
+        if deps.live:
+            await _keep(probe, probe_extraction, deps)
     return assess(fetched, extraction, probe=probe, probe_extraction=probe_extraction)
 
 

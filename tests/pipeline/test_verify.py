@@ -8,9 +8,11 @@ from service.pipeline.deps import Deps
 from service.pipeline.models import EventKind, InputFormat, ProgressEvent, QuoteStatus, SourceStatus
 from service.pipeline.posts import parse_post
 from service.pipeline.verify import verify_post
-from service.settings import Settings
+from service.settings import HttpSettings, Settings
 from tests.fakes.sources import FakeFetcher, TextExtractor
 
+# The soft-404 probe is its own test below; here it would only add fetches to count.
+NO_PROBE = Settings(http=HttpSettings(probe_soft_404=False))
 A = "https://news.example/a"
 B = "https://news.example/b"
 PAGE_A = (
@@ -31,7 +33,7 @@ PAGE_B = (
 
 def _deps(fetcher: FakeFetcher, events: list[ProgressEvent] | None = None) -> Deps:
     return Deps(
-        settings=Settings(),
+        settings=NO_PROBE,
         fetcher=fetcher,
         extractor=TextExtractor(),
         events=events.append if events is not None else None,
@@ -279,3 +281,19 @@ async def test_one_word_changed_in_a_short_copied_line_is_altered() -> None:
     report = await verify_post(parse_post(text, InputFormat.TEXT), deps=_deps(FakeFetcher({A: PAGE_A})))
     assert _statuses(report.quotes) == ["altered"]
     assert "negation_changed" in [r.value for r in report.quotes[0].reasons]
+
+
+async def test_soft_404_probe_is_a_fixed_sibling_path() -> None:
+    """Each source is compared with one made-up sibling path, the same one on every run."""
+    text = "The mayor said the plan would not raise taxes for residents this year.\n\n" + A + "\n"
+    calls = []
+    for _ in range(2):
+        fetcher = FakeFetcher({A: PAGE_A})
+        deps = Deps(settings=Settings(), fetcher=fetcher, extractor=TextExtractor())
+        await verify_post(parse_post(text, InputFormat.TEXT), deps=deps)
+        calls.append(fetcher.calls)
+    assert calls[0] == calls[1]
+    assert calls[0][0] == A
+    assert len(calls[0]) == 2
+    assert calls[0][1].startswith("https://news.example/")
+    assert calls[0][1] != A

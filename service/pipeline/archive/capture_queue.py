@@ -41,6 +41,7 @@ class CaptureQueue:
         *,
         on_result: OnResult | None = None,
         on_submitted: Callable[[str, str], None] | None = None,
+        on_retry: Callable[[CaptureOutcome], None] | None = None,
         poll_for_s: float = 3600.0,
         backoff_s: float = BACKOFF_S,
         max_backoff_s: float = 900.0,
@@ -49,6 +50,7 @@ class CaptureQueue:
         rng: Callable[[], float] = random.random,
     ) -> None:
         self._client, self._on_result, self._on_submitted = client, on_result, on_submitted
+        self._on_retry = on_retry
         self._poll_for_s, self._backoff_s, self._max_backoff_s = poll_for_s, backoff_s, max_backoff_s
         self._jitter, self._max_attempts, self._rng = jitter, max_attempts, rng
         self._queue: asyncio.Queue[_Item] = asyncio.Queue()
@@ -132,6 +134,8 @@ class CaptureQueue:
             return
         retry = outcome.retryable and item.attempt + 1 < self._max_attempts
         if outcome.status is CaptureStatus.ERROR and retry:
+            if self._on_retry is not None:
+                self._on_retry(outcome)
             await self._client.limiter.penalize(self.backoff_for(outcome))
             self._streak += 1
             self._queue.put_nowait(replace(item, attempt=item.attempt + 1))
