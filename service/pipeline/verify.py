@@ -8,9 +8,10 @@ from __future__ import annotations
 import asyncio
 
 from .deps import Deps
-from .judge import ReadSource, choose_attachment, judge_block
+from .judge import ReadSource, choose_attachment
 from .models import Citation, EventKind, Post, ProgressEvent, QuoteReport, Report
 from .report import build_report
+from .segments import judge_block
 from .sources import read_source
 
 
