@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from service.pipeline.deps import Deps
-from service.pipeline.models import EventKind, InputFormat, ProgressEvent, QuoteStatus, SourceStatus
+from service.pipeline.models import (
+    EventKind,
+    FetchResult,
+    InputFormat,
+    ProgressEvent,
+    QuoteStatus,
+    SourceStatus,
+)
 from service.pipeline.posts import parse_post
 from service.pipeline.verify import verify_post
 from service.settings import HttpSettings, Settings
@@ -297,3 +305,32 @@ async def test_soft_404_probe_is_a_fixed_sibling_path() -> None:
     assert len(calls[0]) == 2
     assert calls[0][1].startswith("https://news.example/")
     assert calls[0][1] != A
+
+
+async def test_hostile_page_times_out_and_the_rest_of_the_post_goes_on() -> None:
+    """A page that keeps the extractor busy past its limit is error/extraction_timeout; the other
+    source of the post is still read and its passage verified."""
+    from service.pipeline.extract import ExtractorPool
+    from service.settings import ExtractSettings
+
+    flood = "<html><body><article>" + "<p>word and more words here</p>" * 60_000 + "</article></body></html>"
+    html_b = f"<html><body><article><p>{PAGE_B.splitlines()[1]}</p></article></body></html>"
+
+    class HtmlFetcher(FakeFetcher):
+        async def fetch(self, url: str) -> FetchResult:
+            found = await super().fetch(url)
+            return replace(found, content_type="text/html")
+
+    fetcher = HtmlFetcher({A: flood, B: html_b})
+    text = (
+        "Fishermen stayed ashore on Friday as a storm with winds of over ninety kilometres an hour "
+        "closed the harbour for the second time this winter.\n\n" + B + "\n\n"
+        '"Something the flood page would never say at all"\n\n' + A + "\n"
+    )
+    async with ExtractorPool(ExtractSettings(workers=1, timeout_s=0.5)) as pool:
+        deps = Deps(settings=NO_PROBE, fetcher=fetcher, extractor=pool)
+        report = await verify_post(parse_post(text, InputFormat.TEXT), deps=deps)
+    by_url = {s.url: s for s in report.sources}
+    assert (by_url[A].status, by_url[A].reason) == (SourceStatus.ERROR, "extraction_timeout")
+    assert by_url[B].status is SourceStatus.OK
+    assert _statuses(report.quotes) == ["verbatim", "unverifiable"]
