@@ -169,3 +169,32 @@ def test_truncated_warc_is_not_evidence(tmp_path: Path) -> None:
     kremlin = next(s for s in report["sources"] if "kremlin" in s["url"])
     assert kremlin["status"] == "error"
     assert not [q for q in report["quotes"] if q["flagged"]]
+
+
+def test_json_report_has_every_field_of_the_contract() -> None:
+    """The seed's JSON report carries the contract's fields with the contract's types."""
+    result = run("verify", str(SEED / "post.txt"), "--replay", str(SEED / "seed.warc.gz"),
+                 "--posted-at", "2023-12-10T14:23:38Z")  # fmt: skip
+    report = json.loads(result.stdout)
+    top = {"schema", "id", "posted_at", "verdict", "checked_at", "generator", "sources", "quotes", "error"}
+    assert set(report) == top
+    assert report["schema"] == "provenance.report/1"
+    assert report["posted_at"] == "2023-12-10T14:23:38Z"
+    source_keys = {"url", "final_url", "redirects", "status", "reason", "http_status", "title", "author",
+                   "published", "canonical_url", "sha256", "fetched_at", "archive", "at_post"}  # fmt: skip
+    for source in report["sources"]:
+        assert source_keys <= set(source)
+        assert set(source["archive"]) == {"warc", "wayback"}
+        assert len(source["sha256"]) == 64
+        assert set(source["at_post"]) == {"captured_at", "sha256", "archive_url"}
+    quote_keys = {"text", "post_span", "explicit", "cited_url", "status", "flagged", "score", "source"}
+    quote_keys |= {"diff", "reasons"}
+    post = (SEED / "post.txt").read_text(encoding="utf-8")
+    for quote in report["quotes"]:
+        assert quote_keys <= set(quote)
+        start, end = quote["post_span"]
+        assert post[start:end] == quote["text"]
+        assert 0.0 <= quote["score"] <= 1.0
+        assert {"url", "span", "exact", "prefix", "suffix", "text_fragment_url"} <= set(quote["source"])
+        assert quote["source"]["text_fragment_url"].startswith(quote["source"]["url"] + "#:~:text=")
+        assert all(d["op"] in {"equal", "insert", "delete", "replace"} for d in quote["diff"])
