@@ -7,7 +7,7 @@ import asyncio
 import json
 import os
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -135,6 +135,21 @@ async def test_source_edited_after_the_post_is_source_changed_via_wayback(tmp_pa
 
 
 @asynccontextmanager
+async def serve_every_path(
+    handler: Callable[[web.Request], Awaitable[web.Response]],
+) -> AsyncIterator[TestServer]:
+    """A loopback site answering every path with ``handler``."""
+    app = web.Application()
+    app.router.add_get("/{tail:.*}", handler)
+    server = TestServer(app, host="127.0.0.1", port=0)
+    await server.start_server()
+    try:
+        yield server
+    finally:
+        await server.close()
+
+
+@asynccontextmanager
 async def catch_all_404_site() -> AsyncIterator[str]:
     """A site that answers every path with 200 and a 'Page not found' page: a soft 404."""
 
@@ -144,14 +159,8 @@ async def catch_all_404_site() -> AsyncIterator[str]:
             text=html + f"<p>Nothing at {request.path}.</p></body></html>", content_type="text/html"
         )
 
-    app = web.Application()
-    app.router.add_get("/{tail:.*}", handler)
-    server = TestServer(app, host="127.0.0.1", port=0)
-    await server.start_server()
-    try:
+    async with serve_every_path(handler) as server:
         yield str(server.make_url("/news/2023/storm-closes-harbour"))
-    finally:
-        await server.close()
 
 
 async def test_soft_404_source_leaves_quotes_unverifiable(tmp_path: Path) -> None:
@@ -247,17 +256,11 @@ async def test_challenge_page_on_503_is_blocked_and_kept_as_evidence(tmp_path: P
     async def handler(request: web.Request) -> web.Response:
         return web.Response(status=503, text=challenge, content_type="text/html")
 
-    app = web.Application()
-    app.router.add_get("/{tail:.*}", handler)
-    server = TestServer(app, host="127.0.0.1", port=0)
-    await server.start_server()
-    try:
+    async with serve_every_path(handler) as server:
         url = str(server.make_url("/story"))
         post = f'"Some words the story is said to contain here"\n\n{url}\n'
         code, out, err = await run("verify", "-", "--allow-private-addresses", "--data-dir", str(tmp_path),
                                    stdin=post)  # fmt: skip
-    finally:
-        await server.close()
     assert code == 0, err
     [source] = json.loads(out)["sources"]
     assert (source["status"], source["reason"]) == ("blocked", "challenge_page")
