@@ -19,7 +19,7 @@ class SourceCache(Generic[V]):
     URLs than ``size`` at once may read an evicted URL again.
     """
 
-    def __init__(self, size: int = 256) -> None:
+    def __init__(self, size: int = 1024) -> None:
         self._size = size
         self._done: OrderedDict[_Key, V] = OrderedDict()
         self._pending: dict[_Key, asyncio.Future[V]] = {}
