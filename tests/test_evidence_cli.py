@@ -72,6 +72,13 @@ def _essentials(report: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+async def assert_replay_agrees(live: dict[str, Any], post: str, data: Path, *flags: str) -> None:
+    """Replaying the data folder of a live run gives the same report, timings and storage aside."""
+    code, out, err = await run("verify", "-", "--replay", str(data), *flags, stdin=post)
+    assert code == 0, err
+    assert _essentials(json.loads(out)) == _essentials(live)
+
+
 async def test_live_run_writes_valid_warc_and_replay_reproduces_the_report(tmp_path: Path) -> None:
     """The seed live from a loopback origin writes evidence that warcio accepts and that replays
     to the same report, timings aside."""
@@ -97,10 +104,7 @@ async def test_live_run_writes_valid_warc_and_replay_reproduces_the_report(tmp_p
         assert where is not None
         assert (data / where["file"]).is_file()
         assert where["offset"] >= 0
-    code, out, err = await run("verify", "-", "--replay", str(data), "--posted-at", "2023-12-10T14:23:38Z",
-                               stdin=post)  # fmt: skip
-    assert code == 0, err
-    assert _essentials(json.loads(out)) == _essentials(live)
+    await assert_replay_agrees(live, post, data, "--posted-at", "2023-12-10T14:23:38Z")
 
 
 async def test_source_edited_after_the_post_is_source_changed_via_wayback(tmp_path: Path) -> None:
@@ -227,9 +231,7 @@ async def test_redirected_source_edited_later_is_source_changed_live_and_replaye
     live = json.loads(out)
     assert [q["status"] for q in live["quotes"]] == ["source_changed"]
     assert live["sources"][0]["at_post"] is not None
-    code, out, err = await run("verify", "-", "--replay", str(data), "--posted-at", middle, stdin=post)
-    assert code == 0, err
-    assert _essentials(json.loads(out)) == _essentials(live)
+    await assert_replay_agrees(live, post, data, "--posted-at", middle)
 
 
 async def test_soft_404_verdict_survives_replay(tmp_path: Path) -> None:
@@ -241,9 +243,7 @@ async def test_soft_404_verdict_survives_replay(tmp_path: Path) -> None:
     assert code == 0, err
     live = json.loads(out)
     assert live["sources"][0]["status"] == "soft_404"
-    code, out, err = await run("verify", "-", "--replay", str(tmp_path), stdin=post)
-    assert code == 0, err
-    assert _essentials(json.loads(out)) == _essentials(live)
+    await assert_replay_agrees(live, post, tmp_path)
 
 
 async def test_challenge_page_on_503_is_blocked_and_kept_as_evidence(tmp_path: Path) -> None:
