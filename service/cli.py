@@ -20,8 +20,8 @@ from service.pipeline.batch import parse_format, parse_posted_at, run_batch
 from service.pipeline.deps import open_deps
 from service.pipeline.errors import PipelineError
 from service.pipeline.models import EventKind, InputFormat, ProgressEvent, Report
-from service.pipeline.posts import parse_post
-from service.pipeline.render import render_html, render_json, render_text
+from service.pipeline.posts.reader import parse_post
+from service.pipeline.report.render import render_html, render_json, render_text
 from service.pipeline.verify import verify_post
 from service.settings import Settings, SettingsError
 
@@ -246,9 +246,9 @@ def _same_file(a: str, b: str) -> bool:
 
 
 async def _capture(args: argparse.Namespace, settings: Settings) -> int:
-    from service.pipeline.evidence import capture_to_file
-    from service.pipeline.fetch import LiveFetcher
-    from service.pipeline.http import make_client_session
+    from service.pipeline.evidence.past import capture_to_file
+    from service.pipeline.fetch.live import LiveFetcher
+    from service.pipeline.fetch.session import make_client_session
     from service.pipeline.urls import normalize_url
 
     try:

@@ -82,7 +82,7 @@ class ExtractSettings:
 
 @dataclass(frozen=True, slots=True)
 class AlignSettings:
-    """Thresholds of the quote aligner; see ``service/pipeline/align.py`` for their meaning."""
+    """Thresholds of the quote aligner; see ``service/pipeline/align/aligner.py`` for their meaning."""
 
     seed_words: int = 3
     context_chars: int = 32

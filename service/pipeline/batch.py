@@ -17,12 +17,12 @@ from typing import Any
 
 import structlog
 
-from .deps import Deps
-from .errors import InputError
-from .models import EventKind, InputFormat, Post, ProgressEvent, Report
-from .posts import parse_post
-from .report import error_report
-from .verify import verify_post
+from service.pipeline.deps import Deps
+from service.pipeline.errors import InputError
+from service.pipeline.models import EventKind, InputFormat, Post, ProgressEvent, Report
+from service.pipeline.posts.reader import parse_post
+from service.pipeline.report.build import error_report
+from service.pipeline.verify import verify_post
 
 log = structlog.get_logger(__name__)
 

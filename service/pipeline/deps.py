@@ -8,19 +8,18 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
+from service.pipeline.align.aligner import TextIndex
+from service.pipeline.extract.pool import ExtractorPool
+from service.pipeline.fetch.replay import ReplayArchive
+from service.pipeline.judge.passage import ReadSource, new_index_cache
+from service.pipeline.models import Extraction, Fetcher, ProgressEvent
+from service.pipeline.state import IndexCache, SourceCache
 from service.settings import Settings
 
-from .align import TextIndex
-from .cache import IndexCache, SourceCache
-from .extract import ExtractorPool
-from .judge import ReadSource, new_index_cache
-from .models import Extraction, Fetcher, ProgressEvent
-from .replay import ReplayArchive
-
 if TYPE_CHECKING:
-    from .archive.store import EvidenceStore
-    from .archive.wayback import WaybackClient
-    from .evidence import CaptureRunner
+    from service.pipeline.evidence.past import CaptureRunner
+    from service.pipeline.evidence.store import EvidenceStore
+    from service.pipeline.evidence.wayback import WaybackClient
 
 EventSink = Callable[[ProgressEvent], None]
 
@@ -55,8 +54,8 @@ async def _open_wayback(settings: Settings, stack: AsyncExitStack) -> WaybackCli
     import aiohttp
     import redis.asyncio as redis
 
-    from .archive.ratelimit import CaptureLimiter, LocalLimiter, RedisLimiter, capture_rate
-    from .archive.wayback import WaybackClient
+    from service.pipeline.evidence.ratelimit import CaptureLimiter, LocalLimiter, RedisLimiter, capture_rate
+    from service.pipeline.evidence.wayback import WaybackClient
 
     session = await stack.enter_async_context(
         aiohttp.ClientSession(
@@ -77,10 +76,10 @@ async def _open_live(
     settings: Settings, stack: AsyncExitStack
 ) -> tuple[Fetcher, EvidenceStore | None, CaptureRunner | None]:
     # Imported only for live runs: a replay never loads the HTTP client stack.
-    from .archive.store import EvidenceStore
-    from .evidence import CaptureRunner, EvidenceFetcher
-    from .fetch import LiveFetcher
-    from .http import make_client_session
+    from service.pipeline.evidence.past import CaptureRunner, EvidenceFetcher
+    from service.pipeline.evidence.store import EvidenceStore
+    from service.pipeline.fetch.live import LiveFetcher
+    from service.pipeline.fetch.session import make_client_session
 
     session = await stack.enter_async_context(make_client_session(settings.http))
     store = stack.enter_context(EvidenceStore(settings.store)) if "warc" in settings.archive else None

@@ -15,11 +15,18 @@ from typing import Any
 
 import structlog
 
-from .deps import Deps
-from .errors import ArchiveError, ExtractionError
-from .health import Health, assess, probe_url
-from .judge import ReadSource, SourceText
-from .models import AtPostCapture, Citation, Extraction, FetchResult, SourceReport, SourceStatus
+from service.pipeline.deps import Deps
+from service.pipeline.errors import ArchiveError, ExtractionError
+from service.pipeline.extract.health import Health, assess, probe_url
+from service.pipeline.judge.passage import ReadSource, SourceText
+from service.pipeline.models import (
+    AtPostCapture,
+    Citation,
+    Extraction,
+    FetchResult,
+    SourceReport,
+    SourceStatus,
+)
 
 log = structlog.get_logger(__name__)
 

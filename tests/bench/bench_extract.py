@@ -19,7 +19,7 @@ from pathlib import Path
 
 import trafilatura
 
-from service.pipeline.extract import ExtractorPool, extract_article
+from service.pipeline.extract.pool import ExtractorPool, extract_article
 from service.settings import ExtractSettings
 
 CORPUS = Path("/work/shared/corpus")

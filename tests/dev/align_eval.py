@@ -1,6 +1,6 @@
 """Synthetic evaluation of the quote aligner on the real article bodies of the shared corpus.
 
-Not a test: a script to tune ``service/pipeline/align.py`` on data. It cuts passages from each
+Not a test: a script to tune ``service/pipeline/align/`` on data. It cuts passages from each
 body (faithful: verbatim, typographic noise, elisions; altered: every kind of change; fabricated;
 commentary written from the article's own names and phrases), aligns each against the body it
 came from, and prints per-kind accuracy, the recall of changes and the false-flag rate of faithful
@@ -22,8 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from service.pipeline._tokens import tokenize
-from service.pipeline.align import TextIndex, align_quote, index_text
+from service.pipeline.align.aligner import TextIndex, align_quote, index_text
+from service.pipeline.align.tokens import tokenize
 from service.pipeline.models import FAITHFUL_STATUSES, Alignment, QuoteStatus, Reason
 from service.settings import AlignSettings
 

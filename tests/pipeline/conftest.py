@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator, Callable
 import aiohttp
 import pytest
 
-from service.pipeline.archive.ratelimit import LocalLimiter
-from service.pipeline.archive.wayback import WaybackClient
+from service.pipeline.evidence.ratelimit import LocalLimiter
+from service.pipeline.evidence.wayback import WaybackClient
 from service.settings import WaybackSettings
 from tests.fakes.clock import FakeClock
 from tests.fakes.wayback import FakeWayback, serve_wayback

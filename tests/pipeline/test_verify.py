@@ -14,7 +14,7 @@ from service.pipeline.models import (
     QuoteStatus,
     SourceStatus,
 )
-from service.pipeline.posts import parse_post
+from service.pipeline.posts.reader import parse_post
 from service.pipeline.verify import verify_post
 from service.settings import HttpSettings, Settings
 from tests.fakes.sources import FakeFetcher, TextExtractor
@@ -310,7 +310,7 @@ async def test_soft_404_probe_is_a_fixed_sibling_path() -> None:
 async def test_hostile_page_times_out_and_the_rest_of_the_post_goes_on() -> None:
     """A page that keeps the extractor busy past its limit is error/extraction_timeout; the other
     source of the post is still read and its passage verified."""
-    from service.pipeline.extract import ExtractorPool
+    from service.pipeline.extract.pool import ExtractorPool
     from service.settings import ExtractSettings
 
     flood = "<html><body><article>" + "<p>word and more words here</p>" * 60_000 + "</article></body></html>"

@@ -1,0 +1,333 @@
+"""The local WARC evidence store: every fetch written under ``<root>/warc/``, indexed, readable.
+
+Files are ``provenance-YYYYMMDDHHMMSS-<pid>-<seq>.warc.gz``: each process writes only files it
+created (exclusive create, append only), so several processes can share one root; within a
+process a lock serialises writers (asyncio tasks call ``arecord``, which runs in a thread). A
+file is closed and a new one started once it reaches ``max_file_bytes``. The folder is a valid
+``--replay`` source as it is.
+
+Each fetch is written as one block in one ``write`` (records are built in memory first), so a
+reader never sees half a record of a finished fetch. The index of ``<stem>.warc.gz`` is
+``<stem>.cdxj``: lines ``<surt key> <14-digit timestamp> {json}`` are **appended unsorted**
+as records are written (so an index survives a crash) and rewritten sorted when the WARC is
+closed; readers sort what they read, so an open file's index works too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import ipaddress
+import json
+import os
+import threading
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from warcio.archiveiterator import ArchiveIterator
+from warcio.exceptions import ArchiveLoadFailed
+from yarl import URL
+
+from service.pipeline.errors import ArchiveError
+from service.pipeline.evidence.warc_writer import (
+    Headers,
+    RecordLocation,
+    hop_targets,
+    new_writer,
+    write_fetch,
+    write_warcinfo,
+)
+from service.pipeline.fetch.session import http_status_error, status_for_error
+from service.pipeline.models import ArchiveRecord, Extraction, FetchResult, SourceStatus
+from service.settings import StoreSettings
+
+WARC_DIR = "warc"
+
+
+@dataclass(frozen=True, slots=True)
+class Capture:
+    """One stored response as its index line describes it (``file`` is relative to the root)."""
+
+    url: str
+    captured_at: datetime
+    file: str
+    offset: int
+    length: int
+    status: int
+    mime: str | None
+    digest: str | None
+
+
+def surt_key(url: str) -> str:
+    """A SURT-like sort key: host reversed (``www.`` dropped), default port and fragment dropped,
+    query sorted, all lower case; scheme ignored, as pywb's CDX keys do."""
+    parsed = URL(url)
+    host = (parsed.host or "").lower().rstrip(".")
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        host = ",".join(reversed(host.removeprefix("www.").split(".")))
+    if parsed.port is not None and not parsed.is_default_port():
+        host = f"{host}:{parsed.port}"
+    query = "&".join(sorted(parsed.raw_query_string.split("&"))) if parsed.raw_query_string else ""
+    return f"{host}){parsed.raw_path or '/'}{'?' + query if query else ''}".lower()
+
+
+def _timestamp14(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y%m%d%H%M%S")
+
+
+def _parse_warc_date(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+class _OpenFile:
+    """The WARC this process is appending to, and its index."""
+
+    def __init__(self, folder: Path, name: str, fd: int) -> None:
+        self.name = name
+        self.path = folder / name
+        self.index = folder / (name.removesuffix(".warc.gz") + ".cdxj")
+        self.fd = fd
+        self.index_fd = os.open(self.index, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        self.size = 0
+        self.pid = os.getpid()
+
+    def close(self) -> None:
+        """Close both files and sort the index; if sorting fails, readers still sort on read."""
+        for fd in (self.fd, self.index_fd):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        tmp = self.index.with_suffix(".cdxj.tmp")
+        with contextlib.suppress(OSError):
+            lines = sorted(line for line in self.index.read_text("utf-8").splitlines() if line.strip())
+            tmp.write_text("".join(line + "\n" for line in lines), "utf-8")
+            os.replace(tmp, self.index)
+
+
+class EvidenceStore:
+    """Writes fetches to the WARC store and finds them again (see the module doc for the layout)."""
+
+    def __init__(self, settings: StoreSettings, *, request_headers: Headers = ()) -> None:
+        self._settings = settings
+        self._request_headers = tuple(request_headers)
+        self._lock = threading.Lock()
+        self._current: _OpenFile | None = None
+
+    @property
+    def folder(self) -> Path:
+        return self._settings.root / WARC_DIR
+
+    def __enter__(self) -> EvidenceStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Finish the current file (its index is sorted); the next record starts a new one."""
+        with self._lock:
+            self._finish()
+
+    def record(
+        self, fetched: FetchResult, *, extraction: Mapping[str, Any] | Extraction | None = None
+    ) -> ArchiveRecord:
+        """Store one fetch (redirect hops, final response, metadata); where its response went.
+
+        Raises ``ArchiveError`` for a fetch that got no HTTP answer at all.
+        """
+        buf = io.BytesIO()
+        written = write_fetch(
+            new_writer(buf), fetched, extraction=extraction, request_headers=self._request_headers
+        )
+        block = buf.getvalue()
+        with self._lock:
+            current = self._writable()
+            base = current.size
+            entries = self._index_entries(fetched, written.hops, written.response, base, current.name)
+            try:
+                _write_all(current.fd, block)
+                current.size += len(block)
+                _write_all(current.index_fd, "".join(entries).encode("utf-8"))
+            except OSError as e:
+                self._finish()  # never append after a torn write: the next fetch starts a new file
+                raise ArchiveError(f"cannot write {current.name}: {e}") from e
+            if current.size >= self._settings.max_file_bytes:
+                self._finish()
+        return ArchiveRecord(
+            file=f"{WARC_DIR}/{current.name}",
+            offset=base + written.response.offset,
+            length=written.response.length,
+            digest=written.response.digest,
+            captured_at=_parse_warc_date(written.response.warc_date).isoformat(),
+        )
+
+    async def arecord(
+        self, fetched: FetchResult, *, extraction: Mapping[str, Any] | Extraction | None = None
+    ) -> ArchiveRecord:
+        """``record`` in a worker thread, for async callers (file I/O never blocks the loop)."""
+        return await asyncio.to_thread(self.record, fetched, extraction=extraction)
+
+    def captures(self, url: str) -> list[Capture]:
+        """Every stored response for ``url``, oldest first: exact URL matches, else same SURT key."""
+        try:
+            key = surt_key(url)
+        except (ValueError, UnicodeError):
+            return []
+        same_key = sorted(self._scan(key), key=lambda c: (c.captured_at, c.file, c.offset))
+        exact = [c for c in same_key if c.url == url]
+        return exact or same_key
+
+    def capture_at(self, url: str, when: datetime) -> Capture | None:
+        """The latest capture of ``url`` at or before ``when`` (naive means UTC)."""
+        moment = when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+        earlier = [c for c in self.captures(url) if c.captured_at <= moment]
+        return earlier[-1] if earlier else None
+
+    def read(self, capture: Capture) -> FetchResult:
+        """The stored response back as a ``FetchResult``: status, headers, exact body, peer.
+
+        ``status`` follows the fetcher's rules for the stored HTTP status (a 3xx hop reads back
+        as an error with reason ``http_3xx``, its ``Location`` in the headers).
+        """
+        path = self._settings.root / capture.file
+        try:
+            with path.open("rb") as fh:
+                fh.seek(capture.offset)
+                rec = next(iter(ArchiveIterator(fh)))
+                if rec.rec_type != "response" or rec.http_headers is None:
+                    raise ArchiveError(f"no response record at {capture.file}:{capture.offset}")
+                http_status = int(rec.http_headers.get_statuscode() or 0)
+                headers = tuple((str(k), str(v)) for k, v in rec.http_headers.headers)
+                body: bytes = rec.content_stream().read()
+                peer = rec.rec_headers.get_header("WARC-IP-Address")
+        except (OSError, StopIteration, ArchiveLoadFailed) as e:
+            raise ArchiveError(f"unreadable capture {capture.file}:{capture.offset}: {e}") from e
+        err = http_status_error(http_status)
+        content_type = next((v for k, v in headers if k.lower() == "content-type"), None)
+        return FetchResult(
+            url=capture.url,
+            final_url=capture.url,
+            status=SourceStatus.OK if err is None else status_for_error(err),
+            reason=None if err is None else err.reason,
+            http_status=http_status,
+            content_type=content_type,
+            headers=headers,
+            body=body,
+            fetched_at=capture.captured_at,
+            captured_at=capture.captured_at,
+            peer=str(peer) if peer else None,
+        )
+
+    async def aread(self, capture: Capture) -> FetchResult:
+        """``read`` in a worker thread."""
+        return await asyncio.to_thread(self.read, capture)
+
+    # ------------------------------------------------------------ internals
+
+    def _writable(self) -> _OpenFile:
+        current = self._current
+        if current is not None and current.pid != os.getpid():
+            current = self._current = None  # a forked child: the parent owns that file
+        return current or self._open()
+
+    def _open(self) -> _OpenFile:
+        folder = self.folder
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise ArchiveError(f"cannot create {folder}: {e}") from e
+        stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
+        for seq in range(100_000):
+            name = f"provenance-{stamp}-{os.getpid()}-{seq:05d}.warc.gz"
+            try:
+                fd = os.open(folder / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o644)
+            except FileExistsError:
+                continue
+            opened = _OpenFile(folder, name, fd)
+            buf = io.BytesIO()
+            write_warcinfo(new_writer(buf), name, isPartOf="provenance-evidence-store")
+            _write_all(fd, buf.getvalue())
+            opened.size = len(buf.getvalue())
+            self._current = opened
+            return opened
+        raise ArchiveError(f"no free WARC file name in {folder}")
+
+    def _finish(self) -> None:
+        current, self._current = self._current, None
+        if current is not None and current.pid == os.getpid():
+            current.close()
+
+    @staticmethod
+    def _index_entries(
+        fetched: FetchResult,
+        hops: tuple[RecordLocation, ...],
+        response: RecordLocation,
+        base: int,
+        name: str,
+    ) -> list[str]:
+        located: list[tuple[str, int, str | None, RecordLocation]] = [
+            (url, status, None, loc) for (url, status, _), loc in zip(hop_targets(fetched), hops, strict=True)
+        ]
+        located.append((fetched.final_url, fetched.http_status or 0, fetched.content_type, response))
+        lines = []
+        for url, status, mime, loc in located:
+            when = _parse_warc_date(loc.warc_date)
+            fields = {
+                "url": url,
+                "mime": (mime or "").split(";")[0].strip() or "unk",
+                "status": str(status),
+                "digest": (loc.digest or "").removeprefix("sha1:"),
+                "length": str(loc.length),
+                "offset": str(base + loc.offset),
+                "filename": name,
+                "date": when.isoformat(),
+            }
+            lines.append(f"{surt_key(url)} {_timestamp14(when)} {json.dumps(fields, ensure_ascii=False)}\n")
+        return lines
+
+    def _scan(self, key: str) -> Iterator[Capture]:
+        folder = self.folder
+        if not folder.is_dir():
+            return
+        for index in sorted(folder.glob("*.cdxj")):
+            try:
+                text = index.read_text("utf-8")
+            except OSError:
+                continue  # rotated away between glob and read
+            for line in text.splitlines():
+                capture = _parse_line(line, key)
+                if capture is not None:
+                    yield capture
+
+
+def _parse_line(line: str, key: str) -> Capture | None:
+    """One index line as a ``Capture`` if it is for ``key``; None otherwise or if torn/garbled."""
+    parts = line.split(" ", 2)
+    if len(parts) != 3 or parts[0] != key:
+        return None
+    try:
+        fields = json.loads(parts[2])
+        digest = fields.get("digest") or None
+        return Capture(
+            url=str(fields["url"]),
+            captured_at=_parse_warc_date(str(fields["date"])),
+            file=f"{WARC_DIR}/{fields['filename']}",
+            offset=int(fields["offset"]),
+            length=int(fields["length"]),
+            status=int(fields["status"]),
+            mime=fields.get("mime") or None,
+            digest=f"sha1:{digest}" if digest and ":" not in digest else digest,
+        )
+    except (ValueError, KeyError, TypeError):
+        return None

@@ -1,0 +1,348 @@
+"""Article extraction: trafilatura's main text and metadata plus a whole-page fallback text.
+
+trafilatura is CPU-bound, GIL-bound and can be driven into tens of seconds of CPU by hostile HTML
+(security.md §3), so it runs in a spawn process pool whose workers are SIGKILLed when a page
+overruns its wall-clock limit: ``asyncio.wait_for`` alone only stops waiting, the CPU burn goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import multiprocessing
+import os
+import signal
+import time
+from collections import OrderedDict
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from types import TracebackType
+from typing import TYPE_CHECKING
+from urllib.parse import urljoin
+
+import courlan
+
+from service.pipeline.errors import ExtractionError, ExtractionTimeout
+from service.pipeline.extract import page_meta as _pagemeta
+from service.pipeline.extract import page_text as _pagetext
+from service.pipeline.extract.signals import read_signals
+from service.pipeline.models import Extraction
+from service.settings import ExtractSettings
+
+if TYPE_CHECKING:
+    from trafilatura.settings import Document
+
+__all__ = ["ExtractorPool", "extract_article"]
+
+_DEFAULT_MAX_HTML = ExtractSettings().max_html_bytes
+_REAP_TIMEOUT_S = 5.0
+_log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class _Page:
+    """What a page says regardless of the URL it was served under (the cacheable part)."""
+
+    main_text: str
+    page_text: str
+    title: str | None
+    author: str | None
+    published: str | None
+    canonical_href: str | None
+    og_url: str | None
+    base_href: str | None
+    signals: tuple[tuple[str, ...], frozenset[str], bool] | None = None
+
+
+def _read_page(body: bytes, url: str | None, content_type: str | None, max_html_bytes: int) -> _Page:
+    """Decode, parse and extract one page. Pure: the result depends on the bytes and charset only.
+
+    The page is parsed twice (once here for the fallback text, once inside trafilatura): handing
+    trafilatura our tree makes it deep-copy it, which measured slightly slower than a re-parse.
+    """
+    text = _pagetext.decode_html(body, content_type)
+    root, data = _pagetext.parse_html(text, max_html_bytes)
+    if root is None:
+        return _Page("", "", None, None, None, None, None, None)
+    doc = _trafilatura(data, url)
+    canonical, og_url, base = _pagemeta.link_hrefs(root)
+    published = _pagemeta.published_date(root) or _pagemeta.guessed_date(data)
+    main_text = (doc.text or "") if doc is not None else ""
+    title, author = _pagemeta.title(root), _pagemeta.author(root)
+    signals = read_signals(root, title)
+    text = _pagetext.page_text(root)
+    return _Page(main_text, text, title, author, published, canonical, og_url, base, signals)
+
+
+def _trafilatura(data: bytes, url: str | None) -> Document | None:
+    """trafilatura's reading of the page, or None when it discards the page or trips on it."""
+    # Imported here, in the worker: the parent process never extracts and starts faster without it.
+    import trafilatura
+    from trafilatura.settings import Document
+
+    try:
+        doc = trafilatura.bare_extraction(
+            data,
+            url=url,
+            # Metadata is read from the tree in _pagemeta: trafilatura's pass (htmldate's extensive
+            # date search above all) cost a third of the extraction time.
+            with_metadata=False,
+            include_comments=False,
+            deduplicate=False,  # the process-global dedup cache would make results depend on history
+            # No readability/jusText second pass: 25% faster, and what the main text misses the
+            # whole-page text still holds.
+            fast=True,
+        )
+    except Exception:  # noqa: BLE001 - a trafilatura bug on one odd page costs its main text, not the page
+        _log.warning("trafilatura failed on %s", url, exc_info=True)
+        return None
+    return doc if isinstance(doc, Document) else None
+
+
+def _normalize(url: str) -> str:
+    """Lowercased host, default port dropped, tracking parameters stripped (courlan)."""
+    try:
+        return str(courlan.normalize_url(url))
+    except (ValueError, TypeError):
+        return url
+
+
+def _canonical(page: _Page, url: str) -> str | None:
+    """``rel=canonical``, else ``og:url``, else the URL itself, resolved against ``<base>``/``url``."""
+    base = urljoin(url, page.base_href) if page.base_href else url
+    for href in (page.canonical_href, page.og_url):
+        if href:
+            resolved = urljoin(base, href)
+            if resolved.startswith(("http://", "https://")):
+                return _normalize(resolved)
+    return _normalize(url) if url else None
+
+
+def _finish(page: _Page, url: str) -> Extraction:
+    return Extraction(
+        main_text=page.main_text,
+        page_text=page.page_text,
+        title=page.title,
+        author=page.author,
+        published=page.published,
+        canonical_url=_canonical(page, url),
+        signals=page.signals,
+    )
+
+
+def extract_article(
+    body: bytes, *, url: str, content_type: str | None = None, max_html_bytes: int = _DEFAULT_MAX_HTML
+) -> Extraction:
+    """Extract one page, synchronously (CPU-bound: call it in a worker process, see ExtractorPool)."""
+    return _finish(_read_page(body, url, content_type, max_html_bytes), url)
+
+
+def _init_worker() -> None:
+    """Child setup: quiet trafilatura (it logs every discarded page), leave Ctrl-C to the parent."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for name in ("trafilatura", "htmldate", "justext", "courlan"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def _reap(procs: list[multiprocessing.process.BaseProcess], timeout_s: float) -> None:
+    """Block until every killed worker has exited: ``join`` waits on the sentinel, then ``waitpid``."""
+    deadline = time.monotonic() + timeout_s
+    for proc in procs:
+        proc.join(max(0.0, deadline - time.monotonic()))
+
+
+def _noop() -> int:
+    return os.getpid()
+
+
+class _Generation:
+    """One process pool; replaced wholesale when a page hangs it or a worker dies."""
+
+    def __init__(self, workers: int, max_tasks_per_child: int) -> None:
+        self.workers = workers
+        self.executor = ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_init_worker,
+            max_tasks_per_child=max_tasks_per_child,
+        )
+        self.killed = False
+        self.running = 0
+        self._ready: asyncio.Future[list[int]] | None = None
+
+    def pids(self) -> list[int]:
+        # ProcessPoolExecutor has no public way to reach its children, and only SIGKILL stops a
+        # worker stuck in libxml2; ``_processes`` (pid -> Process) has been there since 3.2.
+        return list(getattr(self.executor, "_processes", None) or {})
+
+    async def ready(self) -> None:
+        """Start every worker once, so no page pays the spawn and imports inside its timeout."""
+        if self._ready is None:
+            loop = asyncio.get_running_loop()
+            self._ready = asyncio.gather(
+                *(loop.run_in_executor(self.executor, _noop) for _ in range(self.workers))
+            )
+        await asyncio.shield(self._ready)
+
+    async def close(self) -> None:
+        """Shut down: gracefully when idle, else SIGKILL (a running page may be hostile)."""
+        if self.running or self.killed:
+            await self.kill()
+        else:
+            await asyncio.to_thread(self.executor.shutdown, wait=True, cancel_futures=True)
+
+    async def kill(self) -> None:
+        """SIGKILL every worker and wait until they are gone; pending futures see BrokenProcessPool."""
+        self.killed = True
+        procs = list((getattr(self.executor, "_processes", None) or {}).values())
+        for proc in procs:
+            if proc.is_alive():
+                proc.kill()
+        self.executor.shutdown(wait=False, cancel_futures=True)
+        await asyncio.to_thread(_reap, procs, _REAP_TIMEOUT_S)
+
+
+_CacheKey = tuple[str, str | None, int]
+
+
+class _Innocent(Exception):
+    """This task's pool was killed for another task's timeout: it deserves one retry."""
+
+
+class ExtractorPool:
+    """Runs ``extract_article`` in killable worker processes, with a small per-run result cache.
+
+    The cache is keyed by the body's sha256 and charset, so a page served under several URLs is
+    extracted once; the URL-dependent canonical URL is filled in per call. ``workers=0`` runs
+    inline (tests, tiny jobs) with no timeout. ``extractions`` counts pages actually extracted.
+    """
+
+    def __init__(self, settings: ExtractSettings, *, max_tasks_per_child: int = 200, cache_size: int = 256):
+        self.settings = settings
+        self.extractions = 0
+        self._max_tasks_per_child = max_tasks_per_child
+        self._cache_size = cache_size
+        self._cache: OrderedDict[_CacheKey, asyncio.Task[_Page]] = OrderedDict()
+        self._gen: _Generation | None = None
+        self._slots = asyncio.Semaphore(max(settings.workers, 1))
+
+    @property
+    def worker_pids(self) -> list[int]:
+        """PIDs of the current pool's workers (empty inline)."""
+        return self._gen.pids() if self._gen else []
+
+    @property
+    def running(self) -> int:
+        """Extractions submitted to the current worker processes and not yet finished."""
+        return self._gen.running if self._gen else 0
+
+    async def __aenter__(self) -> ExtractorPool:
+        if self.settings.workers > 0:
+            self._gen = self._new_generation()
+            try:
+                await self._gen.ready()
+            except BrokenProcessPool as e:
+                await self._gen.kill()
+                raise ExtractionError(
+                    "extraction workers failed to start", reason="extraction_crashed"
+                ) from e
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        for task in self._cache.values():
+            task.cancel()
+        self._cache.clear()
+        gen, self._gen = self._gen, None
+        if gen is not None:
+            await gen.close()
+
+    async def restart(self) -> None:
+        """Kill the workers and start afresh (memory hygiene); running extractions are retried once."""
+        if self._gen is not None:
+            await self._replace(self._gen)
+
+    def _new_generation(self) -> _Generation:
+        return _Generation(self.settings.workers, self._max_tasks_per_child)
+
+    async def extract(
+        self, body: bytes, *, url: str, content_type: str | None = None, digest: str | None = None
+    ) -> Extraction:
+        """Extract ``body``; raises ExtractionTimeout past ``timeout_s``, ExtractionError on a crash.
+
+        ``digest`` is the body's sha256 when the caller has it already.
+        """
+        charset = _pagetext.declared_encoding(b"", content_type)
+        key: _CacheKey = (digest or hashlib.sha256(body).hexdigest(), charset, self.settings.max_html_bytes)
+        task = self._cache.get(key)
+        if task is None:
+            task = asyncio.ensure_future(self._read(body, url, content_type))
+            task.add_done_callback(lambda t: self._settle(key, t))
+            self._cache[key] = task
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        else:
+            self._cache.move_to_end(key)
+        page = await asyncio.shield(task)
+        return _finish(page, url)
+
+    def _settle(self, key: _CacheKey, task: asyncio.Task[_Page]) -> None:
+        """Forget failures, except timeouts: a hostile page stays hostile under another URL."""
+        keep = not task.cancelled() and isinstance(task.exception(), (ExtractionTimeout, type(None)))
+        if not keep and self._cache.get(key) is task:
+            del self._cache[key]
+
+    async def _read(self, body: bytes, url: str, content_type: str | None) -> _Page:
+        self.extractions += 1
+        if self.settings.workers <= 0:
+            return _read_page(body, url, content_type, self.settings.max_html_bytes)
+        async with self._slots:  # waiting for a free worker must not count against the timeout
+            try:
+                return await self._submit(body, url, content_type)
+            except _Innocent:
+                pass
+            try:
+                return await self._submit(body, url, content_type)
+            except _Innocent as e:
+                raise ExtractionError("extraction pool killed twice", reason="extraction_crashed") from e
+
+    async def _submit(self, body: bytes, url: str, content_type: str | None) -> _Page:
+        gen = self._gen
+        if gen is None:
+            raise ExtractionError("extractor pool is not running", reason="extraction_crashed")
+        loop = asyncio.get_running_loop()
+        try:
+            await gen.ready()
+            gen.running += 1
+            try:
+                fut = loop.run_in_executor(
+                    gen.executor, _read_page, body, url, content_type, self.settings.max_html_bytes
+                )
+                return await asyncio.wait_for(fut, self.settings.timeout_s)
+            finally:
+                gen.running -= 1
+        except TimeoutError as e:
+            await self._replace(gen)
+            raise ExtractionTimeout(f"extraction took over {self.settings.timeout_s:g} s") from e
+        except asyncio.CancelledError as e:
+            task = asyncio.current_task()
+            if gen.killed and task is not None and not task.cancelling():
+                raise _Innocent from e  # the kill cancelled this page's queued work item
+            raise
+        except BrokenProcessPool as e:
+            if gen.killed:
+                raise _Innocent from e  # another page's timeout killed this pool
+            await self._replace(gen)
+            raise ExtractionError("an extraction worker died", reason="extraction_crashed") from e
+        except Exception as e:  # anything the worker raised, or failed to send back
+            raise ExtractionError(f"extraction failed: {e!r}") from e
+
+    async def _replace(self, gen: _Generation) -> None:
+        """Kill ``gen`` and put a fresh pool in its place, once, however many tasks notice."""
+        if self._gen is gen:
+            self._gen = self._new_generation()
+        if not gen.killed:
+            await gen.kill()

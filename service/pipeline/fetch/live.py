@@ -1,0 +1,206 @@
+"""Fetching live pages: manual redirects, a decoded-body cap, and a typed answer for every failure.
+
+Every hop is re-checked by ``guard.check_url`` before it is requested, and the session's socket
+guard (``session.py``) checks each address dialled. ``LiveFetcher.fetch`` never raises for a network
+or HTTP problem: aiohttp's exceptions are translated into the ``errors.py`` tree here, then into a
+``FetchResult`` whose status and reason say what happened.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import aiohttp
+from yarl import URL
+
+from service.pipeline.errors import (
+    AddressBlocked,
+    BodyTooLarge,
+    DNSFailure,
+    FetchError,
+    FetchTimeout,
+    TLSFailure,
+)
+from service.pipeline.fetch.guard import check_url
+from service.pipeline.fetch.session import (
+    REDIRECT_STATUSES,
+    BlockedAddressError,
+    DialLog,
+    content_type_accepted,
+    failure,
+    http_status_error,
+    media_type,
+    track_dials,
+)
+from service.pipeline.models import FetchResult, Redirect, SourceStatus
+from service.settings import HttpSettings
+
+CHUNK_BYTES = 65536
+
+
+@dataclass(frozen=True, slots=True)
+class _Hop:
+    """A redirecting answer: where it pointed."""
+
+    status: int
+    location: str
+
+
+def _translate(exc: BaseException, dials: DialLog) -> FetchError:
+    """An aiohttp (or socket) exception as the pipeline's own error."""
+    if dials.blocked or isinstance(getattr(exc, "os_error", None), BlockedAddressError):
+        return AddressBlocked("connection refused by the address guard")
+    if isinstance(exc, aiohttp.ClientConnectorDNSError):
+        return DNSFailure(str(exc))
+    if isinstance(exc, aiohttp.ClientSSLError | aiohttp.ServerFingerprintMismatch):
+        return TLSFailure(str(exc))
+    if isinstance(exc, TimeoutError):
+        return FetchTimeout(str(exc) or "timeout")
+    if isinstance(exc, aiohttp.ClientPayloadError):
+        return FetchError(str(exc), reason="payload_error")
+    if isinstance(exc, aiohttp.InvalidURL):
+        return FetchError(str(exc), reason="bad_url")
+    if isinstance(exc, aiohttp.ClientResponseError):
+        return FetchError(str(exc), reason="bad_response")
+    if isinstance(exc, aiohttp.ClientConnectionError | OSError):
+        return FetchError(str(exc), reason="connection_failed")
+    return FetchError(str(exc), reason="fetch_failed")
+
+
+def _peer(resp: aiohttp.ClientResponse, dials: DialLog) -> str | None:
+    """The address that answered; the connection is gone once the body is read, so ask early."""
+    conn = resp.connection
+    transport = conn.transport if conn is not None else None
+    peername = transport.get_extra_info("peername") if transport is not None else None
+    if isinstance(peername, tuple) and peername:
+        return str(peername[0])
+    return dials.dialled[-1] if dials.dialled else None
+
+
+async def _read_capped(resp: aiohttp.ClientResponse, limit: int) -> bytes:
+    """The decoded body, aborted as soon as it passes ``limit`` bytes (bombs, endless streams)."""
+    declared = resp.content_length
+    if declared is not None and declared > limit:
+        raise BodyTooLarge(f"declared {declared} bytes")
+    body = bytearray()
+    async for chunk in resp.content.iter_chunked(CHUNK_BYTES):
+        body += chunk
+        if len(body) > limit:
+            raise BodyTooLarge(f"more than {limit} bytes")
+    return bytes(body)
+
+
+ERROR_BODY_BYTES = 256 * 1024
+
+
+async def _error_body(resp: aiohttp.ClientResponse) -> bytes:
+    """An error answer's page (a 404 notice, a paywall, a challenge), kept as evidence and for
+    source health; at most ``ERROR_BODY_BYTES``, and nothing if it cannot be read whole."""
+    try:
+        return await _read_capped(resp, ERROR_BODY_BYTES)
+    except (BodyTooLarge, aiohttp.ClientError):
+        return b""
+
+
+class LiveFetcher:
+    """Answers URLs from the live web (the ``Fetcher`` protocol)."""
+
+    def __init__(self, session: aiohttp.ClientSession, settings: HttpSettings) -> None:
+        self._session = session
+        self._settings = settings
+
+    async def fetch(self, url: str) -> FetchResult:
+        """Follow ``url`` to its final answer within the redirect, size and time limits."""
+        fetched_at = datetime.now(UTC)
+        redirects: list[Redirect] = []
+        current = url
+        try:
+            async with asyncio.timeout(self._settings.total_timeout):
+                for _ in range(self._settings.max_redirects + 1):
+                    answer = await self._hop(url, current, tuple(redirects), fetched_at)
+                    if isinstance(answer, FetchResult):
+                        return answer
+                    redirects.append(Redirect(url=current, status=answer.status))
+                    current = answer.location
+        except TimeoutError:
+            return failure(url, current, FetchTimeout(), redirects=tuple(redirects), fetched_at=fetched_at)
+        err = FetchError(f"more than {self._settings.max_redirects} redirects", reason="too_many_redirects")
+        return failure(url, current, err, redirects=tuple(redirects), fetched_at=fetched_at)
+
+    async def fetch_at(self, url: str, when: datetime) -> FetchResult | None:
+        """The live web has no past: archives answer this (``None`` here)."""
+        return None
+
+    async def _hop(
+        self, url: str, current: str, redirects: tuple[Redirect, ...], fetched_at: datetime
+    ) -> FetchResult | _Hop:
+        """One request: a final result, or the next hop of a redirect."""
+        settings = self._settings
+        try:
+            target = check_url(
+                current, allow_private=settings.allow_private_addresses, allowed_ports=settings.allowed_ports
+            )
+        except FetchError as err:
+            return failure(url, current, err, redirects=redirects, fetched_at=fetched_at)
+        with track_dials() as dials:
+            try:
+                return await self._request(url, target, redirects, fetched_at, dials)
+            except FetchError as err:
+                return failure(url, str(target), err, redirects=redirects, fetched_at=fetched_at)
+            except (aiohttp.ClientError, TimeoutError, OSError, ValueError) as exc:
+                translated = _translate(exc, dials)
+                return failure(url, str(target), translated, redirects=redirects, fetched_at=fetched_at)
+
+    async def _request(
+        self, url: str, target: URL, redirects: tuple[Redirect, ...], fetched_at: datetime, dials: DialLog
+    ) -> FetchResult | _Hop:
+        settings = self._settings
+        async with self._session.get(target, allow_redirects=False) as resp:
+            peer = _peer(resp, dials)
+            headers = tuple(resp.headers.items())
+
+            def fail(err: FetchError, body: bytes = b"") -> FetchResult:
+                return failure(
+                    url, str(target), err, redirects=redirects, http_status=resp.status,
+                    headers=headers, fetched_at=fetched_at, peer=peer, body=body,
+                )  # fmt: skip
+
+            if resp.status in REDIRECT_STATUSES:
+                location = resp.headers.get("Location", "").strip()
+                if location:
+                    return _Hop(resp.status, _join(target, location))
+                return fail(FetchError("redirect without Location", reason="redirect_without_location"))
+            status_err = http_status_error(resp.status)
+            if status_err is not None:
+                return fail(status_err, await _error_body(resp))
+            content_type = resp.headers.get("Content-Type")
+            unsupported = FetchError(f"content type {content_type!r}", reason="unsupported_content_type")
+            if media_type(content_type) is not None and not content_type_accepted(
+                content_type, b"", settings.accepted_content_types
+            ):
+                return fail(unsupported)
+            body = await _read_capped(resp, settings.max_body_bytes)
+        if not content_type_accepted(content_type, body, settings.accepted_content_types):
+            return fail(unsupported)
+        return FetchResult(
+            url=url,
+            final_url=str(target),
+            status=SourceStatus.OK,
+            redirects=redirects,
+            http_status=resp.status,
+            content_type=content_type,
+            headers=headers,
+            body=body,
+            fetched_at=fetched_at,
+            peer=peer,
+        )
+
+
+def _join(base: URL, location: str) -> str:
+    """``Location`` resolved against the URL that sent it; left raw if it does not parse."""
+    try:
+        return str(base.join(URL(location)))
+    except (ValueError, UnicodeError):
+        return location

@@ -1,0 +1,126 @@
+"""A post's paragraphs judged as wholes or in pieces.
+
+A paragraph holding inline quotations is reported whole when it is a copy (a news paragraph
+quotes people too) and quotation by quotation when it is commentary around them; an unmarked
+paragraph whose lines come from different places is cut at a line break where the pieces say so.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import replace
+
+from service.pipeline.judge.passage import ReadSource, judge_passage
+from service.pipeline.models import FAITHFUL_STATUSES, DiffOp, Passage, QuoteReport, QuoteStatus
+from service.settings import AlignSettings
+
+_WORD = re.compile(r"\w+")
+# A copied paragraph's words around its quotations come from the source: at least two of them,
+# and a sixth or more (an invented tail may follow the real attribution: "..., said Oza, and ...").
+_COPY_FRAME = 0.15
+_COPY_FRAME_MIN = 1
+_WHOLE_IF_MATCHED = frozenset({QuoteStatus.ALTERED, QuoteStatus.MISATTRIBUTED, QuoteStatus.SOURCE_CHANGED})
+
+
+def _count(text: str) -> int:
+    return len(_WORD.findall(text))
+
+
+def _frame_matches(whole: QuoteReport, passage: Passage) -> bool:
+    """Whether the words around a paragraph's quotations come from the source too.
+
+    They do in a copied news paragraph ("...," the minister said); they do not in commentary
+    around a quotation ("He wrote "..." and nobody blinked").
+    """
+    quoted = sum(_count(p.text) for p in passage.parts if p.explicit)
+    frame = _count(passage.text) - quoted
+    if frame <= 0:
+        return False
+    equal = sum(_count(d.post) for d in whole.diff if d.op is DiffOp.EQUAL)
+    matched = equal - quoted
+    return matched >= _COPY_FRAME_MIN and matched >= _COPY_FRAME * frame
+
+
+def judge_block(
+    passage: Passage,
+    cited: ReadSource | None,
+    others: Sequence[ReadSource],
+    *,
+    settings: AlignSettings,
+    split: bool = True,
+) -> list[QuoteReport]:
+    """A passage, or a paragraph with inline quotations: the whole when it is a copy, else its parts.
+
+    An unmarked paragraph of several lines that is not one faithful copy may be lines from
+    different places: a copied line then the poster's own, a headline then a paragraph. It is
+    cut at a line break that starts something new when the pieces say so (see ``_good_split``).
+    """
+    whole = _judge_whole(passage, cited, others, settings=settings)
+    if all(q.status in FAITHFUL_STATUSES for q in whole) or passage.explicit or not split:
+        return whole
+    wrapped = _looks_wrapped(passage.text)
+    for head, tail in _line_splits(passage):
+        pair = [judge_block(p, cited, others, settings=settings, split=False) for p in (head, tail)]
+        if _good_split(pair, wrapped=wrapped):
+            return pair[0] + pair[1]
+    return whole
+
+
+def _judge_whole(
+    passage: Passage, cited: ReadSource | None, others: Sequence[ReadSource], *, settings: AlignSettings
+) -> list[QuoteReport]:
+    whole = judge_passage(passage, cited, others, settings=settings)
+    if not passage.parts or whole.status in FAITHFUL_STATUSES:
+        return [whole]
+    if whole.status in _WHOLE_IF_MATCHED and (not whole.diff or _frame_matches(whole, passage)):
+        return [whole]
+    return [judge_passage(part, cited, others, settings=settings) for part in passage.parts]
+
+
+def _copied(side: list[QuoteReport]) -> bool:
+    """A piece that is a faithful copy, give or take the poster's unflagged words around it."""
+    return any(q.status in FAITHFUL_STATUSES for q in side) and not any(q.flagged for q in side)
+
+
+def _good_split(pair: list[list[QuoteReport]], *, wrapped: bool) -> bool:
+    """One piece copied and the other not (own words, or a changed copy): a real cut. Both copied
+    from different places is a cut only in a paragraph that is not hard-wrapped, since a wrapped
+    paragraph joining two places is a splice."""
+    copied = sum(_copied(side) for side in pair)
+    return copied == 1 or (copied == 2 and not wrapped)
+
+
+def _looks_wrapped(text: str) -> bool:
+    """Hard-wrapped: every line but the last of a similar, terminal-width length."""
+    lines = text.split("\n")[:-1]
+    return len(lines) >= 2 and all(_WRAP_MIN <= len(line.rstrip()) <= _WRAP_MAX for line in lines)
+
+
+_WRAP_MIN, _WRAP_MAX = 40, 100
+_NEW_LINE = re.compile(r"\n[ \t\u00a0]*(?=[A-Z0-9\"“‘'«>(\[])")
+_MAX_SPLITS = 12
+
+
+def _line_splits(passage: Passage) -> list[tuple[Passage, Passage]]:
+    """The passage cut at each line break that starts something new (a capital, a quote mark)."""
+    text = passage.text
+    exact = len(text) == passage.span[1] - passage.span[0]
+    splits = []
+    for found in list(_NEW_LINE.finditer(text))[:_MAX_SPLITS]:
+        cut, resume = found.start(), found.end()
+        if not text[:cut].strip() or not text[resume:].strip():
+            continue
+        start, end = passage.span
+        head_span = (start, start + cut) if exact else passage.span
+        tail_span = (start + resume, end) if exact else passage.span
+        splits.append(
+            (_piece(passage, text[:cut], head_span, exact), _piece(passage, text[resume:], tail_span, exact))
+        )
+    return splits
+
+
+def _piece(passage: Passage, text: str, span: tuple[int, int], exact: bool) -> Passage:
+    """Part of a paragraph, keeping the inline quotations that fall inside it."""
+    parts = tuple(p for p in passage.parts if span[0] <= p.span[0] and p.span[1] <= span[1]) if exact else ()
+    return replace(passage, text=text, span=span, alt_cited_url=None, parts=parts)

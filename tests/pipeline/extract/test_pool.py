@@ -1,0 +1,487 @@
+"""Tests of service.pipeline.extract.pool: decoding, page text, metadata, the killable pool, the cache."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import json
+import os
+import re
+import signal
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from service.pipeline.errors import ExtractionError, ExtractionTimeout
+from service.pipeline.extract.pool import ExtractorPool, extract_article
+from service.settings import ExtractSettings
+
+SEED = Path(__file__).parents[2] / "data" / "seed" / "pages"
+TOI = SEED / "timesofisrael-in-call-netanyahu-flogs-putin.html"
+TOI_URL = "https://www.timesofisrael.com/in-call-netanyahu-flogs-putin-over-gaza-war-stance-and-blossoming-iran-ties/"
+KREMLIN = SEED / "kremlin-72947.html"
+KREMLIN_URL = "http://en.kremlin.ru/events/president/news/72947"
+CORPUS = Path("/work/shared/corpus")
+
+TOI_HEADLINE = "In call, Netanyahu flogs Putin over Gaza war stance and blossoming Iran ties"
+TOI_STANDFIRST = (
+    "Premier holds 50-minute conversation with Russian leader, ‘expresses annoyance’ over Russian "
+    "backing for a ceasefire at the UN but asks for help to pressure the Red Cross"
+)
+TOI_PARAGRAPH = (
+    "Netanyahu stepped out of his government’s weekly cabinet meeting for the approximately 50-minute "
+    "phone call, his office said, the first talks between the leaders since mid-October amid rapidly "
+    "cooling ties between Jerusalem and Moscow."
+)
+PARAGRAPH = (
+    "The committee met on Tuesday to review the findings of the annual report, which covered budget "
+    "allocations, staffing levels and the progress of several long-running infrastructure projects."
+)
+
+
+def article(body: str, head: str = "") -> str:
+    """A plausible article page around ``body``, long enough that trafilatura keeps it."""
+    return (
+        f"<!DOCTYPE html><html><head>{head}<title>Report</title></head><body>"
+        f"<nav><a href='/'>Home</a></nav><article>{body}<p>{PARAGRAPH}</p><p>{PARAGRAPH} Again.</p>"
+        "</article></body></html>"
+    )
+
+
+def paragraph_flood(count: int) -> bytes:
+    """Many paragraphs: trafilatura's cost grows superlinearly with them (security.md §3)."""
+    return (
+        "<html><body><article>" + "<p>word and more words here</p>" * count + "</article></body></html>"
+    ).encode()
+
+
+def dead(pid: int) -> bool:
+    """True once ``pid`` has exited (gone, or a zombie awaiting its parent's reaping)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return True
+    return state in {"Z", "X"}
+
+
+async def until(condition: Callable[[], bool], steps: int = 10_000) -> None:
+    """Let the event loop run until ``condition`` holds: bounded, and without sleeping."""
+    for _ in range(steps):
+        if condition():
+            return
+        await asyncio.sleep(0)
+    raise AssertionError("condition never held")
+
+
+# ---------------------------------------------------------------- the seed pages
+
+
+def test_seed_toi_metadata() -> None:
+    """The Times of Israel page yields its title, byline, publication time and canonical URL."""
+    ex = extract_article(TOI.read_bytes(), url=TOI_URL + "?utm_source=twitter", content_type="text/html")
+    assert ex.title == TOI_HEADLINE
+    assert "Staff" in (ex.author or "")
+    assert (ex.published or "").startswith("2023-12-10")
+    assert ex.canonical_url == TOI_URL
+
+
+def test_seed_toi_texts() -> None:
+    """Headline and standfirst are in page_text; the article paragraphs are in main_text."""
+    ex = extract_article(TOI.read_bytes(), url=TOI_URL)
+    assert TOI_HEADLINE in ex.page_text.splitlines()
+    assert TOI_STANDFIRST in ex.page_text.splitlines()
+    assert TOI_PARAGRAPH in ex.main_text.splitlines()
+    assert "The Kremlin’s account of the call said" in ex.main_text
+    assert "File: Prime Minister Benjamin Netanyahu meets" in ex.page_text
+
+
+def test_seed_kremlin() -> None:
+    """The Kremlin readout: microdata date, canonical link and all three paragraphs."""
+    ex = extract_article(KREMLIN.read_bytes(), url="http://kremlin.ru/d/72947")
+    assert ex.published == "2023-12-10"
+    assert ex.canonical_url == KREMLIN_URL
+    assert ex.title == "Telephone conversation with Prime Minister of Israel Benjamin Netanyahu"
+    assert "Vladimir Putin and Benjamin Netanyahu agreed to continue contacts." in ex.main_text
+    assert "Russia is ready to provide all possible assistance" in ex.main_text
+
+
+# ---------------------------------------------------------------- encodings
+
+
+def test_latin1_meta_charset() -> None:
+    """A latin-1 page labelled by <meta charset> decodes, windows-1252 quotes included."""
+    page = article("<p>Le café crème coûte cher, “dit-il”, à Besançon.</p>", "<meta charset=iso-8859-1>")
+    ex = extract_article(page.encode("cp1252"), url="http://example.com/fr")
+    assert "Le café crème coûte cher, “dit-il”, à Besançon." in ex.main_text
+    assert "Le café crème coûte cher, “dit-il”, à Besançon." in ex.page_text
+
+
+def test_windows1251_header_charset_only() -> None:
+    """A windows-1251 page with no <meta> decodes from the HTTP header's charset."""
+    page = article("<p>Владимир Путин провёл телефонный разговор с премьер-министром Израиля.</p>")
+    ex = extract_article(
+        page.encode("cp1251"), url="http://example.ru/", content_type="text/html; charset=windows-1251"
+    )
+    assert "Владимир Путин провёл телефонный разговор с премьер-министром Израиля." in ex.main_text
+    assert "Владимир Путин провёл" in ex.page_text
+
+
+def test_shift_jis_meta() -> None:
+    """A Shift_JIS page labelled by http-equiv decodes to the right Japanese text."""
+    head = '<meta http-equiv="Content-Type" content="text/html; charset=Shift_JIS">'
+    page = article("<p>日本語の記事の本文です。首相は記者会見で述べた。</p>", head)
+    ex = extract_article(page.encode("shift_jis"), url="http://example.jp/")
+    assert "日本語の記事の本文です。首相は記者会見で述べた。" in ex.page_text
+
+
+def test_undeclared_legacy_encoding_is_guessed() -> None:
+    """Without any declaration, non-UTF-8 bytes are decoded by charset-normalizer's guess."""
+    text = "Сегодня президент провёл совещание с членами правительства по экономическим вопросам. " * 3
+    ex = extract_article(article(f"<p>{text}</p>").encode("cp1251"), url="http://example.ru/")
+    assert "президент провёл совещание" in ex.page_text
+
+
+def test_utf8_bom_wins_over_meta() -> None:
+    """A UTF-8 BOM decides the encoding even when <meta> claims otherwise (as in browsers)."""
+    page = "\ufeff" + article("<p>Zoë’s naïve café — “quoted”.</p>", "<meta charset=windows-1252>")
+    ex = extract_article(page.encode("utf-8"), url="http://example.com/")
+    assert "Zoë’s naïve café — “quoted”." in ex.page_text
+    assert not ex.page_text.startswith("\ufeff")
+
+
+def test_utf16_bom() -> None:
+    """A UTF-16 page with a BOM decodes."""
+    page = "\ufeff" + article("<p>Привет из UTF-16, мир.</p>")
+    ex = extract_article(page.encode("utf-16-le"), url="http://example.com/")
+    assert "Привет из UTF-16, мир." in ex.page_text
+
+
+# ---------------------------------------------------------------- page_text
+
+
+def test_inline_elements_join_without_spaces() -> None:
+    """Inline markup inside a word leaves the word whole: Arte<b>mis</b> reads Artemis."""
+    ex = extract_article(
+        article("<p>The Arte<b>mis</b> II <i>crew</i> flew.</p>").encode(), url="http://e.com/"
+    )
+    assert "The Artemis II crew flew." in ex.page_text.splitlines()
+
+
+def test_blocks_are_lines_and_whitespace_collapses() -> None:
+    """Block elements become lines; whitespace runs (newlines, tabs, nbsp) collapse to one space."""
+    body = "<div>one\n\t two<div>three</div>four</div><ul><li>a  b</li><li>c\u00a0\u00a0d</li></ul>x<br>y"
+    ex = extract_article(article(body).encode(), url="http://e.com/")
+    lines = ex.page_text.splitlines()
+    for expected in ("one two", "three", "four", "a b", "c d", "x", "y"):
+        assert expected in lines
+
+
+def test_invisible_content_is_left_out() -> None:
+    """Scripts, styles, noscript, templates, svg and hidden elements never reach page_text."""
+    body = (
+        "<script>var secretScript = 1;</script><style>.secretStyle{}</style>"
+        "<noscript>secretNoscript</noscript><template>secretTemplate</template>"
+        "<svg><text>secretSvg</text></svg><div hidden>secretHidden</div>"
+        "<p style='display: none'>secretDisplay</p><p>Visible words.</p>"
+    )
+    ex = extract_article(article(body).encode(), url="http://e.com/")
+    assert "secret" not in ex.page_text.lower()
+    assert "Visible words." in ex.page_text
+
+
+def test_head_metadata_in_page_text() -> None:
+    """Title, og:title, description and og:description lead page_text, each once."""
+    head = (
+        '<meta name="description" content="A standfirst in the description.">'
+        '<meta property="og:description" content="A standfirst in the description.">'
+        '<meta property="og:title" content="The social headline">'
+    )
+    ex = extract_article(article("<p>Body.</p>", head).encode(), url="http://e.com/")
+    lines = ex.page_text.splitlines()
+    assert lines[:3] == ["Report", "The social headline", "A standfirst in the description."]
+
+
+def test_discarded_page_still_has_page_text() -> None:
+    """When trafilatura discards a page, main_text is empty but page_text still holds its words."""
+    ex = extract_article(
+        b"<html><body><footer><p>Only a footer note.</p></footer></body></html>", url="http://e.com/"
+    )
+    assert ex.main_text == ""
+    assert ex.page_text == "Only a footer note."
+
+
+def test_empty_and_garbage_bodies() -> None:
+    """Empty or binary bodies give empty texts, not an exception."""
+    assert extract_article(b"", url="http://e.com/").page_text == ""
+    ex = extract_article(bytes(range(256)) * 4, url="http://e.com/")
+    assert ex.main_text == "" or isinstance(ex.main_text, str)
+    assert "\x00" not in ex.page_text
+
+
+def test_long_html_is_truncated_not_rejected() -> None:
+    """Past max_html_bytes the rest of the page is dropped; the start is still extracted."""
+    page = article("<p>Early words.</p>" + "<p>filler text</p>" * 2000 + "<p>Late words.</p>").encode()
+    ex = extract_article(page, url="http://e.com/", max_html_bytes=4096)
+    assert "Early words." in ex.page_text
+    assert "Late words." not in ex.page_text
+    assert "Late words." in extract_article(page, url="http://e.com/").page_text
+
+
+# ---------------------------------------------------------------- metadata
+
+
+def test_canonical_relative_and_tracking_params() -> None:
+    """A relative canonical link resolves against the URL; tracking parameters are stripped."""
+    head = '<link rel="Canonical" href="/news/story-1?utm_source=og&id=7">'
+    ex = extract_article(article("<p>x</p>", head).encode(), url="https://News.Example.com/amp/story-1")
+    assert ex.canonical_url == "https://news.example.com/news/story-1?id=7"
+
+
+def test_canonical_falls_back_to_og_url_then_url() -> None:
+    """Without rel=canonical, og:url is used; without either, the page's own URL."""
+    head = '<meta property="og:url" content="https://example.com/og-story">'
+    assert extract_article(article("", head).encode(), url="https://m.example.com/s").canonical_url == (
+        "https://example.com/og-story"
+    )
+    bare = extract_article(article("").encode(), url="https://example.com/s?fbclid=abc")
+    assert bare.canonical_url == "https://example.com/s"
+
+
+def test_published_from_json_ld_graph() -> None:
+    """JSON-LD datePublished (inside @graph) is read with its time of day."""
+    ld = {
+        "@context": "https://schema.org",
+        "@graph": [{"@type": "NewsArticle", "datePublished": "2024-05-14T09:30:00Z"}],
+    }
+    head = f'<script type="application/ld+json">{json.dumps(ld)}</script>'
+    ex = extract_article(article("<p>x</p>", head).encode(), url="https://example.com/")
+    assert ex.published == "2024-05-14T09:30:00+00:00"
+
+
+# ---------------------------------------------------------------- properties
+
+
+SCRIPT_BODY = st.text(st.characters(codec="utf-8"), max_size=60).filter(lambda s: "</" not in s)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    body=SCRIPT_BODY, position=st.integers(min_value=0, max_value=3), tag=st.sampled_from(["script", "style"])
+)
+def test_script_content_never_in_page_text(body: str, position: int, tag: str) -> None:
+    """Whatever a script or style holds, and wherever it stands, none of it reaches page_text."""
+    marker = "QQZXMARKERQQ"
+    blocks = ["<p>First.</p>", "<div>Second <b>bold</b>.</div>", "<p>Third.</p>"]
+    blocks.insert(position, f"<{tag}>{marker}{body}{marker}</{tag}>")
+    ex = extract_article(article("".join(blocks)).encode(), url="http://e.com/")
+    assert marker not in ex.page_text
+    assert marker not in ex.main_text
+
+
+WORD = st.text(st.sampled_from("abcdefghijklmnopqrstuvwxyzéü"), min_size=1, max_size=8)
+INLINE = st.sampled_from(["b", "i", "em", "strong", "span", "a", "code", "small"])
+
+
+@settings(max_examples=60, deadline=None)
+@given(pieces=st.lists(st.tuples(WORD, INLINE, st.booleans()), min_size=1, max_size=8))
+def test_inline_markup_never_splits_text(pieces: list[tuple[str, str, bool]]) -> None:
+    """A paragraph cut into inline elements reads exactly as its concatenated text."""
+    html = "".join(f"<{tag}>{word}</{tag}>" if wrap else word for word, tag, wrap in pieces)
+    ex = extract_article(article(f"<p>{html}</p>").encode(), url="http://e.com/")
+    assert "".join(word for word, _, _ in pieces) in ex.page_text.splitlines()
+
+
+# ---------------------------------------------------------------- the pool
+
+
+@pytest.fixture
+async def pool() -> AsyncIterator[ExtractorPool]:
+    """A two-worker pool with a short timeout (hostile pages take seconds), closed after the test."""
+    async with ExtractorPool(ExtractSettings(workers=2, timeout_s=1.0)) as p:
+        yield p
+
+
+async def test_pool_matches_inline(pool: ExtractorPool) -> None:
+    """The pool's answer equals a direct call's."""
+    body = TOI.read_bytes()
+    assert await pool.extract(body, url=TOI_URL) == extract_article(body, url=TOI_URL)
+    assert len(pool.worker_pids) == 2
+
+
+async def test_inline_mode() -> None:
+    """workers=0 extracts in-process, with no worker processes."""
+    async with ExtractorPool(ExtractSettings(workers=0)) as inline:
+        ex = await inline.extract(KREMLIN.read_bytes(), url=KREMLIN_URL)
+        assert ex.canonical_url == KREMLIN_URL
+        assert inline.worker_pids == []
+
+
+async def test_timeout_kills_workers_and_pool_recovers(pool: ExtractorPool) -> None:
+    """A page over the limit raises ExtractionTimeout, its workers die, and the next page works."""
+    old = pool.worker_pids
+    with pytest.raises(ExtractionTimeout) as info:
+        await pool.extract(paragraph_flood(60_000), url="http://hostile.example/")
+    assert info.value.reason == "extraction_timeout"
+    assert len(old) == 2
+    assert all(dead(pid) for pid in old)
+    ex = await pool.extract(TOI.read_bytes(), url=TOI_URL)
+    assert TOI_PARAGRAPH in ex.main_text
+    assert set(pool.worker_pids).isdisjoint(old)
+
+
+async def test_timeout_is_cached_per_body(pool: ExtractorPool) -> None:
+    """The same hostile bytes under another URL fail at once, without burning CPU again."""
+    flood = paragraph_flood(60_000)
+    with pytest.raises(ExtractionTimeout):
+        await pool.extract(flood, url="http://hostile.example/a")
+    with pytest.raises(ExtractionTimeout):
+        await pool.extract(flood, url="http://hostile.example/b")
+    assert pool.extractions == 1
+
+
+async def test_innocent_extraction_is_retried_after_a_kill() -> None:
+    """An extraction running in a pool killed for another page is retried on the fresh pool."""
+    async with ExtractorPool(ExtractSettings(workers=2, timeout_s=60)) as slow_pool:
+        old = slow_pool.worker_pids
+        task = asyncio.ensure_future(slow_pool.extract(paragraph_flood(15_000), url="http://e.com/"))
+        await until(lambda: slow_pool.running > 0)
+        await slow_pool.restart()
+        ex = await task
+        assert ex.main_text.count("word and more words here") >= 1
+        assert all(dead(pid) for pid in old)
+        assert slow_pool.extractions == 1
+
+
+async def test_crashed_worker_raises_extraction_error() -> None:
+    """A worker dying under a page gives ExtractionError('extraction_crashed'); the pool recovers."""
+    async with ExtractorPool(ExtractSettings(workers=2, timeout_s=60)) as crash_pool:
+        task = asyncio.ensure_future(crash_pool.extract(paragraph_flood(15_000), url="http://e.com/"))
+        await until(lambda: crash_pool.running > 0)
+        for pid in crash_pool.worker_pids:
+            os.kill(pid, signal.SIGKILL)
+        with pytest.raises(ExtractionError) as info:
+            await task
+        assert info.value.reason == "extraction_crashed"
+        ex = await crash_pool.extract(KREMLIN.read_bytes(), url=KREMLIN_URL)
+        assert "agreed to continue contacts" in ex.main_text
+
+
+async def test_exit_stops_workers() -> None:
+    """Leaving the context shuts every worker down."""
+    async with ExtractorPool(ExtractSettings(workers=2)) as p:
+        pids = p.worker_pids
+        await p.extract(KREMLIN.read_bytes(), url=KREMLIN_URL)
+    assert len(pids) == 2
+    assert all(dead(pid) for pid in pids)
+
+
+async def test_cache_extracts_once_per_body(pool: ExtractorPool) -> None:
+    """The same bytes under two URLs are extracted once; canonical_url stays right for each."""
+    page = article("<p>Shared page.</p>").encode()
+    first, second = await asyncio.gather(
+        pool.extract(page, url="https://a.example/x"), pool.extract(page, url="https://b.example/y")
+    )
+    again = await pool.extract(page, url="https://c.example/z?utm_medium=social")
+    assert pool.extractions == 1
+    assert first.canonical_url == "https://a.example/x"
+    assert second.canonical_url == "https://b.example/y"
+    assert again.canonical_url == "https://c.example/z"
+    assert first.page_text == second.page_text == again.page_text
+
+
+async def test_cache_resolves_relative_canonical_per_url() -> None:
+    """A cached page's relative canonical link is resolved against each URL it is served under."""
+    page = article("", '<link rel="canonical" href="/story">').encode()
+    async with ExtractorPool(ExtractSettings(workers=0)) as inline:
+        a = await inline.extract(page, url="https://a.example/amp/story")
+        b = await inline.extract(page, url="https://b.example/m/story")
+        assert inline.extractions == 1
+    assert (a.canonical_url, b.canonical_url) == ("https://a.example/story", "https://b.example/story")
+
+
+async def test_cache_separates_charsets() -> None:
+    """The same bytes with a different header charset are extracted separately, and decode differently."""
+    page = article("<p>Señal café.</p>").encode("cp1252")
+    async with ExtractorPool(ExtractSettings(workers=0)) as inline:
+        latin = await inline.extract(
+            page, url="http://e.com/", content_type="text/html; charset=windows-1252"
+        )
+        cyrillic = await inline.extract(
+            page, url="http://e.com/", content_type="text/html; charset=windows-1251"
+        )
+        assert inline.extractions == 2
+    assert "Señal café." in latin.page_text
+    assert "Señal café." not in cyrillic.page_text
+
+
+# ---------------------------------------------------------------- real pages
+
+
+def _sentences(body: str) -> list[str]:
+    parts = re.split(r"(?<=[.!?。])\s*|\n+", body)
+    return [p for p in parts if len(p.strip()) >= 20]
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+@pytest.mark.skipif(not (CORPUS / "manifest.jsonl").exists(), reason="evaluation corpus not present")
+def test_corpus_sentences_are_found() -> None:
+    """On ten real pages, at least 90 % of each ground-truth body's sentences are in main or page text."""
+    rows = [json.loads(line) for line in (CORPUS / "manifest.jsonl").read_text().splitlines()[:10]]
+    for row in rows:
+        ex = extract_article(gzip.decompress((CORPUS / row["html"]).read_bytes()), url=row["url"])
+        haystack = _squash(ex.main_text) + "\x00" + _squash(ex.page_text)
+        sentences = _sentences(row["body"])
+        found = sum(_squash(s) in haystack for s in sentences)
+        assert found >= 0.9 * len(sentences), (row["id"], found, len(sentences))
+
+
+def test_trafilatura_failure_keeps_page_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    """If trafilatura raises on a page, main_text is empty but page_text and metadata still come."""
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("trafilatura bug")
+
+    monkeypatch.setattr("trafilatura.bare_extraction", broken)
+    ex = extract_article(KREMLIN.read_bytes(), url=KREMLIN_URL)
+    assert ex.main_text == ""
+    assert "Vladimir Putin and Benjamin Netanyahu agreed to continue contacts." in ex.page_text
+    assert (ex.title or "").startswith("Telephone conversation with Prime Minister of Israel")
+    assert ex.published == "2023-12-10"
+
+
+async def test_recycled_workers_keep_working() -> None:
+    """With max_tasks_per_child=1 every page gets a fresh worker, and every page still extracts."""
+    async with ExtractorPool(ExtractSettings(workers=1), max_tasks_per_child=1) as recycling:
+        first = recycling.worker_pids
+        results = [
+            await recycling.extract(article(f"<p>Page {i}.</p>").encode(), url="http://e.com/")
+            for i in range(3)
+        ]
+        assert [f"Page {i}." in r.page_text for i, r in enumerate(results)] == [True, True, True]
+        # Whoever was working at the start (the warm-up may already have retired it) is gone now.
+        assert not set(first) & set(recycling.worker_pids)
+
+
+def test_author_and_title_from_page_metadata() -> None:
+    """Bylines come from meta tags or JSON-LD (several names joined), titles from og:title first."""
+    ld = (
+        '<script type="application/ld+json">{"@graph": [{"@type": "NewsArticle", "author": '
+        '[{"@type": "Person", "name": "Ana Lima"}, {"name": "Bo Chen"}, "https://x.example/staff"],'
+        ' "datePublished": "2021-05-04T08:00:00Z"}]}</script>'
+    )
+    page = (
+        f"<html><head><title>Story | Site</title><meta property='og:title' content='Story'>{ld}</head>"
+        "<body><article><p>" + "Words of the story go on here. " * 30 + "</p></article></body></html>"
+    ).encode()
+    ex = extract_article(page, url="https://x.example/story")
+    assert ex.author == "Ana Lima; Bo Chen"
+    assert ex.title == "Story"
+    assert ex.published == "2021-05-04T08:00:00+00:00"
+    meta_page = page.replace(b"<title>", b"<meta name='author' content='By Cy Dee'><title>")
+    assert extract_article(meta_page, url="https://x.example/story").author == "Cy Dee"

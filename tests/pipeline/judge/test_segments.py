@@ -1,0 +1,57 @@
+"""Paragraphs judged whole or in pieces: copied news paragraphs, commentary, mixed lines."""
+
+from __future__ import annotations
+
+from service.pipeline.judge.passage import ReadSource, SourceText, new_index_cache
+from service.pipeline.judge.segments import _line_splits, _looks_wrapped, judge_block
+from service.pipeline.models import Passage, SourceReport, SourceStatus
+from service.settings import AlignSettings
+
+A = "https://a.example/"
+PAGE = (
+    "“We have never seen waves like these in thirty years,” the harbour master said on Friday. "
+    "The port will stay closed until the weekend, officials added."
+)
+CITED = ReadSource(A, SourceReport(url=A, final_url=A, status=SourceStatus.OK),
+                   live=(SourceText(A, "main", PAGE, new_index_cache()),))  # fmt: skip
+
+
+def paragraph(text: str, quote: str, rest: str | None = None) -> Passage:
+    start = text.index(quote)
+    parts = [Passage(quote, (start, start + len(quote)), True, A)]
+    if rest is not None:
+        r = text.index(rest)
+        parts.append(Passage(rest, (r, r + len(rest)), False, A))
+    return Passage(text, (0, len(text)), False, A, parts=tuple(sorted(parts, key=lambda p: p.span)))
+
+
+def test_copied_paragraph_with_changed_attribution_is_one_altered_quote() -> None:
+    """The words around the quotation come from the source: the paragraph is one changed copy."""
+    text = "“We have never seen waves like these in thirty years,” the harbour master admitted on Friday."
+    quote = "We have never seen waves like these in thirty years,"
+    reports = judge_block(paragraph(text, quote), CITED, [], settings=AlignSettings())
+    assert [(r.status.value, r.text) for r in reports] == [("altered", text)]
+
+
+def test_commentary_around_a_quote_reports_the_quote() -> None:
+    """Words around the quotation that the source lacks are the poster's: the quote stands alone."""
+    text = "Can you believe it: “We have never seen waves like these in thirty years” — wow, just wow."
+    quote = "We have never seen waves like these in thirty years"
+    reports = judge_block(paragraph(text, quote), CITED, [], settings=AlignSettings())
+    assert [(r.status.value, r.text) for r in reports] == [("verbatim", quote)]
+
+
+def test_line_splits_keep_exact_spans_and_wrapping_is_recognised() -> None:
+    """Cuts happen before lines that start anew; pieces keep spans that slice the post."""
+    text = "The port will stay closed until the weekend\nHonestly? What a week.\nand more"
+    p = Passage(text, (10, 10 + len(text)), False, A)
+    [(head, tail)] = _line_splits(p)
+    assert (head.text, tail.text) == (
+        "The port will stay closed until the weekend",
+        "Honestly? What a week.\nand more",
+    )
+    assert head.span == (10, 10 + len(head.text))
+    assert tail.span[1] == p.span[1]
+    wrapped = "\n".join(["x" * 68] * 3 + ["end"])
+    assert _looks_wrapped(wrapped)
+    assert not _looks_wrapped("A headline\nA paragraph that goes on")

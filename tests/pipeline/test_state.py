@@ -1,0 +1,64 @@
+"""The source cache: one read per key while in use, shared by concurrent callers, bounded."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from service.pipeline.state import SourceCache
+
+
+async def test_concurrent_callers_share_one_read() -> None:
+    """Ten posts citing one URL at once cause one read."""
+    cache: SourceCache[str] = SourceCache()
+    calls = 0
+    release = asyncio.Event()
+
+    async def read() -> str:
+        nonlocal calls
+        calls += 1
+        await release.wait()
+        return "page"
+
+    tasks = [asyncio.create_task(cache.get(("live", "u"), read)) for _ in range(10)]
+    await asyncio.sleep(0)
+    release.set()
+    assert await asyncio.gather(*tasks) == ["page"] * 10
+    assert calls == 1
+    assert cache.reads == 1
+
+
+async def test_lru_evicts_the_oldest() -> None:
+    """Past its size the cache forgets the least recently used key, so memory stays flat."""
+    cache: SourceCache[int] = SourceCache(size=2)
+    counts: dict[str, int] = {}
+
+    def reader(key: str):  # type: ignore[no-untyped-def]
+        async def read() -> int:
+            counts[key] = counts.get(key, 0) + 1
+            return len(counts)
+
+        return read
+
+    for key in ("a", "b", "a", "c", "a", "b"):
+        await cache.get(("live", key), reader(key))
+    assert counts == {"a": 1, "b": 2, "c": 1}
+
+
+async def test_failed_read_is_not_cached() -> None:
+    """An exception reaches every waiter and the next call reads again."""
+    cache: SourceCache[str] = SourceCache()
+    attempts = 0
+
+    async def read() -> str:
+        nonlocal attempts
+        attempts += 1
+        if attempts == 1:
+            raise RuntimeError("boom")
+        return "ok"
+
+    with pytest.raises(RuntimeError):
+        await cache.get(("live", "u"), read)
+    assert await cache.get(("live", "u"), read) == "ok"
+    assert attempts == 2
