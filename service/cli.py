@@ -23,10 +23,9 @@ from service.pipeline.models import EventKind, InputFormat, ProgressEvent, Repor
 from service.pipeline.posts.reader import parse_post
 from service.pipeline.report.render import render_html, render_json, render_text
 from service.pipeline.verify import verify_post
-from service.settings import Settings, SettingsError
+from service.settings import ARCHIVE_CHOICES, ArchiveTarget, Settings, SettingsError, parse_archive
 
 EXIT_OK, EXIT_FLAGGED, EXIT_USAGE = 0, 1, 2
-ARCHIVES = ("none", "warc", "wayback", "warc,wayback")
 
 
 class UsageError(Exception):
@@ -43,7 +42,7 @@ def _shared_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--input-format", choices=[f.value for f in InputFormat], default="auto")
     parser.add_argument("--posted-at", metavar="ISO-8601")
     parser.add_argument("--replay", action="append", default=[], metavar="PATH", type=Path)
-    parser.add_argument("--archive", default=None, metavar="|".join(ARCHIVES))
+    parser.add_argument("--archive", default=None, metavar="none|warc|wayback|warc,wayback")
     parser.add_argument("--data-dir", type=Path, default=None)
     parser.add_argument("--allow-private-addresses", action="store_true", default=None)
     parser.add_argument("--log-level", default="warning", choices=("debug", "info", "warning", "error"))
@@ -84,9 +83,10 @@ def settings_from(args: argparse.Namespace, environ: Mapping[str, str]) -> Setti
         http = replace(http, allow_private_addresses=True)
     archive = base.archive
     if args.archive is not None:
-        if args.archive not in ARCHIVES:
-            raise UsageError(f"--archive must be one of {', '.join(ARCHIVES)}")
-        archive = tuple(a for a in args.archive.split(",") if a != "none")
+        try:
+            archive = parse_archive(args.archive)
+        except SettingsError:
+            raise UsageError(f"--archive must be one of {ARCHIVE_CHOICES}") from None
     for path in getattr(args, "replay", ()):
         _check_replay_path(path)
     concurrency = getattr(args, "concurrency", None)
@@ -100,7 +100,6 @@ def settings_from(args: argparse.Namespace, environ: Mapping[str, str]) -> Setti
         replay=tuple(getattr(args, "replay", ())),
         archive=archive,
         data_dir=data_dir,
-        store=replace(base.store, root=data_dir),
         concurrency=concurrency,
     )
 
@@ -119,7 +118,7 @@ def _check_replay_path(path: Path) -> None:
 
 def _check_data_dir(settings: Settings) -> None:
     """Evidence written nowhere is evidence lost: an unusable --data-dir stops the run up front."""
-    if settings.replay or "warc" not in settings.archive:
+    if settings.replay or ArchiveTarget.WARC not in settings.archive:
         return
     try:
         settings.data_dir.mkdir(parents=True, exist_ok=True)

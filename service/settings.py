@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 
 MIB = 1024 * 1024
@@ -30,16 +31,30 @@ def _number(environ: Mapping[str, str], name: str, default: float, *, minimum: f
     return value
 
 
-_ARCHIVES = frozenset({"none", "warc", "wayback"})
+class ArchiveTarget(StrEnum):
+    """Where live answers are kept as evidence: the local WARC store, the Wayback Machine."""
+
+    WARC = "warc"
+    WAYBACK = "wayback"
 
 
-def _archive(environ: Mapping[str, str]) -> tuple[str, ...]:
-    raw = environ.get("PROVENANCE_ARCHIVE", "warc")
-    parts = [p.strip() for p in raw.split(",") if p.strip()]
-    unknown = [p for p in parts if p not in _ARCHIVES]
-    if unknown:
-        raise SettingsError(f"PROVENANCE_ARCHIVE={raw!r}: use none, warc, wayback or warc,wayback")
-    return tuple(p for p in parts if p != "none")
+ARCHIVE_CHOICES = "none, warc, wayback, warc,wayback or wayback,warc"
+
+
+def parse_archive(raw: str) -> frozenset[ArchiveTarget]:
+    """``--archive`` / ``PROVENANCE_ARCHIVE``: ``none`` or targets joined by commas, in any order.
+
+    One parser for the flag and the variable, so both accept and refuse the same spellings.
+    """
+    parts = [p.strip() for p in raw.split(",")]
+    if not all(parts) or len(set(parts)) != len(parts):
+        raise SettingsError(f"archive {raw!r}: use {ARCHIVE_CHOICES}")
+    if parts == ["none"]:
+        return frozenset()
+    try:
+        return frozenset(ArchiveTarget(p) for p in parts)
+    except ValueError:
+        raise SettingsError(f"archive {raw!r}: use {ARCHIVE_CHOICES}") from None
 
 
 def _flag(environ: Mapping[str, str], name: str, default: bool = False) -> bool:
@@ -102,9 +117,8 @@ class AlignSettings:
 
 @dataclass(frozen=True, slots=True)
 class StoreSettings:
-    """The local WARC evidence store under ``data_dir``."""
+    """The local WARC evidence store; it lives under ``Settings.data_dir`` (its only root)."""
 
-    root: Path = Path("provenance-data")
     max_file_bytes: int = 100 * MIB
 
 
@@ -156,7 +170,7 @@ class Settings:
     align: AlignSettings = field(default_factory=AlignSettings)
     replay: tuple[Path, ...] = ()
     data_dir: Path = Path("provenance-data")
-    archive: tuple[str, ...] = ()
+    archive: frozenset[ArchiveTarget] = frozenset()
     redis_url: str | None = None
     concurrency: int = 8
     store: StoreSettings = field(default_factory=StoreSettings)
@@ -164,10 +178,14 @@ class Settings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
-        archive = _archive(environ)  # the local evidence store is the embedded default
+        # The local store is the default; an empty variable counts as unset, as for every other.
+        raw_archive = environ.get("PROVENANCE_ARCHIVE", "").strip() or "warc"
+        try:
+            archive = parse_archive(raw_archive)
+        except SettingsError:
+            raise SettingsError(f"PROVENANCE_ARCHIVE={raw_archive!r}: use {ARCHIVE_CHOICES}") from None
         data_dir = Path(environ.get("PROVENANCE_DATA_DIR", "provenance-data"))
         return cls(
-            store=StoreSettings(root=data_dir),
             wayback=WaybackSettings.from_env(environ),
             http=HttpSettings.from_env(environ),
             data_dir=data_dir,

@@ -14,7 +14,7 @@ from service.pipeline.fetch.replay import ReplayArchive
 from service.pipeline.judge.passage import ReadSource, new_index_cache
 from service.pipeline.models import Extraction, Fetcher, ProgressEvent
 from service.pipeline.state import IndexCache, SourceCache
-from service.settings import Settings
+from service.settings import ArchiveTarget, Settings
 
 if TYPE_CHECKING:
     from service.pipeline.evidence.past import CaptureRunner
@@ -82,8 +82,12 @@ async def _open_live(
     from service.pipeline.fetch.session import make_client_session
 
     session = await stack.enter_async_context(make_client_session(settings.http))
-    store = stack.enter_context(EvidenceStore(settings.store)) if "warc" in settings.archive else None
-    wayback = await _open_wayback(settings, stack) if "wayback" in settings.archive else None
+    store = None
+    if ArchiveTarget.WARC in settings.archive:
+        store = stack.enter_context(
+            EvidenceStore(settings.data_dir, settings.store, max_body_bytes=settings.http.max_body_bytes)
+        )
+    wayback = await _open_wayback(settings, stack) if ArchiveTarget.WAYBACK in settings.archive else None
     captures = None
     if wayback is not None:
         captures = await stack.enter_async_context(
@@ -94,7 +98,12 @@ async def _open_live(
                 drain_s=settings.wayback.drain_s,
             )
         )
-    fetcher = EvidenceFetcher(LiveFetcher(session, settings.http), store=store, wayback=wayback)
+    fetcher = EvidenceFetcher(
+        LiveFetcher(session, settings.http),
+        store=store,
+        wayback=wayback,
+        max_redirects=settings.http.max_redirects,
+    )
     return fetcher, store, captures
 
 

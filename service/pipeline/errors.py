@@ -1,18 +1,21 @@
 """The pipeline's exception tree: third-party errors are translated into these at the edge.
 
-A leaf module. Each error carries the source ``reason`` string the report shows, so a stage
-that catches one can turn it into a typed result without a lookup table elsewhere.
+A leaf module (beside ``models``, whose ``SourceReason`` it uses). Each error carries the source
+``reason`` the report shows, so a stage that catches one can turn it into a typed result without
+a lookup table elsewhere.
 """
 
 from __future__ import annotations
+
+from service.pipeline.models import SourceReason
 
 
 class PipelineError(Exception):
     """Base of every error the pipeline raises on purpose."""
 
-    reason: str = "error"
+    reason: SourceReason = SourceReason.ERROR
 
-    def __init__(self, message: str = "", *, reason: str | None = None) -> None:
+    def __init__(self, message: str = "", *, reason: SourceReason | None = None) -> None:
         super().__init__(message or self.reason)
         if reason is not None:
             self.reason = reason
@@ -21,88 +24,101 @@ class PipelineError(Exception):
 class InputError(PipelineError):
     """The post (or a batch line) cannot be read: bad JSON, bad format name, bad date."""
 
-    reason = "bad_input"
+    reason = SourceReason.BAD_INPUT
 
 
 class FetchError(PipelineError):
-    reason = "fetch_failed"
+    reason = SourceReason.FETCH_FAILED
 
 
 class FetchTimeout(FetchError):
-    reason = "timeout"
+    reason = SourceReason.TIMEOUT
 
 
 class DNSFailure(FetchError):
-    reason = "name_not_resolved"
+    reason = SourceReason.NAME_NOT_RESOLVED
 
 
 class TLSFailure(FetchError):
-    reason = "tls_error"
+    reason = SourceReason.TLS_ERROR
 
 
 class HTTPStatusError(FetchError):
     def __init__(self, status: int, message: str = "") -> None:
-        super().__init__(message or f"HTTP {status}", reason=f"http_{status}")
+        super().__init__(message or f"HTTP {status}", reason=SourceReason.for_http_status(status))
         self.status = status
 
 
 class BodyTooLarge(FetchError):
-    reason = "body_too_large"
+    reason = SourceReason.BODY_TOO_LARGE
 
 
 class AddressBlocked(FetchError):
     """A URL or the address it resolves to is private, local or otherwise forbidden."""
 
-    reason = "private_address"
+    reason = SourceReason.PRIVATE_ADDRESS
 
 
 class UnsupportedURL(FetchError):
     """Not an http(s) URL, or not a URL that can be fetched at all."""
 
-    reason = "unsupported_scheme"
+    reason = SourceReason.UNSUPPORTED_SCHEME
+
+
+class TooManyRedirects(FetchError):
+    reason = SourceReason.TOO_MANY_REDIRECTS
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"more than {limit} redirects")
+
+
+class InvalidURL(FetchError):
+    """A URL that does not parse (a malformed host, an impossible port): nothing can be asked."""
+
+    reason = SourceReason.BAD_URL
 
 
 class NotInReplay(FetchError):
-    reason = "not_in_replay"
+    reason = SourceReason.NOT_IN_REPLAY
 
 
 class ExtractionError(PipelineError):
-    reason = "extraction_failed"
+    reason = SourceReason.EXTRACTION_FAILED
 
 
 class ExtractionTimeout(ExtractionError):
-    reason = "extraction_timeout"
+    reason = SourceReason.EXTRACTION_TIMEOUT
 
 
 class ArchiveError(PipelineError):
-    reason = "archive_error"
+    reason = SourceReason.ARCHIVE_ERROR
 
 
 class WaybackRateLimited(ArchiveError):
     """Save Page Now said "not now" (429, session or daily limits): retry after ``retry_after_s``."""
 
-    reason = "wayback_rate_limited"
+    reason = SourceReason.WAYBACK_RATE_LIMITED
     retry_after_s: float | None = None
 
     def __init__(
-        self, message: str = "", *, reason: str | None = None, retry_after_s: float | None = None
+        self, message: str = "", *, reason: SourceReason | None = None, retry_after_s: float | None = None
     ) -> None:
         super().__init__(message, reason=reason)
         self.retry_after_s = retry_after_s
 
 
 class WaybackRefused(ArchiveError):
-    reason = "wayback_refused"
+    reason = SourceReason.WAYBACK_REFUSED
 
 
 class WaybackUnavailable(ArchiveError):
     """The Wayback Machine failed for now (timeout, 5xx, a transient SPN error): worth a later retry."""
 
-    reason = "wayback_unavailable"
+    reason = SourceReason.WAYBACK_UNAVAILABLE
 
 
 class AlignmentError(PipelineError):
-    reason = "alignment_failed"
+    reason = SourceReason.ALIGNMENT_FAILED
 
 
 # Errors worth retrying later (a queue worker re-delivers these; the CLI reports them).

@@ -8,6 +8,7 @@ holds an exception or a free-form string where a closed set of values is meant.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -79,6 +80,92 @@ class Reason(StrEnum):
     EXTENDED = "extended"
 
 
+class SourceReason(StrEnum):
+    """Why a source (or a stage working on it) is not plainly ``ok``: ``source.reason`` in a report.
+
+    A closed set: the named members, plus ``http_<status>`` for an HTTP answer that is not a page
+    (``SourceReason.for_http_status(404)`` is ``"http_404"``; statuses 100 to 599 only).
+    """
+
+    # fetching
+    FETCH_FAILED = "fetch_failed"
+    TIMEOUT = "timeout"
+    NAME_NOT_RESOLVED = "name_not_resolved"
+    TLS_ERROR = "tls_error"
+    CONNECTION_FAILED = "connection_failed"
+    PAYLOAD_ERROR = "payload_error"
+    BAD_RESPONSE = "bad_response"
+    BODY_TOO_LARGE = "body_too_large"
+    TOO_MANY_REDIRECTS = "too_many_redirects"
+    REDIRECT_WITHOUT_LOCATION = "redirect_without_location"
+    UNSUPPORTED_CONTENT_TYPE = "unsupported_content_type"
+    # refused before anything is sent (security.md)
+    PRIVATE_ADDRESS = "private_address"
+    BAD_URL = "bad_url"
+    BAD_PORT = "bad_port"
+    PORT_NOT_ALLOWED = "port_not_allowed"
+    USERINFO_IN_URL = "userinfo_in_url"
+    UNSUPPORTED_SCHEME = "unsupported_scheme"
+    # archives
+    NOT_IN_REPLAY = "not_in_replay"
+    CORRUPT_CAPTURE = "corrupt_capture"
+    REVISIT_ORIGINAL_MISSING = "revisit_original_missing"
+    ARCHIVE_ERROR = "archive_error"
+    WAYBACK_RATE_LIMITED = "wayback_rate_limited"
+    WAYBACK_REFUSED = "wayback_refused"
+    WAYBACK_UNAVAILABLE = "wayback_unavailable"
+    # extraction
+    EXTRACTION_FAILED = "extraction_failed"
+    EXTRACTION_TIMEOUT = "extraction_timeout"
+    EXTRACTION_CRASHED = "extraction_crashed"
+    # source health
+    CHALLENGE_PAGE = "challenge_page"
+    LOGIN_WALL = "login_wall"
+    PAYWALL_MARKERS = "paywall_markers"
+    REDIRECT_TO_HOME = "redirect_to_home"
+    ERROR_PAGE_URL = "error_page_url"
+    NOT_FOUND_TITLE = "not_found_title"
+    SAME_AS_RANDOM_PATH = "same_as_random_path"
+    # other stages
+    ERROR = "error"
+    BAD_INPUT = "bad_input"
+    ALIGNMENT_FAILED = "alignment_failed"
+
+    @classmethod
+    def for_http_status(cls, status: int) -> SourceReason:
+        """``http_<status>``: why an HTTP answer that is not a page is not read."""
+        return cls(f"http_{status}")
+
+    @property
+    def http_status(self) -> int | None:
+        """The HTTP status an ``http_<status>`` reason stands for; None for every named member."""
+        head, _, code = self.value.partition("_")
+        return int(code) if head == "http" and code.isdigit() else None
+
+    @classmethod
+    def _missing_(cls, value: object) -> SourceReason | None:
+        # ``http_<status>`` members are made on first use and kept, so they compare by identity too.
+        if not (
+            isinstance(value, str) and len(value) == 8 and value.startswith("http_") and value[5:].isdigit()
+        ):
+            return None
+        if not 100 <= int(value[5:]) <= 599:
+            return None
+        member = str.__new__(cls, value)
+        member._name_ = value.upper()
+        member._value_ = value
+        return cls._value2member_map_.setdefault(value, member)  # type: ignore[return-value]
+
+
+class FailureCode(StrEnum):
+    """Why a whole report failed (``error.code``): the post could not be read or verified."""
+
+    BAD_ENCODING = "bad_encoding"
+    BAD_JSON = "bad_json"
+    BAD_INPUT = "bad_input"
+    INTERNAL_ERROR = "internal_error"
+
+
 # ---------------------------------------------------------------- posts
 
 
@@ -146,7 +233,7 @@ class FetchResult:
     url: str
     final_url: str
     status: SourceStatus
-    reason: str | None = None
+    reason: SourceReason | None = None
     redirects: tuple[Redirect, ...] = ()
     http_status: int | None = None
     content_type: str | None = None
@@ -166,11 +253,16 @@ class FetchResult:
         object.__setattr__(self, "sha256", digest)
 
     def header(self, name: str) -> str | None:
-        lname = name.lower()
-        for key, value in self.headers:
-            if key.lower() == lname:
-                return value
-        return None
+        return header_value(self.headers, name)
+
+
+def header_value(headers: Iterable[tuple[str, str]], name: str) -> str | None:
+    """The first value of header ``name`` (any case) in a list of pairs, or None."""
+    lname = name.lower()
+    for key, value in headers:
+        if key.lower() == lname:
+            return value
+    return None
 
 
 class Fetcher(Protocol):
@@ -294,7 +386,7 @@ class SourceReport:
     url: str
     final_url: str
     status: SourceStatus
-    reason: str | None = None
+    reason: SourceReason | None = None
     redirects: tuple[Redirect, ...] = ()
     http_status: int | None = None
     title: str | None = None

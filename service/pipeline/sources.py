@@ -24,6 +24,7 @@ from service.pipeline.models import (
     Citation,
     Extraction,
     FetchResult,
+    SourceReason,
     SourceReport,
     SourceStatus,
 )
@@ -49,7 +50,7 @@ def _texts(url: str, extraction: Extraction, deps: Deps) -> tuple[SourceText, ..
     return tuple(texts)
 
 
-async def _extract(fetched: FetchResult, deps: Deps) -> tuple[Extraction | None, str | None]:
+async def _extract(fetched: FetchResult, deps: Deps) -> tuple[Extraction | None, SourceReason | None]:
     if fetched.status is not SourceStatus.OK:
         return None, None
     try:

@@ -17,19 +17,22 @@ from pathlib import Path
 from typing import Any
 
 import structlog
-from yarl import URL
 
 from service.pipeline.errors import ArchiveError
 from service.pipeline.evidence.save_queue import CaptureQueue
 from service.pipeline.evidence.store import EvidenceStore
 from service.pipeline.evidence.wayback import CaptureOutcome, CaptureStatus, WaybackClient
-from service.pipeline.models import ArchiveRecord, Fetcher, FetchResult, Redirect, SourceStatus
+from service.pipeline.fetch.redirects import REDIRECT_STATUSES, Hop, follow_redirects
+from service.pipeline.fetch.warc_reader import Capture
+from service.pipeline.models import Fetcher, FetchResult, Redirect, SourceReason, SourceStatus
 
 log = structlog.get_logger(__name__)
 
 WAYBACK_LOG = "wayback.jsonl"
-_MAX_STORED_HOPS = 11  # the fetcher's 10 redirects, then the answer
-_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+
+
+class _NotStored(Exception):
+    """A URL (or a stored hop of it) has no readable capture in the store at that moment."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +42,7 @@ class EvidenceFetcher:
     live: Fetcher
     store: EvidenceStore | None = None
     wayback: WaybackClient | None = None
+    max_redirects: int = 10
 
     async def fetch(self, url: str) -> FetchResult:
         return await self.live.fetch(url)
@@ -57,34 +61,39 @@ class EvidenceFetcher:
     async def _from_store(self, url: str, when: datetime) -> FetchResult | None:
         """The stored capture at or before ``when``, its stored redirect hops followed (each hop
         at or before ``when`` too), as replay would answer it."""
-        assert self.store is not None
-        hops: list[Redirect] = []
-        current = url
-        for _ in range(_MAX_STORED_HOPS):
-            capture = await asyncio.to_thread(self.store.capture_at, current, when)
+        store = self.store
+        assert store is not None
+        read: list[Capture] = []
+
+        async def step(current: str, redirects: tuple[Redirect, ...]) -> FetchResult | Hop:
+            capture = await asyncio.to_thread(store.capture_at, current, when)
             if capture is None:
-                return None
+                raise _NotStored
             try:
-                found = await self.store.aread(capture)
+                found = await store.aread(capture)
             except ArchiveError as exc:
                 log.warning("store_capture_unreadable", url=current, error=str(exc))
-                return None
+                raise _NotStored from exc
+            read.append(capture)
             location = found.header("Location")
-            if found.http_status not in _REDIRECTS or not location:
-                break
-            hops.append(Redirect(url=current, status=found.http_status))
-            current = str(URL(current).join(URL(location.strip())))
-        else:
+            if found.http_status in REDIRECT_STATUSES and location:
+                return Hop(found.http_status, location)
+            return found
+
+        try:
+            followed = await follow_redirects(url, step, max_redirects=self.max_redirects)
+        except _NotStored:
             return None
-        found = replace(found, url=url, redirects=tuple(hops))
-        record = ArchiveRecord(
-            file=capture.file,
-            offset=capture.offset,
-            length=capture.length,
-            digest=capture.digest,
-            captured_at=capture.captured_at.isoformat(),
+        if followed.answer is None:
+            return None
+        capture = read[-1]
+        return replace(
+            followed.answer,
+            url=url,
+            redirects=followed.redirects,
+            archive_url=f"{store.relative(capture)}#{capture.offset}",
+            evidence=store.entry(capture),
         )
-        return replace(found, archive_url=f"{capture.file}#{capture.offset}", evidence=record)
 
     async def _from_wayback(self, url: str, when: datetime) -> FetchResult | None:
         assert self.wayback is not None
@@ -103,7 +112,7 @@ class EvidenceFetcher:
             url=url,
             final_url=url,
             status=status,
-            reason=None if status is SourceStatus.OK else f"http_{raw.status}",
+            reason=None if status is SourceStatus.OK else SourceReason.for_http_status(raw.status),
             http_status=raw.status,
             content_type=content_type,
             headers=headers,

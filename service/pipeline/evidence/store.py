@@ -23,16 +23,13 @@ import json
 import os
 import threading
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from warcio.archiveiterator import ArchiveIterator
-from warcio.exceptions import ArchiveLoadFailed
 from yarl import URL
 
-from service.pipeline.errors import ArchiveError
+from service.pipeline.errors import ArchiveError, FetchError
 from service.pipeline.evidence.warc_writer import (
     Headers,
     RecordLocation,
@@ -41,25 +38,12 @@ from service.pipeline.evidence.warc_writer import (
     write_fetch,
     write_warcinfo,
 )
-from service.pipeline.fetch.session import http_status_error, status_for_error
-from service.pipeline.models import ArchiveRecord, Extraction, FetchResult, SourceStatus
-from service.settings import StoreSettings
+from service.pipeline.fetch.answers import http_status_error, status_for_error
+from service.pipeline.fetch.warc_reader import Capture, parse_warc_date, read_capture
+from service.pipeline.models import ArchiveRecord, Extraction, FetchResult, SourceStatus, header_value
+from service.settings import MIB, StoreSettings
 
 WARC_DIR = "warc"
-
-
-@dataclass(frozen=True, slots=True)
-class Capture:
-    """One stored response as its index line describes it (``file`` is relative to the root)."""
-
-    url: str
-    captured_at: datetime
-    file: str
-    offset: int
-    length: int
-    status: int
-    mime: str | None
-    digest: str | None
 
 
 def surt_key(url: str) -> str:
@@ -82,7 +66,10 @@ def _timestamp14(moment: datetime) -> str:
 
 
 def _parse_warc_date(value: str) -> datetime:
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    parsed = parse_warc_date(value)
+    if parsed is None:
+        raise ValueError(f"not a WARC date: {value!r}")
+    return parsed
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -118,15 +105,24 @@ class _OpenFile:
 class EvidenceStore:
     """Writes fetches to the WARC store and finds them again (see the module doc for the layout)."""
 
-    def __init__(self, settings: StoreSettings, *, request_headers: Headers = ()) -> None:
-        self._settings = settings
+    def __init__(
+        self,
+        root: Path,
+        settings: StoreSettings | None = None,
+        *,
+        request_headers: Headers = (),
+        max_body_bytes: int = 5 * MIB,
+    ) -> None:
+        self.root = root
+        self._settings = settings or StoreSettings()
+        self._max_body_bytes = max_body_bytes  # what a read takes back: the fetcher's own cap
         self._request_headers = tuple(request_headers)
         self._lock = threading.Lock()
         self._current: _OpenFile | None = None
 
     @property
     def folder(self) -> Path:
-        return self._settings.root / WARC_DIR
+        return self.root / WARC_DIR
 
     def __enter__(self) -> EvidenceStore:
         return self
@@ -184,7 +180,7 @@ class EvidenceStore:
             key = surt_key(url)
         except (ValueError, UnicodeError):
             return []
-        same_key = sorted(self._scan(key), key=lambda c: (c.captured_at, c.file, c.offset))
+        same_key = sorted(self._scan(key), key=lambda c: (c.captured_at, c.path.name, c.offset))
         exact = [c for c in same_key if c.url == url]
         return exact or same_key
 
@@ -197,36 +193,45 @@ class EvidenceStore:
     def read(self, capture: Capture) -> FetchResult:
         """The stored response back as a ``FetchResult``: status, headers, exact body, peer.
 
-        ``status`` follows the fetcher's rules for the stored HTTP status (a 3xx hop reads back
-        as an error with reason ``http_3xx``, its ``Location`` in the headers).
+        Read through the one checked WARC reader: a record whose digests do not verify raises
+        ``ArchiveError`` and is never evidence. ``status`` follows the fetcher's rules for the
+        stored HTTP status (a 3xx hop reads back as an error with reason ``http_3xx``, its
+        ``Location`` in the headers).
         """
-        path = self._settings.root / capture.file
         try:
-            with path.open("rb") as fh:
-                fh.seek(capture.offset)
-                rec = next(iter(ArchiveIterator(fh)))
-                if rec.rec_type != "response" or rec.http_headers is None:
-                    raise ArchiveError(f"no response record at {capture.file}:{capture.offset}")
-                http_status = int(rec.http_headers.get_statuscode() or 0)
-                headers = tuple((str(k), str(v)) for k, v in rec.http_headers.headers)
-                body: bytes = rec.content_stream().read()
-                peer = rec.rec_headers.get_header("WARC-IP-Address")
-        except (OSError, StopIteration, ArchiveLoadFailed) as e:
-            raise ArchiveError(f"unreadable capture {capture.file}:{capture.offset}: {e}") from e
-        err = http_status_error(http_status)
-        content_type = next((v for k, v in headers if k.lower() == "content-type"), None)
+            stored = read_capture(capture, limit=self._max_body_bytes)
+        except FetchError as e:
+            raise ArchiveError(f"unreadable capture {self.relative(capture)}:{capture.offset}: {e}") from e
+        err = http_status_error(stored.status)
         return FetchResult(
             url=capture.url,
             final_url=capture.url,
             status=SourceStatus.OK if err is None else status_for_error(err),
             reason=None if err is None else err.reason,
-            http_status=http_status,
-            content_type=content_type,
-            headers=headers,
-            body=body,
+            http_status=stored.status,
+            content_type=header_value(stored.headers, "content-type"),
+            headers=stored.headers,
+            body=stored.body,
             fetched_at=capture.captured_at,
             captured_at=capture.captured_at,
-            peer=str(peer) if peer else None,
+            peer=stored.ip,
+        )
+
+    def relative(self, capture: Capture) -> str:
+        """The capture's file relative to the store's root, as reports name it."""
+        try:
+            return capture.path.relative_to(self.root).as_posix()
+        except ValueError:
+            return str(capture.path)
+
+    def entry(self, capture: Capture) -> ArchiveRecord:
+        """The report's ``archive.warc`` entry for a stored capture."""
+        return ArchiveRecord(
+            file=self.relative(capture),
+            offset=capture.offset,
+            length=capture.length,
+            digest=capture.digest,
+            captured_at=capture.captured_at.isoformat(),
         )
 
     async def aread(self, capture: Capture) -> FetchResult:
@@ -306,12 +311,12 @@ class EvidenceStore:
             except OSError:
                 continue  # rotated away between glob and read
             for line in text.splitlines():
-                capture = _parse_line(line, key)
+                capture = _parse_line(line, key, folder)
                 if capture is not None:
                     yield capture
 
 
-def _parse_line(line: str, key: str) -> Capture | None:
+def _parse_line(line: str, key: str, folder: Path) -> Capture | None:
     """One index line as a ``Capture`` if it is for ``key``; None otherwise or if torn/garbled."""
     parts = line.split(" ", 2)
     if len(parts) != 3 or parts[0] != key:
@@ -322,7 +327,7 @@ def _parse_line(line: str, key: str) -> Capture | None:
         return Capture(
             url=str(fields["url"]),
             captured_at=_parse_warc_date(str(fields["date"])),
-            file=f"{WARC_DIR}/{fields['filename']}",
+            path=folder / str(fields["filename"]),
             offset=int(fields["offset"]),
             length=int(fields["length"]),
             status=int(fields["status"]),

@@ -46,6 +46,8 @@ from service.pipeline.evidence.wayback_parse import (
     parse_spn_submit,
     spn_error,
 )
+from service.pipeline.fetch.redirects import Hop, follow_redirects
+from service.pipeline.models import Redirect, SourceReason
 from service.settings import WaybackSettings
 
 __all__ = [
@@ -235,25 +237,29 @@ class WaybackClient:
         async for chunk in response.content.iter_chunked(65536):
             body += chunk
             if len(body) > self._max_body:
-                raise ArchiveError(f"capture larger than {self._max_body} bytes", reason="body_too_large")
+                raise ArchiveError(
+                    f"capture larger than {self._max_body} bytes", reason=SourceReason.BODY_TOO_LARGE
+                )
         return bytes(body)
 
     async def fetch_raw(self, snapshot: Snapshot, *, max_hops: int = 3) -> RawCapture:
         """The capture's bytes as archived; redirects to a neighbouring capture are followed a few hops."""
-        target = snapshot.raw_url(self.base_url)
-        for _ in range(max_hops + 1):
+
+        async def step(target: str, redirects: tuple[Redirect, ...]) -> RawCapture | Hop:
             request = self._session.get(target, allow_redirects=False, timeout=self._timeout)
             async with _translated("replay"), request as r:
-                if 300 <= r.status < 400:
-                    nxt = self._replay_hop(r.headers.get("Location"), target)
-                    if nxt is not None:
-                        target = nxt
-                        continue
+                location = r.headers.get("Location")
+                if 300 <= r.status < 400 and self._replay_hop(location, target) is not None:
+                    return Hop(r.status, location or "")
                 _check(r.status, r.headers.get("Retry-After"), "replay")
                 if "X-Archive-Src" not in r.headers and not 300 <= r.status < 400:
                     raise ArchiveError(f"no capture of {snapshot.original[:200]} (HTTP {r.status})")
                 return RawCapture(r.status, r.headers, await self._read(r))
-        raise ArchiveError(f"more than {max_hops} replay redirects for {snapshot.original[:200]}")
+
+        followed = await follow_redirects(snapshot.raw_url(self.base_url), step, max_redirects=max_hops)
+        if followed.answer is None:
+            raise ArchiveError(f"more than {max_hops} replay redirects for {snapshot.original[:200]}")
+        return followed.answer
 
     # Save Page Now 2 -------------------------------------------------------------------------
 

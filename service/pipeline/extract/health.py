@@ -21,7 +21,7 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 
 from service.pipeline.extract import page_text as _pagetext
 from service.pipeline.extract.signals import read_signals
-from service.pipeline.models import Extraction, FetchResult, SourceStatus
+from service.pipeline.models import Extraction, FetchResult, SourceReason, SourceStatus
 
 __all__ = ["Health", "assess", "probe_url"]
 
@@ -97,7 +97,7 @@ class Health:
     """What a fetched page really is; ``evidence`` lists the findings behind ``reason``."""
 
     status: SourceStatus
-    reason: str | None = None
+    reason: SourceReason | None = None
     evidence: tuple[str, ...] = ()
 
 
@@ -245,13 +245,13 @@ def _challenge_page(p: _Page) -> Health | None:
     if not hits:
         return None
     hits += [f"markup: {m}" for m in _CHALLENGE_HINTS if m in p.markup]
-    return Health(SourceStatus.BLOCKED, "challenge_page", tuple(hits))
+    return Health(SourceStatus.BLOCKED, SourceReason.CHALLENGE_PAGE, tuple(hits))
 
 
 def _http_402(p: _Page) -> Health | None:
     """Paywalled: the server said "Payment Required"."""
     if p.fetched.http_status == 402:
-        return Health(SourceStatus.PAYWALLED, "http_402", ("http status 402",))
+        return Health(SourceStatus.PAYWALLED, SourceReason.for_http_status(402), ("http status 402",))
     return None
 
 
@@ -260,7 +260,7 @@ def _login_wall(p: _Page) -> Health | None:
     f = p.fetched
     if not _redirected(f) or _is_login(f.url) or _is_home(_path(f.url)) or not _is_login(f.final_url):
         return None
-    return Health(SourceStatus.PAYWALLED, "login_wall", (f"final url: {f.final_url}",))
+    return Health(SourceStatus.PAYWALLED, SourceReason.LOGIN_WALL, (f"final url: {f.final_url}",))
 
 
 def _is_login(url: str) -> bool:
@@ -282,7 +282,7 @@ def _paywall_markers(p: _Page) -> Health | None:
         hits += [f"text: {m.group(0)!r}" for m in _PAYWALL_TEXT.finditer(p.text)]
     if not hits:
         return None
-    return Health(SourceStatus.PAYWALLED, "paywall_markers", (f"main text: {words} words", *hits))
+    return Health(SourceStatus.PAYWALLED, SourceReason.PAYWALL_MARKERS, (f"main text: {words} words", *hits))
 
 
 def _redirect_to_home(p: _Page) -> Health | None:
@@ -291,7 +291,7 @@ def _redirect_to_home(p: _Page) -> Health | None:
     req, final = urlsplit(f.url), urlsplit(f.final_url)
     if not _redirected(f) or not _is_home(final.path) or (_is_home(req.path) and req.query == final.query):
         return None
-    return Health(SourceStatus.SOFT_404, "redirect_to_home", (f"final url: {f.final_url}",))
+    return Health(SourceStatus.SOFT_404, SourceReason.REDIRECT_TO_HOME, (f"final url: {f.final_url}",))
 
 
 def _is_home(path: str) -> bool:
@@ -305,7 +305,7 @@ def _error_page_url(p: _Page) -> Health | None:
     f = p.fetched
     if _looks_error(f.url) or not _looks_error(f.final_url):  # so only a redirect can get here
         return None
-    return Health(SourceStatus.SOFT_404, "error_page_url", (f"final url: {f.final_url}",))
+    return Health(SourceStatus.SOFT_404, SourceReason.ERROR_PAGE_URL, (f"final url: {f.final_url}",))
 
 
 def _looks_error(url: str) -> bool:
@@ -323,7 +323,7 @@ def _not_found_title(p: _Page) -> Health | None:
     nicht gefunden", "This article is no longer available"...): once the tell-tale phrase is
     removed, only filler words remain. "How to fix page not found errors" stays ok."""
     hits = tuple(f"heading: {h!r}" for h in p.headings if any(map(_is_not_found, _TITLE_SEP.split(h))))
-    return Health(SourceStatus.SOFT_404, "not_found_title", hits) if hits else None
+    return Health(SourceStatus.SOFT_404, SourceReason.NOT_FOUND_TITLE, hits) if hits else None
 
 
 def _is_not_found(part: str) -> bool:
@@ -365,7 +365,7 @@ def _same_as_random_path(p: _Page, probe: FetchResult, probe_extraction: Extract
     if score < _SAME_TEXT:
         return None
     evidence = (f"probe: {probe.final_url}", f"similarity: {score:.2f}")
-    return Health(SourceStatus.SOFT_404, "same_as_random_path", evidence)
+    return Health(SourceStatus.SOFT_404, SourceReason.SAME_AS_RANDOM_PATH, evidence)
 
 
 def _similarity(p: _Page, q: _Page) -> float | None:
@@ -411,7 +411,7 @@ def assess(
     """
     if fetched.status is not SourceStatus.OK:
         if fetched.http_status == 402:
-            return Health(SourceStatus.PAYWALLED, "http_402", ("http status 402",))
+            return Health(SourceStatus.PAYWALLED, SourceReason.for_http_status(402), ("http status 402",))
         if fetched.http_status == 503 and fetched.body:
             found = _challenge_page(_read(fetched, extraction))
             if found is not None:

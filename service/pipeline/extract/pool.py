@@ -28,7 +28,7 @@ from service.pipeline.errors import ExtractionError, ExtractionTimeout
 from service.pipeline.extract import page_meta as _pagemeta
 from service.pipeline.extract import page_text as _pagetext
 from service.pipeline.extract.signals import read_signals
-from service.pipeline.models import Extraction
+from service.pipeline.models import Extraction, SourceReason
 from service.settings import ExtractSettings
 
 if TYPE_CHECKING:
@@ -246,7 +246,7 @@ class ExtractorPool:
             except BrokenProcessPool as e:
                 await self._gen.kill()
                 raise ExtractionError(
-                    "extraction workers failed to start", reason="extraction_crashed"
+                    "extraction workers failed to start", reason=SourceReason.EXTRACTION_CRASHED
                 ) from e
         return self
 
@@ -307,12 +307,14 @@ class ExtractorPool:
             try:
                 return await self._submit(body, url, content_type)
             except _Innocent as e:
-                raise ExtractionError("extraction pool killed twice", reason="extraction_crashed") from e
+                raise ExtractionError(
+                    "extraction pool killed twice", reason=SourceReason.EXTRACTION_CRASHED
+                ) from e
 
     async def _submit(self, body: bytes, url: str, content_type: str | None) -> _Page:
         gen = self._gen
         if gen is None:
-            raise ExtractionError("extractor pool is not running", reason="extraction_crashed")
+            raise ExtractionError("extractor pool is not running", reason=SourceReason.EXTRACTION_CRASHED)
         loop = asyncio.get_running_loop()
         try:
             await gen.ready()
@@ -336,7 +338,7 @@ class ExtractorPool:
             if gen.killed:
                 raise _Innocent from e  # another page's timeout killed this pool
             await self._replace(gen)
-            raise ExtractionError("an extraction worker died", reason="extraction_crashed") from e
+            raise ExtractionError("an extraction worker died", reason=SourceReason.EXTRACTION_CRASHED) from e
         except Exception as e:  # anything the worker raised, or failed to send back
             raise ExtractionError(f"extraction failed: {e!r}") from e
 

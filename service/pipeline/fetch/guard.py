@@ -14,6 +14,7 @@ from ipaddress import IPv4Address, IPv6Address, ip_address, ip_network
 from yarl import URL
 
 from service.pipeline.errors import AddressBlocked, UnsupportedURL
+from service.pipeline.models import SourceReason
 
 IPAddress = IPv4Address | IPv6Address
 
@@ -143,29 +144,29 @@ def is_denied_address(ip: str) -> bool:
 # ---------------------------------------------------------------- URLs
 
 
-def _blocked(reason: str, url: str) -> AddressBlocked:
+def _blocked(reason: SourceReason, url: str) -> AddressBlocked:
     return AddressBlocked(f"{reason}: {url[:200]!r}", reason=reason)
 
 
 def _check_raw(url: str) -> URL:
     """Checks on the string itself, then the one parse whose result is fetched."""
     if len(url) > MAX_URL_CHARS:
-        raise _blocked("bad_url", url)
+        raise _blocked(SourceReason.BAD_URL, url)
     if any(ord(c) < 0x20 or ord(c) == 0x7F for c in url) or "\\" in url:
-        raise _blocked("bad_url", url)
+        raise _blocked(SourceReason.BAD_URL, url)
     if _ENCODED_CONTROL.search(url):
-        raise _blocked("bad_url", url)
+        raise _blocked(SourceReason.BAD_URL, url)
     try:
         parsed = URL(url)
     except (ValueError, UnicodeError) as e:
         scheme = url.split(":", 1)[0].lower() if ":" in url else ""
         if scheme and scheme not in SCHEMES and scheme.isalpha():
             raise UnsupportedURL(f"scheme {scheme!r}") from e
-        raise _blocked("bad_url", url) from e
+        raise _blocked(SourceReason.BAD_URL, url) from e
     if parsed.scheme not in SCHEMES:
         raise UnsupportedURL(f"scheme {parsed.scheme!r}")
     if parsed.raw_user is not None or parsed.raw_password is not None:
-        raise _blocked("userinfo_in_url", url)
+        raise _blocked(SourceReason.USERINFO_IN_URL, url)
     return parsed
 
 
@@ -173,17 +174,17 @@ def _check_name(host: str, url: str) -> None:
     """Syntax of a DNS name: lengths, characters, punycode labels."""
     name = host[:-1] if host.endswith(".") else host
     if not name or len(name) > MAX_HOST_CHARS:
-        raise _blocked("bad_url", url)
+        raise _blocked(SourceReason.BAD_URL, url)
     for label in name.split("."):
         if len(label) > MAX_LABEL_CHARS or not _LABEL.fullmatch(label):
-            raise _blocked("bad_url", url)
+            raise _blocked(SourceReason.BAD_URL, url)
         if label.startswith("xn--"):
             try:
                 decoded = label[4:].encode("ascii").decode("punycode")
             except (UnicodeError, ValueError) as e:
-                raise _blocked("bad_url", url) from e
+                raise _blocked(SourceReason.BAD_URL, url) from e
             if not decoded or decoded.isascii():
-                raise _blocked("bad_url", url)
+                raise _blocked(SourceReason.BAD_URL, url)
 
 
 def _is_denied_name(host: str) -> bool:
@@ -195,18 +196,18 @@ def _resolve_literal(parsed: URL, url: str) -> tuple[URL, IPAddress | None]:
     """The host as an IP address if it is one (URL rewritten to dotted form), else checked as a name."""
     host = parsed.raw_host
     if not host:
-        raise _blocked("bad_url", url)
+        raise _blocked(SourceReason.BAD_URL, url)
     if ":" in host:  # yarl has already removed the brackets
         if "%" in host:
-            raise _blocked("bad_url", url)  # a zone id names a local interface
+            raise _blocked(SourceReason.BAD_URL, url)  # a zone id names a local interface
         addr = parse_ip(host)
         if addr is None:
-            raise _blocked("bad_url", url)
+            raise _blocked(SourceReason.BAD_URL, url)
         return parsed, addr
     if looks_numeric(host):
         v4 = parse_ipv4(host)
         if v4 is None:
-            raise _blocked("bad_url", url)  # e.g. 425.510.425.510: fail closed
+            raise _blocked(SourceReason.BAD_URL, url)  # e.g. 425.510.425.510: fail closed
         return (parsed if str(v4) == host else parsed.with_host(str(v4))), v4
     _check_name(host, url)
     return parsed, None
@@ -227,13 +228,13 @@ def check_url(
     """
     parsed, addr = _resolve_literal(_check_raw(url), url)
     if parsed.explicit_port == 0:
-        raise _blocked("bad_port", url)
+        raise _blocked(SourceReason.BAD_PORT, url)
     if allow_private:
         return parsed
     if addr is not None and _denied(addr):
-        raise _blocked("private_address", url)
+        raise _blocked(SourceReason.PRIVATE_ADDRESS, url)
     if addr is None and _is_denied_name(parsed.raw_host or ""):
-        raise _blocked("private_address", url)
+        raise _blocked(SourceReason.PRIVATE_ADDRESS, url)
     if allowed_ports is not None and parsed.explicit_port not in (None, *allowed_ports):
-        raise _blocked("port_not_allowed", url)
+        raise _blocked(SourceReason.PORT_NOT_ALLOWED, url)
     return parsed

@@ -9,7 +9,6 @@ or HTTP problem: aiohttp's exceptions are translated into the ``errors.py`` tree
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import aiohttp
@@ -22,30 +21,16 @@ from service.pipeline.errors import (
     FetchError,
     FetchTimeout,
     TLSFailure,
+    TooManyRedirects,
 )
+from service.pipeline.fetch.answers import content_type_accepted, failure, http_status_error, media_type
 from service.pipeline.fetch.guard import check_url
-from service.pipeline.fetch.session import (
-    REDIRECT_STATUSES,
-    BlockedAddressError,
-    DialLog,
-    content_type_accepted,
-    failure,
-    http_status_error,
-    media_type,
-    track_dials,
-)
-from service.pipeline.models import FetchResult, Redirect, SourceStatus
+from service.pipeline.fetch.redirects import REDIRECT_STATUSES, Hop, follow_redirects, join_location
+from service.pipeline.fetch.session import BlockedAddressError, DialLog, track_dials
+from service.pipeline.models import FetchResult, Redirect, SourceReason, SourceStatus
 from service.settings import HttpSettings
 
 CHUNK_BYTES = 65536
-
-
-@dataclass(frozen=True, slots=True)
-class _Hop:
-    """A redirecting answer: where it pointed."""
-
-    status: int
-    location: str
 
 
 def _translate(exc: BaseException, dials: DialLog) -> FetchError:
@@ -59,14 +44,14 @@ def _translate(exc: BaseException, dials: DialLog) -> FetchError:
     if isinstance(exc, TimeoutError):
         return FetchTimeout(str(exc) or "timeout")
     if isinstance(exc, aiohttp.ClientPayloadError):
-        return FetchError(str(exc), reason="payload_error")
+        return FetchError(str(exc), reason=SourceReason.PAYLOAD_ERROR)
     if isinstance(exc, aiohttp.InvalidURL):
-        return FetchError(str(exc), reason="bad_url")
+        return FetchError(str(exc), reason=SourceReason.BAD_URL)
     if isinstance(exc, aiohttp.ClientResponseError):
-        return FetchError(str(exc), reason="bad_response")
+        return FetchError(str(exc), reason=SourceReason.BAD_RESPONSE)
     if isinstance(exc, aiohttp.ClientConnectionError | OSError):
-        return FetchError(str(exc), reason="connection_failed")
-    return FetchError(str(exc), reason="fetch_failed")
+        return FetchError(str(exc), reason=SourceReason.CONNECTION_FAILED)
+    return FetchError(str(exc), reason=SourceReason.FETCH_FAILED)
 
 
 def _peer(resp: aiohttp.ClientResponse, dials: DialLog) -> str | None:
@@ -114,20 +99,22 @@ class LiveFetcher:
     async def fetch(self, url: str) -> FetchResult:
         """Follow ``url`` to its final answer within the redirect, size and time limits."""
         fetched_at = datetime.now(UTC)
-        redirects: list[Redirect] = []
-        current = url
+        hops: list[tuple[str, tuple[Redirect, ...]]] = [(url, ())]
+
+        async def step(current: str, redirects: tuple[Redirect, ...]) -> FetchResult | Hop:
+            hops.append((current, redirects))
+            return await self._hop(url, current, redirects, fetched_at)
+
         try:
             async with asyncio.timeout(self._settings.total_timeout):
-                for _ in range(self._settings.max_redirects + 1):
-                    answer = await self._hop(url, current, tuple(redirects), fetched_at)
-                    if isinstance(answer, FetchResult):
-                        return answer
-                    redirects.append(Redirect(url=current, status=answer.status))
-                    current = answer.location
+                followed = await follow_redirects(url, step, max_redirects=self._settings.max_redirects)
         except TimeoutError:
-            return failure(url, current, FetchTimeout(), redirects=tuple(redirects), fetched_at=fetched_at)
-        err = FetchError(f"more than {self._settings.max_redirects} redirects", reason="too_many_redirects")
-        return failure(url, current, err, redirects=tuple(redirects), fetched_at=fetched_at)
+            current, redirects = hops[-1]
+            return failure(url, current, FetchTimeout(), redirects=redirects, fetched_at=fetched_at)
+        if followed.answer is not None:
+            return followed.answer
+        err = TooManyRedirects(self._settings.max_redirects)
+        return failure(url, followed.url, err, redirects=followed.redirects, fetched_at=fetched_at)
 
     async def fetch_at(self, url: str, when: datetime) -> FetchResult | None:
         """The live web has no past: archives answer this (``None`` here)."""
@@ -135,7 +122,7 @@ class LiveFetcher:
 
     async def _hop(
         self, url: str, current: str, redirects: tuple[Redirect, ...], fetched_at: datetime
-    ) -> FetchResult | _Hop:
+    ) -> FetchResult | Hop:
         """One request: a final result, or the next hop of a redirect."""
         settings = self._settings
         try:
@@ -155,7 +142,7 @@ class LiveFetcher:
 
     async def _request(
         self, url: str, target: URL, redirects: tuple[Redirect, ...], fetched_at: datetime, dials: DialLog
-    ) -> FetchResult | _Hop:
+    ) -> FetchResult | Hop:
         settings = self._settings
         async with self._session.get(target, allow_redirects=False) as resp:
             peer = _peer(resp, dials)
@@ -169,14 +156,18 @@ class LiveFetcher:
 
             if resp.status in REDIRECT_STATUSES:
                 location = resp.headers.get("Location", "").strip()
-                if location:
-                    return _Hop(resp.status, _join(target, location))
-                return fail(FetchError("redirect without Location", reason="redirect_without_location"))
+                if location:  # resolved against the checked URL, as it was requested
+                    return Hop(resp.status, join_location(str(target), location))
+                return fail(
+                    FetchError("redirect without Location", reason=SourceReason.REDIRECT_WITHOUT_LOCATION)
+                )
             status_err = http_status_error(resp.status)
             if status_err is not None:
                 return fail(status_err, await _error_body(resp))
             content_type = resp.headers.get("Content-Type")
-            unsupported = FetchError(f"content type {content_type!r}", reason="unsupported_content_type")
+            unsupported = FetchError(
+                f"content type {content_type!r}", reason=SourceReason.UNSUPPORTED_CONTENT_TYPE
+            )
             if media_type(content_type) is not None and not content_type_accepted(
                 content_type, b"", settings.accepted_content_types
             ):
@@ -196,11 +187,3 @@ class LiveFetcher:
             fetched_at=fetched_at,
             peer=peer,
         )
-
-
-def _join(base: URL, location: str) -> str:
-    """``Location`` resolved against the URL that sent it; left raw if it does not parse."""
-    try:
-        return str(base.join(URL(location)))
-    except (ValueError, UnicodeError):
-        return location

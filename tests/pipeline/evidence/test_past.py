@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
 import json
 from datetime import UTC, datetime
 from pathlib import Path
 
+from structlog.testing import capture_logs
+
 from service.pipeline.evidence.past import CaptureRunner, EvidenceFetcher
 from service.pipeline.evidence.store import EvidenceStore
 from service.pipeline.models import FetchResult, SourceStatus
-from service.settings import StoreSettings
 from tests.fakes.sources import FakeFetcher
 from tests.fakes.wayback import FakeWayback
 from tests.pipeline.conftest import MakeClient, max_in_window
@@ -54,7 +56,7 @@ async def test_past_comes_from_the_store_before_the_wayback_machine(
     """fetch_at answers from the local store when it has a capture early enough, else Wayback."""
     url = "https://news.example/a"
     fake.add_snapshot(url, "20200101000000", "<html><body><p>From the archive.</p></body></html>")
-    with EvidenceStore(StoreSettings(root=tmp_path)) as store:
+    with EvidenceStore(tmp_path) as store:
         stored = FetchResult(url=url, final_url=url, status=SourceStatus.OK, http_status=200,
                              headers=(("Content-Type", "text/html"),), body=b"<p>From our store.</p>",
                              fetched_at=datetime(2021, 6, 1, tzinfo=UTC))  # fmt: skip
@@ -71,3 +73,35 @@ async def test_past_comes_from_the_store_before_the_wayback_machine(
     assert b"From the archive." in older.body
     assert older.archive_url == f"{fake.base_url}/web/20200101000000/{url}"
     assert none is None
+
+
+def _tamper(path: Path, offset: int, length: int, old: bytes, new: bytes) -> None:
+    """Rewrite one gzip member of a WARC so its payload says ``new`` where it said ``old``: the
+    file still decompresses, but the record's digests no longer match its bytes."""
+    data = path.read_bytes()
+    member = gzip.decompress(data[offset : offset + length])
+    assert old in member
+    path.write_bytes(data[:offset] + gzip.compress(member.replace(old, new)) + data[offset + length :])
+
+
+async def test_a_tampered_stored_record_is_not_evidence(tmp_path: Path) -> None:
+    """The at-post lookup reads the store through the checked reader: a record whose digest does
+    not verify is skipped (and logged), never compared as the page at post time."""
+    url = "https://news.example/edited"
+    with EvidenceStore(tmp_path) as store:
+        stored = FetchResult(url=url, final_url=url, status=SourceStatus.OK, http_status=200,
+                             headers=(("Content-Type", "text/html"),), body=b"<p>The minister resigned.</p>",
+                             fetched_at=datetime(2021, 6, 1, tzinfo=UTC))  # fmt: skip
+        record = store.record(stored)
+        assert record.length is not None
+        fetcher = EvidenceFetcher(FakeFetcher({}), store=store)
+        intact = await fetcher.fetch_at(url, datetime(2022, 1, 1, tzinfo=UTC))
+        assert intact is not None
+        assert intact.body == stored.body
+        _tamper(tmp_path / record.file, record.offset, record.length, b"resigned", b"stayed!!")
+        with capture_logs() as logs:
+            tampered = await fetcher.fetch_at(url, datetime(2022, 1, 1, tzinfo=UTC))
+    assert tampered is None
+    [event] = [e for e in logs if e["event"] == "store_capture_unreadable"]
+    assert event["url"] == url
+    assert event["log_level"] == "warning"

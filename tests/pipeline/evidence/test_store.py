@@ -44,7 +44,7 @@ def warcs(root: Path) -> list[Path]:
 @pytest.fixture
 def store(tmp_path: Path) -> EvidenceStore:
     """A store under tmp_path with the default (large) file size."""
-    return EvidenceStore(StoreSettings(root=tmp_path / "data"))
+    return EvidenceStore(tmp_path / "data")
 
 
 @pytest.fixture
@@ -112,7 +112,7 @@ async def test_gzip_origin_is_stored_decoded(store: EvidenceStore, fetcher: Live
 
 def test_rotation_starts_a_new_file(tmp_path: Path) -> None:
     """Past max_file_bytes the file is closed and the next fetch goes into a new, valid one."""
-    store = EvidenceStore(StoreSettings(root=tmp_path, max_file_bytes=1))
+    store = EvidenceStore(tmp_path, StoreSettings(max_file_bytes=1))
     first = store.record(page("https://a.test/1", WHEN, b"one"))
     second = store.record(page("https://a.test/2", WHEN, b"two"))
     store.close()
@@ -174,7 +174,7 @@ def test_unreadable_capture_is_an_archive_error(store: EvidenceStore) -> None:
     store.record(page("https://a.test/1", WHEN, b"one"))
     [cap] = store.captures("https://a.test/1")
     with pytest.raises(ArchiveError):
-        store.read(replace(cap, file="warc/missing.warc.gz"))
+        store.read(replace(cap, path=cap.path.with_name("missing.warc.gz")))
     with pytest.raises(ArchiveError):
         store.read(replace(cap, offset=1))
 
@@ -218,7 +218,7 @@ async def test_concurrent_tasks_share_one_valid_file(store: EvidenceStore) -> No
 
 def _record_many(root: str, worker: int) -> None:
     """Child process body: record a few pages into the shared store root."""
-    with EvidenceStore(StoreSettings(root=Path(root))) as store:
+    with EvidenceStore(Path(root)) as store:
         for i in range(5):
             store.record(
                 page(f"https://p{worker}.test/{i}", WHEN + timedelta(seconds=i), b"w%d-%d" % (worker, i))
@@ -240,7 +240,7 @@ def test_two_processes_write_separate_valid_files(tmp_path: Path) -> None:
     assert {f.name.split("-")[2] for f in files} == pids
     for path in files:
         warcio_check(path)
-    store = EvidenceStore(StoreSettings(root=tmp_path))
+    store = EvidenceStore(tmp_path)
     for worker in (1, 2):
         caps = [store.captures(f"https://p{worker}.test/{i}") for i in range(5)]
         assert [store.read(c).body for [c] in caps] == [b"w%d-%d" % (worker, i) for i in range(5)]

@@ -238,7 +238,7 @@ async def test_revisit_takes_the_original_body(tmp_path: Path) -> None:
     """A revisit record (same payload digest) answers with the original response's body."""
     first = tmp_path / "first.warc.gz"
     write_warc(first, [Cap(URL_A, _t(1), _html("same"))])
-    digest = ReplayArchive.open([first]).captures(URL_A)[0].payload_digest
+    digest = ReplayArchive.open([first]).captures(URL_A)[0].digest
     assert digest is not None
     write_warc(tmp_path / "second.warc.gz", [Cap(URL_A, _t(8), digest.encode(), kind="revisit")])
     archive = ReplayArchive.open([tmp_path])

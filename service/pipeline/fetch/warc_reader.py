@@ -1,0 +1,168 @@
+"""Reading WARC files: the one checked reader used by replay and by the evidence store.
+
+A capture is found by its index entry (``Capture``: URL, date, file, offset) and read on demand by
+seeking to its offset, so memory stays flat however large the archive. Every read checks the
+record's digests and caps its body: a truncated or edited record is never taken as evidence,
+whichever caller asks (replay, or the store's past-version lookup).
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from warcio.archiveiterator import ArchiveIterator
+from warcio.exceptions import ArchiveLoadFailed
+
+from service.pipeline.errors import ArchiveError, BodyTooLarge, FetchError
+from service.pipeline.fetch.redirects import REDIRECT_STATUSES
+from service.pipeline.models import SourceReason
+
+WARC_SUFFIXES = (".warc", ".warc.gz")
+
+
+@dataclass(frozen=True, slots=True)
+class Capture:
+    """One response (or revisit) record of a WARC file, as an index describes it.
+
+    Enough to seek to the record and check it, nothing more: ``path`` is the WARC file,
+    ``offset`` where the record starts, ``digest`` its ``WARC-Payload-Digest``; ``length``,
+    ``status`` and ``mime`` are known when the index (CDXJ) recorded them.
+    """
+
+    url: str
+    captured_at: datetime
+    path: Path
+    offset: int
+    digest: str | None = None
+    revisit: bool = False
+    length: int | None = None
+    status: int | None = None
+    mime: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredAnswer:
+    """The HTTP answer a capture holds, body decoded (chunking and Content-Encoding removed)."""
+
+    status: int
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+    ip: str | None
+
+
+def parse_warc_date(value: str | None) -> datetime | None:
+    """A ``WARC-Date`` (ISO 8601, ``Z`` or an offset; naive means UTC), or None if unreadable."""
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+def warc_files(paths: Iterable[Path]) -> list[Path]:
+    """Each path as given if a file, or every ``.warc``/``.warc.gz`` below it if a folder."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found.extend(sorted(p for p in path.rglob("*") if p.is_file() and p.name.endswith(WARC_SUFFIXES)))
+        elif path.is_file():
+            found.append(path)
+        else:
+            raise FileNotFoundError(f"replay path not found: {path}")
+    return found
+
+
+def index_warc(path: Path) -> list[Capture]:
+    """Every response and revisit record of one WARC file, in file order."""
+    captures: list[Capture] = []
+    try:
+        with path.open("rb") as fh:
+            records = ArchiveIterator(fh)
+            for rec in records:
+                if not str(rec.format).startswith("warc"):
+                    raise ArchiveError(f"not a WARC file: {path}")
+                if rec.rec_type not in ("response", "revisit") or rec.http_headers is None:
+                    continue
+                uri = (rec.rec_headers.get_header("WARC-Target-URI") or "").strip().strip("<>")
+                date = parse_warc_date(rec.rec_headers.get_header("WARC-Date"))
+                if not uri or date is None:
+                    continue
+                captures.append(
+                    Capture(
+                        url=uri,
+                        captured_at=date,
+                        path=path,
+                        offset=records.get_record_offset(),
+                        revisit=rec.rec_type == "revisit",
+                        digest=rec.rec_headers.get_header("WARC-Payload-Digest"),
+                    )
+                )
+    except ArchiveLoadFailed as e:
+        raise ArchiveError(f"unreadable WARC {path}: {e}") from e
+    return captures
+
+
+def read_capture(capture: Capture, *, limit: int, original: Capture | None = None) -> StoredAnswer:
+    """A capture, decoded; a revisit takes its body from ``original``.
+
+    Raises ``FetchError(corrupt_capture)`` when the record cannot be read or its digests do not
+    verify (a truncated or edited file must not pass for evidence), ``BodyTooLarge`` past
+    ``limit`` bytes, ``FetchError(revisit_original_missing)`` for a revisit with no original.
+    """
+    try:
+        return _read_checked(capture, original, limit)
+    except (ArchiveLoadFailed, EOFError, OSError, StopIteration, zlib.error) as e:
+        raise FetchError(
+            f"capture at {capture.path.name}:{capture.offset} is damaged", reason=SourceReason.CORRUPT_CAPTURE
+        ) from e
+
+
+def _read_body(path: Path, offset: int, limit: int) -> bytes:
+    with path.open("rb") as fh:
+        fh.seek(offset)
+        rec = next(iter(ArchiveIterator(fh)))
+        body: bytes = rec.content_stream().read(limit + 1)
+    if len(body) > limit:
+        raise BodyTooLarge(f"more than {limit} bytes")
+    return body
+
+
+def _read_checked(capture: Capture, original: Capture | None, limit: int) -> StoredAnswer:
+    """Seek to a capture and decode it, digests checked."""
+    with capture.path.open("rb") as fh:
+        fh.seek(capture.offset)
+        rec = next(iter(ArchiveIterator(fh, check_digests="raise")))
+        if rec.rec_type not in ("response", "revisit") or rec.http_headers is None:
+            raise ArchiveLoadFailed(f"no response record at {capture.path.name}:{capture.offset}")
+        http = rec.http_headers
+        status = int(http.get_statuscode() or 0)
+        headers = tuple((str(k), str(v)) for k, v in http.headers)
+        ip = rec.rec_headers.get_header("WARC-IP-Address")
+        ip = str(ip) if ip else None
+        redirect = status in REDIRECT_STATUSES
+        if not capture.revisit and not redirect:
+            body: bytes = rec.content_stream().read(limit + 1)
+            if len(body) > limit:
+                raise BodyTooLarge(f"more than {limit} bytes")
+            # warcio checks a digest only once the record was read to its declared length: a
+            # record cut short never gets there, so "not checked" is a failure too when the
+            # record declares a digest.
+            declared = rec.rec_headers.get_header("WARC-Payload-Digest") or rec.rec_headers.get_header(
+                "WARC-Block-Digest"
+            )
+            if declared and rec.digest_checker.passed is not True:
+                raise ArchiveLoadFailed("record digest not verified (truncated?)")
+            return StoredAnswer(status, headers, body, ip)
+    if capture.revisit and not redirect:
+        if original is None:
+            raise FetchError(
+                "revisit of a capture not in the archive", reason=SourceReason.REVISIT_ORIGINAL_MISSING
+            )
+        return StoredAnswer(status, headers, _read_body(original.path, original.offset, limit), ip)
+    return StoredAnswer(status, headers, b"", ip)
