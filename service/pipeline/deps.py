@@ -11,9 +11,8 @@ from typing import TYPE_CHECKING, Protocol
 from service.pipeline.align.aligner import TextIndex
 from service.pipeline.extract.pool import ExtractorPool
 from service.pipeline.fetch.replay import ReplayArchive
-from service.pipeline.judge.passage import ReadSource, new_index_cache
 from service.pipeline.models import Extraction, Fetcher, ProgressEvent
-from service.pipeline.state import IndexCache, SourceCache
+from service.pipeline.state import IndexCache, ReadSource, SourceCache, new_index_cache
 from service.settings import ArchiveTarget, Settings
 
 if TYPE_CHECKING:

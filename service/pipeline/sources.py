@@ -18,7 +18,6 @@ import structlog
 from service.pipeline.deps import Deps
 from service.pipeline.errors import ArchiveError, ExtractionError
 from service.pipeline.extract.health import Health, assess, probe_url
-from service.pipeline.judge.passage import ReadSource, SourceText
 from service.pipeline.models import (
     AtPostCapture,
     Citation,
@@ -28,6 +27,7 @@ from service.pipeline.models import (
     SourceReport,
     SourceStatus,
 )
+from service.pipeline.state import ReadSource, SourceText
 
 log = structlog.get_logger(__name__)
 

@@ -1,11 +1,20 @@
-"""A bounded, in-flight-sharing cache of source reads."""
+"""What one run knows of its sources: each source read once (``SourceCache``), each text indexed
+once (``IndexCache``), and what a read source offers to judging (``ReadSource``, ``SourceText``).
+
+Built by ``sources.py``, cached by ``deps.py``, read by ``judge/``: kept here so that neither the
+dependency container nor the reading of sources depends on the judging module.
+"""
 
 from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Generic, TypeVar
+
+from service.pipeline.align.aligner import TextIndex, index_text
+from service.pipeline.models import SourceReport
 
 V = TypeVar("V")
 _Key = tuple[str, str]
@@ -72,3 +81,45 @@ class IndexCache(Generic[V]):
         if len(self._items) > self._size:
             self._items.popitem(last=False)
         return value
+
+
+def new_index_cache(size: int = 128) -> IndexCache[TextIndex]:
+    return IndexCache(index_text, size)
+
+
+@dataclass(frozen=True, slots=True)
+class SourceText:
+    """One readable text of a source version: the article's main text or the whole-page text.
+
+    Its index is built on first use, through a cache shared by the whole run.
+    """
+
+    url: str
+    kind: str
+    text: str
+    indexes: IndexCache[TextIndex]
+
+    @property
+    def index(self) -> TextIndex:
+        return self.indexes.get(self.text)
+
+
+@dataclass(frozen=True, slots=True)
+class ReadSource:
+    """What verification knows of one cited URL: its report entry and its readable texts."""
+
+    key: str
+    report: SourceReport
+    live: tuple[SourceText, ...] = ()
+    at_post: tuple[SourceText, ...] = ()
+    partial: bool = False
+    """Only part of the article is readable (a paywall): a passage missing from it is unverifiable."""
+
+    @property
+    def readable(self) -> bool:
+        return bool(self.live or self.at_post)
+
+    @property
+    def current(self) -> tuple[SourceText, ...]:
+        """The version a passage is checked against: live, or the at-post capture of a dead page."""
+        return self.live or self.at_post

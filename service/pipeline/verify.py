@@ -8,11 +8,12 @@ from __future__ import annotations
 import asyncio
 
 from service.pipeline.deps import Deps
-from service.pipeline.judge.passage import ReadSource, choose_attachment
+from service.pipeline.judge.attachment import choose_attachment
 from service.pipeline.judge.segments import judge_block
 from service.pipeline.models import Citation, EventKind, Post, ProgressEvent, QuoteReport, Report
 from service.pipeline.report.build import build_report
 from service.pipeline.sources import read_source
+from service.pipeline.state import ReadSource
 
 
 def _emit(deps: Deps, kind: EventKind, post: Post, **data: object) -> None:

@@ -9,9 +9,9 @@ could not be read (unverifiable); else not found.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
-from service.pipeline.align.aligner import TextIndex, align_quote, find_verbatim, index_text
+from service.pipeline.align.aligner import align_quote, find_verbatim
 from service.pipeline.models import (
     FAITHFUL_STATUSES,
     NO_MATCH,
@@ -19,53 +19,10 @@ from service.pipeline.models import (
     Passage,
     QuoteReport,
     QuoteStatus,
-    SourceReport,
 )
 from service.pipeline.report.build import is_flagged, quote_source
-from service.pipeline.state import IndexCache
+from service.pipeline.state import ReadSource, SourceText
 from service.settings import AlignSettings
-
-
-def new_index_cache(size: int = 128) -> IndexCache[TextIndex]:
-    return IndexCache(index_text, size)
-
-
-@dataclass(frozen=True, slots=True)
-class SourceText:
-    """One readable text of a source version: the article's main text or the whole-page text.
-
-    Its index is built on first use, through a cache shared by the whole run.
-    """
-
-    url: str
-    kind: str
-    text: str
-    indexes: IndexCache[TextIndex]
-
-    @property
-    def index(self) -> TextIndex:
-        return self.indexes.get(self.text)
-
-
-@dataclass(frozen=True, slots=True)
-class ReadSource:
-    """What verification knows of one cited URL: its report entry and its readable texts."""
-
-    key: str
-    report: SourceReport
-    live: tuple[SourceText, ...] = ()
-    at_post: tuple[SourceText, ...] = ()
-    partial: bool = False
-    """Only part of the article is readable (a paywall): a passage missing from it is unverifiable."""
-
-    @property
-    def readable(self) -> bool:
-        return bool(self.live or self.at_post)
-
-    @property
-    def current(self) -> tuple[SourceText, ...]:
-        """The version a passage is checked against: live, or the at-post capture of a dead page."""
-        return self.live or self.at_post
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +35,8 @@ _NO = Match(NO_MATCH, None)
 _RANK = {QuoteStatus.VERBATIM: 3, QuoteStatus.COSMETIC: 3, QuoteStatus.ELIDED: 3, QuoteStatus.ALTERED: 2}
 
 
-def _rank(match: Match) -> tuple[int, float]:
+def match_rank(match: Match) -> tuple[int, float]:
+    """How good a match is: faithful over altered over nothing, then by score."""
     return _RANK.get(match.alignment.status, 0), match.alignment.score
 
 
@@ -99,7 +57,7 @@ def best_match(passage: Passage, texts: Sequence[SourceText], *, settings: Align
         )
         if _faithful(found):
             return found
-        if _rank(found) > _rank(best):
+        if match_rank(found) > match_rank(best):
             best = found
     return best
 
@@ -152,7 +110,7 @@ def judge_passage(
             return _quote(passage, QuoteStatus.SOURCE_CHANGED, then, settings=settings)
     elsewhere = max(
         (best_match(passage, other.current, settings=settings) for other in others),
-        key=_rank,
+        key=match_rank,
         default=_NO,
     )
     if _faithful(elsewhere) or (
@@ -169,50 +127,10 @@ def judge_passage(
 def _judge_unattached(
     passage: Passage, sources: Sequence[ReadSource], *, settings: AlignSettings
 ) -> QuoteReport:
-    best = max((best_match(passage, s.current, settings=settings) for s in sources), key=_rank, default=_NO)
+    matches = (best_match(passage, s.current, settings=settings) for s in sources)
+    best = max(matches, key=match_rank, default=_NO)
     status = best.alignment.status
     # A post that cites nothing readable (or nothing at all) has no source to judge a quote by.
     if status is QuoteStatus.NOT_FOUND and not any(s.readable for s in sources):
         status = QuoteStatus.UNVERIFIABLE
     return _quote(passage, status, best, settings=settings)
-
-
-_SWAP_MARGIN = 2
-
-
-def _fits(passage: Passage, url: str | None, by_url: dict[str, ReadSource], settings: AlignSettings) -> bool:
-    source = by_url.get(url) if url else None
-    if source is None:
-        return False
-    return _rank(best_match(passage, source.current, settings=settings))[0] > 0
-
-
-def choose_attachment(
-    passages: Sequence[Passage], by_url: dict[str, ReadSource], *, settings: AlignSettings
-) -> tuple[Passage, ...]:
-    """The post's passages under the attachment convention their sources support best.
-
-    Layout alone cannot always tell whether a post's URLs stand above or below their passages;
-    the text can: under the right convention most passages are found under their own link. The
-    layout's reading stands unless at least two more passages are found under their link with the
-    other reading, so one passage planted under the wrong link is still flagged misattributed.
-    """
-    ambiguous = [p for p in passages if p.alt_cited_url is not None]
-    if not ambiguous:
-        return tuple(passages)
-    current = sum(_fits(p, p.cited_url, by_url, settings) for p in ambiguous)
-    other = sum(_fits(p, p.alt_cited_url, by_url, settings) for p in ambiguous)
-    if other - current < _SWAP_MARGIN:
-        return tuple(passages)
-    return tuple(_swap(p) for p in passages)
-
-
-def _swap(passage: Passage) -> Passage:
-    if passage.alt_cited_url is None:
-        return passage
-    return replace(
-        passage,
-        cited_url=passage.alt_cited_url,
-        alt_cited_url=passage.cited_url,
-        parts=tuple(_swap(part) for part in passage.parts),
-    )

@@ -11,8 +11,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import replace
 
-from service.pipeline.judge.passage import ReadSource, judge_passage
+from service.pipeline.judge.passage import judge_passage
 from service.pipeline.models import FAITHFUL_STATUSES, DiffOp, Passage, QuoteReport, QuoteStatus
+from service.pipeline.state import ReadSource
 from service.settings import AlignSettings
 
 _WORD = re.compile(r"\w+")

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from service.pipeline.judge.passage import (
-    ReadSource,
-    SourceText,
-    choose_attachment,
-    judge_passage,
-    new_index_cache,
-)
+from service.pipeline.judge.attachment import choose_attachment
+from service.pipeline.judge.passage import judge_passage
 from service.pipeline.models import Passage, QuoteStatus, SourceReport, SourceStatus
+from service.pipeline.state import ReadSource, SourceText, new_index_cache
 from service.settings import AlignSettings
 
 SETTINGS = AlignSettings()

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from service.pipeline.judge.passage import ReadSource, SourceText, new_index_cache
 from service.pipeline.judge.segments import _line_splits, _looks_wrapped, judge_block
 from service.pipeline.models import Passage, SourceReport, SourceStatus
+from service.pipeline.state import ReadSource, SourceText, new_index_cache
 from service.settings import AlignSettings
 
 A = "https://a.example/"
