@@ -245,7 +245,7 @@ def _same_file(a: str, b: str) -> bool:
 
 
 async def _capture(args: argparse.Namespace, settings: Settings) -> int:
-    from service.pipeline.evidence.past import capture_to_file
+    from service.pipeline.evidence.export import export_warc
     from service.pipeline.fetch.live import LiveFetcher
     from service.pipeline.fetch.session import make_client_session
     from service.pipeline.urls import normalize_url
@@ -257,7 +257,7 @@ async def _capture(args: argparse.Namespace, settings: Settings) -> int:
     if not args.output.parent.is_dir():
         raise UsageError(f"{args.output.parent}: no such folder")
     async with make_client_session(settings.http) as session:
-        fetched = await capture_to_file(urls, args.output, fetcher=LiveFetcher(session, settings.http))
+        fetched = await export_warc(urls, args.output, fetcher=LiveFetcher(session, settings.http))
     for result in fetched:
         detail = f" ({result.reason})" if result.reason else ""
         print(f"{result.status.value}{detail} {result.url}", file=sys.stderr)

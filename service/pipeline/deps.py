@@ -16,7 +16,7 @@ from service.pipeline.state import IndexCache, ReadSource, SourceCache, new_inde
 from service.settings import ArchiveTarget, Settings
 
 if TYPE_CHECKING:
-    from service.pipeline.evidence.past import CaptureRunner
+    from service.pipeline.evidence.saves import SaveRunner
     from service.pipeline.evidence.store import EvidenceStore
     from service.pipeline.evidence.wayback import WaybackClient
 
@@ -34,7 +34,7 @@ class Extractor(Protocol):
 @dataclass(frozen=True, slots=True)
 class Deps:
     """What verification works with. ``live`` is False when every answer comes from WARC files;
-    ``store`` records live answers as evidence; ``captures`` submits them to the Wayback Machine."""
+    ``store`` records live answers as evidence; ``saves`` submits them to the Wayback Machine."""
 
     settings: Settings
     fetcher: Fetcher
@@ -44,7 +44,7 @@ class Deps:
     events: EventSink | None = None
     live: bool = False
     store: EvidenceStore | None = None
-    captures: CaptureRunner | None = None
+    saves: SaveRunner | None = None
 
 
 async def _open_wayback(settings: Settings, stack: AsyncExitStack) -> WaybackClient:
@@ -53,7 +53,7 @@ async def _open_wayback(settings: Settings, stack: AsyncExitStack) -> WaybackCli
     import aiohttp
     import redis.asyncio as redis
 
-    from service.pipeline.evidence.ratelimit import CaptureLimiter, LocalLimiter, RedisLimiter, capture_rate
+    from service.pipeline.evidence.ratelimit import LocalLimiter, RedisLimiter, SaveLimiter, save_rate
     from service.pipeline.evidence.wayback import WaybackClient
 
     session = await stack.enter_async_context(
@@ -61,21 +61,22 @@ async def _open_wayback(settings: Settings, stack: AsyncExitStack) -> WaybackCli
             trust_env=False, timeout=aiohttp.ClientTimeout(total=settings.wayback.request_timeout_s)
         )
     )
-    limiter: CaptureLimiter
+    limiter: SaveLimiter
     if settings.redis_url:
         client = redis.from_url(settings.redis_url)
         stack.push_async_callback(client.aclose)
-        limiter = RedisLimiter(client, "provenance:wayback", capture_rate(settings.wayback))
+        limiter = RedisLimiter(client, "provenance:wayback", save_rate(settings.wayback))
     else:
-        limiter = LocalLimiter(capture_rate(settings.wayback))
+        limiter = LocalLimiter(save_rate(settings.wayback))
     return WaybackClient(session, settings.wayback, limiter, max_body_bytes=settings.http.max_body_bytes)
 
 
 async def _open_live(
     settings: Settings, stack: AsyncExitStack
-) -> tuple[Fetcher, EvidenceStore | None, CaptureRunner | None]:
+) -> tuple[Fetcher, EvidenceStore | None, SaveRunner | None]:
     # Imported only for live runs: a replay never loads the HTTP client stack.
-    from service.pipeline.evidence.past import CaptureRunner, EvidenceFetcher
+    from service.pipeline.evidence.past import EvidenceFetcher
+    from service.pipeline.evidence.saves import SaveRunner
     from service.pipeline.evidence.store import EvidenceStore
     from service.pipeline.fetch.live import LiveFetcher
     from service.pipeline.fetch.session import make_client_session
@@ -87,10 +88,10 @@ async def _open_live(
             EvidenceStore(settings.data_dir, settings.store, max_body_bytes=settings.http.max_body_bytes)
         )
     wayback = await _open_wayback(settings, stack) if ArchiveTarget.WAYBACK in settings.archive else None
-    captures = None
+    saves = None
     if wayback is not None:
-        captures = await stack.enter_async_context(
-            CaptureRunner(
+        saves = await stack.enter_async_context(
+            SaveRunner(
                 wayback,
                 wait_s=settings.wayback.capture_wait_s,
                 data_dir=settings.data_dir,
@@ -103,7 +104,7 @@ async def _open_live(
         wayback=wayback,
         max_redirects=settings.http.max_redirects,
     )
-    return fetcher, store, captures
+    return fetcher, store, saves
 
 
 @asynccontextmanager
@@ -112,14 +113,14 @@ async def open_deps(settings: Settings, *, events: EventSink | None = None) -> A
     async with AsyncExitStack() as stack:
         # The extraction workers start (spawn, import trafilatura) while the rest is set up.
         starting = asyncio.ensure_future(stack.enter_async_context(ExtractorPool(settings.extract)))
-        store = captures = None
+        store = saves = None
         try:
             if settings.replay:
                 fetcher: Fetcher = await asyncio.to_thread(
                     ReplayArchive.open, list(settings.replay), settings=settings.http
                 )
             else:
-                fetcher, store, captures = await _open_live(settings, stack)
+                fetcher, store, saves = await _open_live(settings, stack)
         finally:
             extractor = await starting
         yield Deps(
@@ -129,5 +130,5 @@ async def open_deps(settings: Settings, *, events: EventSink | None = None) -> A
             events=events,
             live=not settings.replay,
             store=store,
-            captures=captures,
+            saves=saves,
         )

@@ -243,7 +243,7 @@ class FetchResult:
     captured_at: datetime | None = None
     peer: str | None = None
     archive_url: str | None = None
-    evidence: ArchiveRecord | None = None
+    evidence: WarcEntry | None = None
     """Where the answer's WARC record lies, when it came from (or went to) a WARC file."""
     sha256: str | None = field(init=False, default=None)
     """Of the body bytes; computed once, here, because several stages need it."""
@@ -298,12 +298,12 @@ class Extraction:
     author: str | None = None
     published: str | None = None
     canonical_url: str | None = None
-    signals: tuple[tuple[str, ...], frozenset[str], bool] | None = None
-    """For source health: headings, class/id tokens, "not free" flag (``_pagesignals``)."""
+    signals: PageSignals | None = None
+    """For source health, read in the extraction worker where the page is parsed anyway."""
 
 
 @dataclass(frozen=True, slots=True)
-class ArchiveRecord:
+class WarcEntry:
     """Where the local evidence store put a fetch: enough to find and check the exact record.
 
     ``file`` is relative to the store's root; ``offset``/``length`` locate the (gzipped) response
@@ -323,6 +323,47 @@ class ArchiveRecord:
             "length": self.length,
             "digest": self.digest,
             "captured_at": self.captured_at,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class PageSignals:
+    """What source health reads from a page's tree besides its text (``extract/signals.py``)."""
+
+    headings: tuple[str, ...]
+    """The title and the first ``h1``s."""
+    class_tokens: frozenset[str]
+    """Every class and id (lower case), plus ``script:<host>`` for known paywall scripts."""
+    not_free: bool
+    """JSON-LD or microdata says the page is not free to read."""
+
+
+class WaybackStatus(StrEnum):
+    """What became of a Save Page Now capture (``source.archive.wayback.status``)."""
+
+    SUCCESS = "success"
+    PENDING = "pending"
+    SKIPPED = "skipped"
+    ERROR = "error"
+
+
+@dataclass(frozen=True, slots=True)
+class WaybackEntry:
+    """The report's ``source.archive.wayback``: the snapshot a capture made or found, or why not."""
+
+    status: WaybackStatus
+    url: str | None = None
+    timestamp: str | None = None
+    job_id: str | None = None
+    message: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "status": self.status.value,
+            "url": self.url,
+            "timestamp": self.timestamp,
+            "job_id": self.job_id,
+            "message": self.message,
         }
 
 
@@ -395,8 +436,8 @@ class SourceReport:
     canonical_url: str | None = None
     sha256: str | None = None
     fetched_at: str | None = None
-    archive_warc: dict[str, Any] | None = None
-    archive_wayback: dict[str, Any] | None = None
+    archive_warc: WarcEntry | None = None
+    archive_wayback: WaybackEntry | None = None
     at_post: AtPostCapture | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -413,7 +454,10 @@ class SourceReport:
             "canonical_url": self.canonical_url,
             "sha256": self.sha256,
             "fetched_at": self.fetched_at,
-            "archive": {"warc": self.archive_warc, "wayback": self.archive_wayback},
+            "archive": {
+                "warc": self.archive_warc.to_dict() if self.archive_warc else None,
+                "wayback": self.archive_wayback.to_dict() if self.archive_wayback else None,
+            },
             "at_post": self.at_post.to_dict() if self.at_post else None,
         }
 

@@ -11,7 +11,6 @@ import asyncio
 import hashlib
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any
 
 import structlog
 
@@ -26,6 +25,8 @@ from service.pipeline.models import (
     SourceReason,
     SourceReport,
     SourceStatus,
+    WarcEntry,
+    WaybackEntry,
 )
 from service.pipeline.state import ReadSource, SourceText
 
@@ -80,22 +81,22 @@ async def _health(fetched: FetchResult, extraction: Extraction | None, deps: Dep
     return assess(fetched, extraction, probe=probe, probe_extraction=probe_extraction)
 
 
-async def _keep(fetched: FetchResult, extraction: Extraction | None, deps: Deps) -> dict[str, Any] | None:
+async def _keep(fetched: FetchResult, extraction: Extraction | None, deps: Deps) -> WarcEntry | None:
     """The live answer written to the evidence store; where it went."""
     if deps.store is None or fetched.http_status is None:
-        return fetched.evidence.to_dict() if fetched.evidence else None
+        return fetched.evidence
     try:
         record = await deps.store.arecord(fetched, extraction=extraction)
     except ArchiveError as exc:
         log.warning("evidence_not_stored", url=fetched.final_url, error=str(exc))
         return None
-    return record.to_dict()
+    return record
 
 
-async def _capture(fetched: FetchResult, deps: Deps) -> dict[str, Any] | None:
-    if deps.captures is None or fetched.status is not SourceStatus.OK:
+async def _save(fetched: FetchResult, deps: Deps) -> WaybackEntry | None:
+    if deps.saves is None or fetched.status is not SourceStatus.OK:
         return None
-    return await deps.captures.capture(fetched.final_url)
+    return await deps.saves.save(fetched.final_url)
 
 
 def _source_report(
@@ -123,7 +124,7 @@ async def _read_live(citation: Citation, deps: Deps) -> ReadSource:
     fetched = await deps.fetcher.fetch(citation.key)
     extraction, failure = await _extract(fetched, deps)
     health, warc, wayback = await asyncio.gather(
-        _health(fetched, extraction, deps), _keep(fetched, extraction, deps), _capture(fetched, deps)
+        _health(fetched, extraction, deps), _keep(fetched, extraction, deps), _save(fetched, deps)
     )
     if failure is not None:
         health = Health(SourceStatus.ERROR, failure)

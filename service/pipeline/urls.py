@@ -16,7 +16,10 @@ from urllib.parse import unquote
 
 from yarl import URL
 
-from service.pipeline.errors import UnsupportedURL
+from service.pipeline.errors import InvalidURL, UnsupportedURL
+
+URL_PARSE_ERRORS: tuple[type[Exception], ...] = (ValueError, UnicodeError, TypeError, IndexError)
+"""What yarl raises for a string it cannot parse (IndexError: ``HTTP://[]@`` in yarl 1.2x)."""
 
 __all__ = ["FoundURL", "extract_urls", "normalize_url"]
 
@@ -115,7 +118,8 @@ def _valid_host(raw_host: str | None) -> bool:
 
 
 def _parse(url: str) -> URL:
-    """yarl's view of an http(s) URL or a scheme-less ``www.`` one; UnsupportedURL otherwise."""
+    """yarl's view of an http(s) URL or a scheme-less ``www.`` one; UnsupportedURL for another
+    scheme, InvalidURL for one that does not parse."""
     text = url.strip()
     while "&amp;" in text:  # an href copied from raw HTML
         text = text.replace("&amp;", "&")
@@ -126,10 +130,12 @@ def _parse(url: str) -> URL:
     try:
         parsed = URL(text)
         raw_host = parsed.raw_host
-    except (ValueError, UnicodeError, TypeError) as exc:
-        raise UnsupportedURL(f"malformed URL: {url[:80]!r}") from exc
-    if parsed.scheme not in ("http", "https") or not _valid_host(raw_host):
-        raise UnsupportedURL(f"malformed host: {url[:80]!r}")
+    except URL_PARSE_ERRORS as exc:
+        raise InvalidURL(f"malformed URL: {url[:80]!r}") from exc
+    if parsed.scheme not in ("http", "https"):
+        raise UnsupportedURL(f"not an http(s) URL: {url[:80]!r}")
+    if not _valid_host(raw_host):
+        raise InvalidURL(f"malformed host: {url[:80]!r}")
     return parsed
 
 
@@ -140,15 +146,15 @@ def _is_tracking(param: str) -> bool:
 
 def normalize_url(url: str) -> str:
     """The fetch and dedup key: scheme added to ``www.``, IDNA lower-case host, no default port,
-    dot-segments resolved, no fragment, no tracking parameters. Raises UnsupportedURL."""
+    dot-segments resolved, no fragment, no tracking parameters. Raises UnsupportedURL or InvalidURL."""
     parsed = _parse(url).with_fragment(None)
     try:
         rendered = str(parsed)
         # A punycode label that does not decode (``xn--a``) is malformed: yarl keeps it as written
         # and fails only later, when the host is read back.
         _ = parsed.host
-    except (ValueError, UnicodeError) as exc:
-        raise UnsupportedURL(f"malformed URL: {url[:80]!r}") from exc
+    except URL_PARSE_ERRORS as exc:
+        raise InvalidURL(f"malformed URL: {url[:80]!r}") from exc
     base, _, query = rendered.partition("?")
     authority_at = base.index("://") + 3
     if "/" not in base[authority_at:]:
@@ -168,7 +174,7 @@ def _candidate(text: str, match: re.Match[str]) -> FoundURL | None:
         return None
     try:
         normalize_url(url)
-    except UnsupportedURL:
+    except (UnsupportedURL, InvalidURL):
         return None
     return FoundURL(url=url, span=(start, start + len(url)))
 

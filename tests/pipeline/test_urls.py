@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from yarl import URL
 
-from service.pipeline.errors import UnsupportedURL
+from service.pipeline.errors import InvalidURL, UnsupportedURL
 from service.pipeline.urls import FoundURL, extract_urls, normalize_url
 
 CASES_PATH = Path(__file__).parents[2].parent / "shared" / "data" / "linkify-it" / "cases.json"
@@ -118,13 +118,19 @@ def test_normalize(url: str, key: str) -> None:
     assert normalize_url(url) == key
 
 
-@pytest.mark.parametrize(
-    "url", ["", "example.com", "ftp://example.com/", "http://", "http://-x.com/", "javascript:x"]
-)
-def test_normalize_rejects(url: str) -> None:
-    """Non-URLs raise UnsupportedURL rather than yielding a key."""
+@pytest.mark.parametrize("url", ["", "example.com", "ftp://example.com/", "javascript:x"])
+def test_normalize_rejects_other_schemes(url: str) -> None:
+    """Text that is not an http(s) URL raises UnsupportedURL rather than yielding a key."""
     with pytest.raises(UnsupportedURL):
         normalize_url(url)
+
+
+@pytest.mark.parametrize("url", ["http://", "http://-x.com/", "HTTP://[]@", "https://xn--a/"])
+def test_normalize_rejects_malformed(url: str) -> None:
+    """An http(s) URL that does not parse raises InvalidURL (reason ``bad_url``), not UnsupportedURL."""
+    with pytest.raises(InvalidURL) as caught:
+        normalize_url(url)
+    assert caught.value.reason == "bad_url"
 
 
 _PIECES = st.sampled_from(
@@ -175,7 +181,7 @@ def test_normalize_idempotent(text: str) -> None:
     """normalize_url either refuses a string or returns a fixed point of itself."""
     try:
         key = normalize_url(text)
-    except UnsupportedURL:
+    except (UnsupportedURL, InvalidURL):
         return
     assert normalize_url(key) == key
     assert key.startswith(("http://", "https://"))

@@ -31,7 +31,7 @@ HOLD_S = 120.0
 RECHECK_S = 1.0
 
 
-class CaptureLimiter(Protocol):
+class SaveLimiter(Protocol):
     """Admission to Save Page Now: at most a budget of submissions in any window."""
 
     async def acquire(self) -> str:
@@ -48,7 +48,7 @@ class CaptureLimiter(Protocol):
 
 
 @asynccontextmanager
-async def capture_slot(limiter: CaptureLimiter) -> AsyncIterator[None]:
+async def save_slot(limiter: SaveLimiter) -> AsyncIterator[None]:
     """Hold one slot of ``limiter`` around a submission."""
     token = await limiter.acquire()
     try:
@@ -66,7 +66,7 @@ def window_for(per_minute: float) -> tuple[int, float]:
     return math.floor(per_minute), WINDOW_S
 
 
-def capture_rate(settings: WaybackSettings) -> float:
+def save_rate(settings: WaybackSettings) -> float:
     """The per-minute budget that applies: keys earn the authenticated one."""
     return settings.captures_per_minute if settings.authenticated else settings.anonymous_captures_per_minute
 

@@ -16,9 +16,9 @@ from dataclasses import dataclass, replace
 from types import TracebackType
 
 from service.pipeline.errors import ArchiveError
-from service.pipeline.evidence.wayback import BACKOFF_S, CaptureOutcome, CaptureStatus, WaybackClient, failed
+from service.pipeline.evidence.wayback import BACKOFF_S, SaveOutcome, WaybackClient, WaybackStatus, failed
 
-OnResult = Callable[[CaptureOutcome], Awaitable[None] | None]
+OnResult = Callable[[SaveOutcome], Awaitable[None] | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,8 +27,8 @@ class _Item:
     attempt: int = 0
 
 
-class CaptureQueue:
-    """``async with CaptureQueue(client) as q: q.put(url)``; leaving the block waits for every URL.
+class SaveQueue:
+    """``async with SaveQueue(client) as q: q.put(url)``; leaving the block waits for every URL.
 
     Every URL ends as exactly one landed outcome (``results()`` and ``on_result``): success,
     skipped, error (permanent, or retries exhausted), or pending (still running after ``poll_for_s``,
@@ -41,7 +41,7 @@ class CaptureQueue:
         *,
         on_result: OnResult | None = None,
         on_submitted: Callable[[str, str], None] | None = None,
-        on_retry: Callable[[CaptureOutcome], None] | None = None,
+        on_retry: Callable[[SaveOutcome], None] | None = None,
         poll_for_s: float = 3600.0,
         backoff_s: float = BACKOFF_S,
         max_backoff_s: float = 900.0,
@@ -55,7 +55,7 @@ class CaptureQueue:
         self._jitter, self._max_attempts, self._rng = jitter, max_attempts, rng
         self._queue: asyncio.Queue[_Item] = asyncio.Queue()
         self._pollers: set[asyncio.Task[None]] = set()
-        self._results: list[CaptureOutcome] = []
+        self._results: list[SaveOutcome] = []
         self._streak = 0  # retryable failures since the last landed capture: the backoff exponent
         self._outstanding = 0  # URLs put and not landed yet
         self._idle = asyncio.Event()
@@ -63,7 +63,7 @@ class CaptureQueue:
         self._crash: BaseException | None = None
         self._worker: asyncio.Task[None] | None = None
 
-    async def __aenter__(self) -> CaptureQueue:
+    async def __aenter__(self) -> SaveQueue:
         self._worker = self._spawn(self._run())
         return self
 
@@ -79,12 +79,12 @@ class CaptureQueue:
     def put(self, url: str) -> None:
         """Queue ``url`` for capture (inside ``async with``)."""
         if self._worker is None or self._worker.done():
-            raise RuntimeError("CaptureQueue is not running")
+            raise RuntimeError("SaveQueue is not running")
         self._outstanding += 1
         self._idle.clear()
         self._queue.put_nowait(_Item(url))
 
-    def results(self) -> list[CaptureOutcome]:
+    def results(self) -> list[SaveOutcome]:
         """Every outcome landed so far, in landing order."""
         return list(self._results)
 
@@ -97,7 +97,7 @@ class CaptureQueue:
         """Wait until every queued URL has landed; raises if a task of the queue died of a bug."""
         await self._idle.wait()
         if self._crash is not None:
-            raise RuntimeError("CaptureQueue task failed") from self._crash
+            raise RuntimeError("SaveQueue task failed") from self._crash
 
     def _spawn(self, work: Coroutine[None, None, None]) -> asyncio.Task[None]:
         task = asyncio.create_task(work)
@@ -120,27 +120,27 @@ class CaptureQueue:
         while True:
             item = await self._queue.get()
             try:
-                outcome = await self._client.capture(item.url, wait_s=0)
+                outcome = await self._client.save(item.url, wait_s=0)
                 await self._settle(item, outcome)
             finally:
                 self._queue.task_done()
 
-    async def _settle(self, item: _Item, outcome: CaptureOutcome, *, polled: bool = False) -> None:
+    async def _settle(self, item: _Item, outcome: SaveOutcome, *, polled: bool = False) -> None:
         """Land an outcome, start polling a running job, or put a retryable failure back in line."""
-        if outcome.status is CaptureStatus.PENDING and outcome.job_id is not None and not polled:
+        if outcome.status is WaybackStatus.PENDING and outcome.job_id is not None and not polled:
             if self._on_submitted is not None:
                 self._on_submitted(item.url, outcome.job_id)
             self._pollers.add(self._spawn(self._poll(item, outcome.job_id)))
             return
         retry = outcome.retryable and item.attempt + 1 < self._max_attempts
-        if outcome.status is CaptureStatus.ERROR and retry:
+        if outcome.status is WaybackStatus.ERROR and retry:
             if self._on_retry is not None:
                 self._on_retry(outcome)
             await self._client.limiter.penalize(self.backoff_for(outcome))
             self._streak += 1
             self._queue.put_nowait(replace(item, attempt=item.attempt + 1))
             return
-        if outcome.status is not CaptureStatus.ERROR:
+        if outcome.status is not WaybackStatus.ERROR:
             self._streak = 0
         self._results.append(outcome)
         if self._on_result is not None:
@@ -151,7 +151,7 @@ class CaptureQueue:
         if self._outstanding == 0:
             self._idle.set()
 
-    def backoff_for(self, outcome: CaptureOutcome) -> float:
+    def backoff_for(self, outcome: SaveOutcome) -> float:
         """Exponential from ``backoff_s`` with up to ``jitter`` extra, never below the server's wish."""
         base = min(self._max_backoff_s, self._backoff_s * 2.0 ** min(self._streak, 30))
         return max(base * (1 + self._jitter * self._rng()), outcome.retry_after_s or 0.0)

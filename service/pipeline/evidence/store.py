@@ -40,7 +40,8 @@ from service.pipeline.evidence.warc_writer import (
 )
 from service.pipeline.fetch.answers import http_status_error, status_for_error
 from service.pipeline.fetch.warc_reader import Capture, parse_warc_date, read_capture
-from service.pipeline.models import ArchiveRecord, Extraction, FetchResult, SourceStatus, header_value
+from service.pipeline.models import Extraction, FetchResult, SourceStatus, WarcEntry, header_value
+from service.pipeline.urls import URL_PARSE_ERRORS
 from service.settings import MIB, StoreSettings
 
 WARC_DIR = "warc"
@@ -137,7 +138,7 @@ class EvidenceStore:
 
     def record(
         self, fetched: FetchResult, *, extraction: Mapping[str, Any] | Extraction | None = None
-    ) -> ArchiveRecord:
+    ) -> WarcEntry:
         """Store one fetch (redirect hops, final response, metadata); where its response went.
 
         Raises ``ArchiveError`` for a fetch that got no HTTP answer at all.
@@ -160,7 +161,7 @@ class EvidenceStore:
                 raise ArchiveError(f"cannot write {current.name}: {e}") from e
             if current.size >= self._settings.max_file_bytes:
                 self._finish()
-        return ArchiveRecord(
+        return WarcEntry(
             file=f"{WARC_DIR}/{current.name}",
             offset=base + written.response.offset,
             length=written.response.length,
@@ -170,7 +171,7 @@ class EvidenceStore:
 
     async def arecord(
         self, fetched: FetchResult, *, extraction: Mapping[str, Any] | Extraction | None = None
-    ) -> ArchiveRecord:
+    ) -> WarcEntry:
         """``record`` in a worker thread, for async callers (file I/O never blocks the loop)."""
         return await asyncio.to_thread(self.record, fetched, extraction=extraction)
 
@@ -178,7 +179,7 @@ class EvidenceStore:
         """Every stored response for ``url``, oldest first: exact URL matches, else same SURT key."""
         try:
             key = surt_key(url)
-        except (ValueError, UnicodeError):
+        except URL_PARSE_ERRORS:
             return []
         same_key = sorted(self._scan(key), key=lambda c: (c.captured_at, c.path.name, c.offset))
         exact = [c for c in same_key if c.url == url]
@@ -224,9 +225,9 @@ class EvidenceStore:
         except ValueError:
             return str(capture.path)
 
-    def entry(self, capture: Capture) -> ArchiveRecord:
+    def entry(self, capture: Capture) -> WarcEntry:
         """The report's ``archive.warc`` entry for a stored capture."""
-        return ArchiveRecord(
+        return WarcEntry(
             file=self.relative(capture),
             offset=capture.offset,
             length=capture.length,

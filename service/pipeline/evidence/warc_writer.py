@@ -255,7 +255,7 @@ def write_warcinfo(writer: WARCWriter, filename: str, **extra: str) -> RecordLoc
     return _write(writer, writer.create_warcinfo_record(filename, info))
 
 
-def write_capture_file(path: Path, fetches: Iterable[FetchResult]) -> None:
+def write_standalone_warc(path: Path, fetches: Iterable[FetchResult]) -> None:
     """One standalone WARC (``provenance capture URL... -o FILE.warc.gz``), warcinfo first.
 
     Gzipped per record when the name ends in ``.gz``. Fetches without any HTTP answer (DNS

@@ -6,7 +6,7 @@ can never be cancelled), and its save call uses the keyless endpoint the archive
 (dependencies.md §2.1). Everything here runs on the caller's aiohttp session with a per-request
 timeout; this is the only module that catches aiohttp errors for Wayback calls, and it turns them
 into ``errors.py`` classes. Captures never hold up a verdict: ``capture`` waits at most ``wait_s``,
-and ``capture_queue.CaptureQueue`` retries rate-limited captures later instead of dropping them.
+and ``capture_queue.SaveQueue`` retries rate-limited captures later instead of dropping them.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from enum import StrEnum
 from typing import Any, NamedTuple
 
 import aiohttp
@@ -33,7 +32,7 @@ from service.pipeline.errors import (
     WaybackRefused,
     WaybackUnavailable,
 )
-from service.pipeline.evidence.ratelimit import CaptureLimiter, capture_slot
+from service.pipeline.evidence.ratelimit import SaveLimiter, save_slot
 from service.pipeline.evidence.wayback_parse import (
     Snapshot,
     SpnState,
@@ -47,17 +46,17 @@ from service.pipeline.evidence.wayback_parse import (
     spn_error,
 )
 from service.pipeline.fetch.redirects import Hop, follow_redirects
-from service.pipeline.models import Redirect, SourceReason
+from service.pipeline.models import Redirect, SourceReason, WaybackStatus
 from service.settings import WaybackSettings
 
 __all__ = [
-    "CaptureOutcome",
-    "CaptureStatus",
     "RawCapture",
+    "SaveOutcome",
     "Snapshot",
     "SpnState",
     "SpnStatus",
     "WaybackClient",
+    "WaybackStatus",
     "parse_availability",
     "parse_cdx_rows",
     "parse_spn_status",
@@ -96,19 +95,12 @@ class RawCapture(NamedTuple):
     body: bytes
 
 
-class CaptureStatus(StrEnum):
-    SUCCESS = "success"
-    PENDING = "pending"
-    SKIPPED = "skipped"
-    ERROR = "error"
-
-
 @dataclass(frozen=True, slots=True)
-class CaptureOutcome:
+class SaveOutcome:
     """What became of one capture request; ``retry_after_s`` is set when it should be tried again."""
 
     url: str
-    status: CaptureStatus
+    status: WaybackStatus
     job_id: str | None = None
     snapshot_url: str | None = None
     timestamp: datetime | None = None
@@ -117,13 +109,13 @@ class CaptureOutcome:
     retry_after_s: float | None = None
 
 
-def failed(url: str, error: ArchiveError, job_id: str | None = None) -> CaptureOutcome:
+def failed(url: str, error: ArchiveError, job_id: str | None = None) -> SaveOutcome:
     """An error outcome; rate-limited ones always carry a retry time."""
     retry_after = None
     if isinstance(error, WaybackRateLimited):
         retry_after = error.retry_after_s if error.retry_after_s is not None else BACKOFF_S
     retryable = isinstance(error, RETRYABLE)
-    return CaptureOutcome(url, CaptureStatus.ERROR, job_id, message=str(error), retryable=retryable,
+    return SaveOutcome(url, WaybackStatus.ERROR, job_id, message=str(error), retryable=retryable,
                           retry_after_s=retry_after)  # fmt: skip
 
 
@@ -159,7 +151,7 @@ class WaybackClient:
         self,
         session: aiohttp.ClientSession,
         settings: WaybackSettings,
-        limiter: CaptureLimiter,
+        limiter: SaveLimiter,
         *,
         now: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
@@ -266,7 +258,7 @@ class WaybackClient:
     async def submit(self, url: str) -> str:
         """Start a capture; returns the job id. Waits for the limiter; a 429 penalizes it."""
         form = {"url": url, **self.flags}
-        async with capture_slot(self.limiter), _translated("Save Page Now"), self._session.post(
+        async with save_slot(self.limiter), _translated("Save Page Now"), self._session.post(
             f"{self.base_url}/save", data=form, headers=self._headers(), timeout=self._timeout,
             allow_redirects=False,
         ) as r:  # fmt: skip
@@ -324,14 +316,14 @@ class WaybackClient:
             return None
         return found
 
-    async def outcome(self, url: str, job_id: str, status: SpnStatus, since: datetime) -> CaptureOutcome:
+    async def outcome(self, url: str, job_id: str, status: SpnStatus, since: datetime) -> SaveOutcome:
         """A job's state as an outcome; a reported failure is checked in CDX (SPN misreports some)."""
         if status.state is SpnState.PENDING:
-            return CaptureOutcome(url, CaptureStatus.PENDING, job_id, message="capture still running")
+            return SaveOutcome(url, WaybackStatus.PENDING, job_id, message="capture still running")
         if status.state is SpnState.SUCCESS and status.timestamp is not None:
             original = status.original_url or ""
             snap = Snapshot(status.timestamp, original if original.startswith(("http:", "https:")) else url)
-            return CaptureOutcome(url, CaptureStatus.SUCCESS, job_id, snap.replay_url(self.base_url),
+            return SaveOutcome(url, WaybackStatus.SUCCESS, job_id, snap.replay_url(self.base_url),
                                   snap.timestamp)  # fmt: skip
         try:
             found = await self.latest(url)
@@ -340,14 +332,14 @@ class WaybackClient:
         if found is not None and found.timestamp >= since.replace(microsecond=0):
             note = "confirmed in CDX after a reported failure"
             replay = found.replay_url(self.base_url)
-            return CaptureOutcome(url, CaptureStatus.SUCCESS, job_id, replay, found.timestamp, message=note)
+            return SaveOutcome(url, WaybackStatus.SUCCESS, job_id, replay, found.timestamp, message=note)
         return failed(url, spn_error(status.status_ext, status.message, now=self.utcnow()), job_id)
 
-    async def capture(self, url: str, *, wait_s: float | None = None) -> CaptureOutcome:
+    async def save(self, url: str, *, wait_s: float | None = None) -> SaveOutcome:
         """Capture ``url`` unless archived recently; never raises archive errors or waits past ``wait_s``."""
         recent = await self._recent(url)
         if recent is not None:
-            return CaptureOutcome(url, CaptureStatus.SKIPPED, None, recent.replay_url(self.base_url),
+            return SaveOutcome(url, WaybackStatus.SKIPPED, None, recent.replay_url(self.base_url),
                                   recent.timestamp, message="archived recently")  # fmt: skip
         since = self.utcnow()
         try:

@@ -21,7 +21,7 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 
 from service.pipeline.extract import page_text as _pagetext
 from service.pipeline.extract.signals import read_signals
-from service.pipeline.models import Extraction, FetchResult, SourceReason, SourceStatus
+from service.pipeline.models import Extraction, FetchResult, PageSignals, SourceReason, SourceStatus
 
 __all__ = ["Health", "assess", "probe_url"]
 
@@ -105,7 +105,7 @@ _OK = Health(SourceStatus.OK)
 
 
 @dataclass(frozen=True)
-class _Page:
+class _ParsedAnswer:
     """One answer, parsed once for every rule (lowercased where rules match case-insensitively)."""
 
     fetched: FetchResult
@@ -167,11 +167,11 @@ def _shaped(segment: str, token: str) -> str:
 # ---------------------------------------------------------------- reading a page
 
 
-def _read(fetched: FetchResult, extraction: Extraction | None) -> _Page:
+def _read(fetched: FetchResult, extraction: Extraction | None) -> _ParsedAnswer:
     if extraction is not None and extraction.signals is not None:
         # The extraction worker read them from its tree: no second parse here, on the event loop.
-        headings, tokens, not_free = extraction.signals
-        return _page(fetched, extraction, headings, tokens, not_free, extraction.page_text)
+        signals = extraction.signals
+        return _page(fetched, extraction, signals, extraction.page_text)
     root = None
     ctype = (fetched.content_type or "html").lower()
     if fetched.body and ("html" in ctype or "xml" in ctype):
@@ -179,24 +179,19 @@ def _read(fetched: FetchResult, extraction: Extraction | None) -> _Page:
     if root is None:
         main = extraction.main_text if extraction else None
         title = (extraction.title,) if extraction and extraction.title else ()
-        return _Page(fetched, _norm_all(title), frozenset(), False, _norm(main or ""), main, None)
-    headings, tokens, not_free = read_signals(root, extraction.title if extraction else None)
-    return _page(fetched, extraction, headings, tokens, not_free, _pagetext.page_text(root))
+        return _ParsedAnswer(fetched, _norm_all(title), frozenset(), False, _norm(main or ""), main, None)
+    signals = read_signals(root, extraction.title if extraction else None)
+    return _page(fetched, extraction, signals, _pagetext.page_text(root))
 
 
 def _page(
-    fetched: FetchResult,
-    extraction: Extraction | None,
-    headings: Iterable[str],
-    tokens: frozenset[str],
-    not_free: bool,
-    text: str,
-) -> _Page:
-    return _Page(
+    fetched: FetchResult, extraction: Extraction | None, signals: PageSignals, text: str
+) -> _ParsedAnswer:
+    return _ParsedAnswer(
         fetched=fetched,
-        headings=_norm_all(headings),
-        tokens=tokens,
-        not_free=not_free,
+        headings=_norm_all(signals.headings),
+        tokens=signals.class_tokens,
+        not_free=signals.not_free,
         text=_norm(text),
         main_text=extraction.main_text if extraction else None,
         canonical=extraction.canonical_url if extraction else None,
@@ -231,7 +226,7 @@ def _redirected(f: FetchResult) -> bool:
 # ---------------------------------------------------------------- rules
 
 
-def _challenge_page(p: _Page) -> Health | None:
+def _challenge_page(p: _ParsedAnswer) -> Health | None:
     """Blocked: a bot challenge answered instead of the page (Cloudflare, DataDome, PerimeterX,
     Akamai, Imperva, captchas). Evidence, on a short page only (a long page titled "Access denied"
     is a story): a title part that *is* a challenge title, challenge-only markup, or challenge
@@ -248,14 +243,14 @@ def _challenge_page(p: _Page) -> Health | None:
     return Health(SourceStatus.BLOCKED, SourceReason.CHALLENGE_PAGE, tuple(hits))
 
 
-def _http_402(p: _Page) -> Health | None:
+def _http_402(p: _ParsedAnswer) -> Health | None:
     """Paywalled: the server said "Payment Required"."""
     if p.fetched.http_status == 402:
         return Health(SourceStatus.PAYWALLED, SourceReason.for_http_status(402), ("http status 402",))
     return None
 
 
-def _login_wall(p: _Page) -> Health | None:
+def _login_wall(p: _ParsedAnswer) -> Health | None:
     """Paywalled: an article URL redirected to a login, sign-in, subscribe or account page."""
     f = p.fetched
     if not _redirected(f) or _is_login(f.url) or _is_home(_path(f.url)) or not _is_login(f.final_url):
@@ -269,7 +264,7 @@ def _is_login(url: str) -> bool:
     return bool(segments & _LOGIN_SEGMENTS) or (parts.hostname or "").startswith(_LOGIN_HOSTS)
 
 
-def _paywall_markers(p: _Page) -> Health | None:
+def _paywall_markers(p: _ParsedAnswer) -> Health | None:
     """Paywalled: a cut-short text with paywall markers. Evidence: JSON-LD/microdata
     ``isAccessibleForFree: false`` (text < 400 words), or paywall classes/ids (``paywall``,
     ``piano``, ``tp-modal``, ``premium-content``...), Piano scripts, or "subscribe to continue
@@ -285,7 +280,7 @@ def _paywall_markers(p: _Page) -> Health | None:
     return Health(SourceStatus.PAYWALLED, SourceReason.PAYWALL_MARKERS, (f"main text: {words} words", *hits))
 
 
-def _redirect_to_home(p: _Page) -> Health | None:
+def _redirect_to_home(p: _ParsedAnswer) -> Health | None:
     """Soft 404: a deep URL (or one with a query) redirected to the site's home page (IABot)."""
     f = p.fetched
     req, final = urlsplit(f.url), urlsplit(f.final_url)
@@ -298,7 +293,7 @@ def _is_home(path: str) -> bool:
     return _HOME_PATH.fullmatch(path) is not None
 
 
-def _error_page_url(p: _Page) -> Health | None:
+def _error_page_url(p: _ParsedAnswer) -> Health | None:
     """Soft 404: a redirect ended on an error URL (``/404``, ``404.htm``, ``/not-found``,
     ``notfound``, ``/error``, ``?error=404``). The cited URL itself may look so (a docs page on
     errors): only a redirect to it counts."""
@@ -318,7 +313,7 @@ def _looks_error(url: str) -> bool:
     )
 
 
-def _not_found_title(p: _Page) -> Health | None:
+def _not_found_title(p: _ParsedAnswer) -> Health | None:
     """Soft 404: the title or an h1 *is* a not-found message ("404", "Page not found", "Seite
     nicht gefunden", "This article is no longer available"...): once the tell-tale phrase is
     removed, only filler words remain. "How to fix page not found errors" stays ok."""
@@ -333,7 +328,7 @@ def _is_not_found(part: str) -> bool:
     return all(w in _FILLER or (w.isdigit() and len(w) <= 3) for w in rest)
 
 
-_RULES: tuple[Callable[[_Page], Health | None], ...] = (
+_RULES: tuple[Callable[[_ParsedAnswer], Health | None], ...] = (
     _challenge_page,
     _http_402,
     _login_wall,
@@ -347,7 +342,9 @@ _RULES: tuple[Callable[[_Page], Health | None], ...] = (
 # ---------------------------------------------------------------- random-path probe
 
 
-def _same_as_random_path(p: _Page, probe: FetchResult, probe_extraction: Extraction | None) -> Health | None:
+def _same_as_random_path(
+    p: _ParsedAnswer, probe: FetchResult, probe_extraction: Extraction | None
+) -> Health | None:
     """Soft 404: a random sibling path (``probe_url``) also answered 200 with near-identical text
     (robustify.js). Not when the probe is a real 4xx, was redirected to this very page, or
     declares this page's canonical URL (a decorative slug: ``/questions/123/<any-slug>``)."""
@@ -368,7 +365,7 @@ def _same_as_random_path(p: _Page, probe: FetchResult, probe_extraction: Extract
     return Health(SourceStatus.SOFT_404, SourceReason.SAME_AS_RANDOM_PATH, evidence)
 
 
-def _similarity(p: _Page, q: _Page) -> float | None:
+def _similarity(p: _ParsedAnswer, q: _ParsedAnswer) -> float | None:
     """Main texts when both pages were extracted (boilerplate shared by every page of a site would
     make two articles look alike), else visible texts; None for an article against an empty page."""
     if p.fetched.body and p.fetched.body == q.fetched.body:

@@ -22,13 +22,12 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin
 
-import courlan
-
-from service.pipeline.errors import ExtractionError, ExtractionTimeout
+from service.pipeline.errors import ExtractionError, ExtractionTimeout, InvalidURL, UnsupportedURL
 from service.pipeline.extract import page_meta as _pagemeta
 from service.pipeline.extract import page_text as _pagetext
 from service.pipeline.extract.signals import read_signals
-from service.pipeline.models import Extraction, SourceReason
+from service.pipeline.models import Extraction, PageSignals, SourceReason
+from service.pipeline.urls import normalize_url
 from service.settings import ExtractSettings
 
 if TYPE_CHECKING:
@@ -42,7 +41,7 @@ _log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
-class _Page:
+class _PageReading:
     """What a page says regardless of the URL it was served under (the cacheable part)."""
 
     main_text: str
@@ -53,10 +52,10 @@ class _Page:
     canonical_href: str | None
     og_url: str | None
     base_href: str | None
-    signals: tuple[tuple[str, ...], frozenset[str], bool] | None = None
+    signals: PageSignals | None = None
 
 
-def _read_page(body: bytes, url: str | None, content_type: str | None, max_html_bytes: int) -> _Page:
+def _read_page(body: bytes, url: str | None, content_type: str | None, max_html_bytes: int) -> _PageReading:
     """Decode, parse and extract one page. Pure: the result depends on the bytes and charset only.
 
     The page is parsed twice (once here for the fallback text, once inside trafilatura): handing
@@ -65,7 +64,7 @@ def _read_page(body: bytes, url: str | None, content_type: str | None, max_html_
     text = _pagetext.decode_html(body, content_type)
     root, data = _pagetext.parse_html(text, max_html_bytes)
     if root is None:
-        return _Page("", "", None, None, None, None, None, None)
+        return _PageReading("", "", None, None, None, None, None, None)
     doc = _trafilatura(data, url)
     canonical, og_url, base = _pagemeta.link_hrefs(root)
     published = _pagemeta.published_date(root) or _pagemeta.guessed_date(data)
@@ -73,7 +72,7 @@ def _read_page(body: bytes, url: str | None, content_type: str | None, max_html_
     title, author = _pagemeta.title(root), _pagemeta.author(root)
     signals = read_signals(root, title)
     text = _pagetext.page_text(root)
-    return _Page(main_text, text, title, author, published, canonical, og_url, base, signals)
+    return _PageReading(main_text, text, title, author, published, canonical, og_url, base, signals)
 
 
 def _trafilatura(data: bytes, url: str | None) -> Document | None:
@@ -102,14 +101,14 @@ def _trafilatura(data: bytes, url: str | None) -> Document | None:
 
 
 def _normalize(url: str) -> str:
-    """Lowercased host, default port dropped, tracking parameters stripped (courlan)."""
+    """The page's canonical URL in the pipeline's one canonical form (``urls.normalize_url``)."""
     try:
-        return str(courlan.normalize_url(url))
-    except (ValueError, TypeError):
+        return normalize_url(url)
+    except (UnsupportedURL, InvalidURL):
         return url
 
 
-def _canonical(page: _Page, url: str) -> str | None:
+def _canonical(page: _PageReading, url: str) -> str | None:
     """``rel=canonical``, else ``og:url``, else the URL itself, resolved against ``<base>``/``url``."""
     base = urljoin(url, page.base_href) if page.base_href else url
     for href in (page.canonical_href, page.og_url):
@@ -120,7 +119,7 @@ def _canonical(page: _Page, url: str) -> str | None:
     return _normalize(url) if url else None
 
 
-def _finish(page: _Page, url: str) -> Extraction:
+def _finish(page: _PageReading, url: str) -> Extraction:
     return Extraction(
         main_text=page.main_text,
         page_text=page.page_text,
@@ -224,7 +223,7 @@ class ExtractorPool:
         self.extractions = 0
         self._max_tasks_per_child = max_tasks_per_child
         self._cache_size = cache_size
-        self._cache: OrderedDict[_CacheKey, asyncio.Task[_Page]] = OrderedDict()
+        self._cache: OrderedDict[_CacheKey, asyncio.Task[_PageReading]] = OrderedDict()
         self._gen: _Generation | None = None
         self._slots = asyncio.Semaphore(max(settings.workers, 1))
 
@@ -289,13 +288,13 @@ class ExtractorPool:
         page = await asyncio.shield(task)
         return _finish(page, url)
 
-    def _settle(self, key: _CacheKey, task: asyncio.Task[_Page]) -> None:
+    def _settle(self, key: _CacheKey, task: asyncio.Task[_PageReading]) -> None:
         """Forget failures, except timeouts: a hostile page stays hostile under another URL."""
         keep = not task.cancelled() and isinstance(task.exception(), (ExtractionTimeout, type(None)))
         if not keep and self._cache.get(key) is task:
             del self._cache[key]
 
-    async def _read(self, body: bytes, url: str, content_type: str | None) -> _Page:
+    async def _read(self, body: bytes, url: str, content_type: str | None) -> _PageReading:
         self.extractions += 1
         if self.settings.workers <= 0:
             return _read_page(body, url, content_type, self.settings.max_html_bytes)
@@ -311,7 +310,7 @@ class ExtractorPool:
                     "extraction pool killed twice", reason=SourceReason.EXTRACTION_CRASHED
                 ) from e
 
-    async def _submit(self, body: bytes, url: str, content_type: str | None) -> _Page:
+    async def _submit(self, body: bytes, url: str, content_type: str | None) -> _PageReading:
         gen = self._gen
         if gen is None:
             raise ExtractionError("extractor pool is not running", reason=SourceReason.EXTRACTION_CRASHED)

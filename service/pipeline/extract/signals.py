@@ -10,17 +10,18 @@ from typing import Any
 from lxml import html
 
 from service.pipeline.extract.page_text import title_of
+from service.pipeline.models import PageSignals
 
 _PAYWALL_SCRIPTS = ("tinypass.com", "piano.io")
 
 
-def read_signals(root: html.HtmlElement, title: str | None) -> tuple[tuple[str, ...], frozenset[str], bool]:
-    """``(headings, class/id tokens, not free)``: the title, the first ``h1``s, every class and id
-    (plus known paywall scripts), and whether JSON-LD or microdata says the page is not free."""
+def read_signals(root: html.HtmlElement, title: str | None) -> PageSignals:
+    """The title, the first ``h1``s, every class and id (plus known paywall scripts), and whether
+    JSON-LD or microdata says the page is not free."""
     headings = [t for t in (title_of(root), title) if t]
     headings += [h.text_content() for h in root.iter("h1")][:3]
     not_free = any(v is False for v in _free_flags(root))
-    return tuple(headings), frozenset(_class_tokens(root)), not_free
+    return PageSignals(tuple(headings), frozenset(_class_tokens(root)), not_free)
 
 
 def _class_tokens(root: html.HtmlElement) -> Iterator[str]:

@@ -15,9 +15,10 @@ from service.pipeline.errors import (
     FetchError,
     FetchTimeout,
     HTTPStatusError,
+    InvalidURL,
     UnsupportedURL,
 )
-from service.pipeline.models import ArchiveRecord, FetchResult, Redirect, SourceStatus, header_value
+from service.pipeline.models import FetchResult, Redirect, SourceStatus, WarcEntry, header_value
 
 _DEAD = frozenset({404, 410})
 _BLOCKED = frozenset({401, 403, 429, 451})
@@ -44,7 +45,7 @@ def status_for_error(err: FetchError) -> SourceStatus:
         return SourceStatus.ERROR
     if isinstance(err, AddressBlocked):
         return SourceStatus.REFUSED
-    if isinstance(err, UnsupportedURL):
+    if isinstance(err, UnsupportedURL | InvalidURL):
         return SourceStatus.UNSUPPORTED
     if isinstance(err, FetchTimeout):
         return SourceStatus.TIMEOUT
@@ -86,7 +87,7 @@ def failure(
     captured_at: datetime | None = None,
     peer: str | None = None,
     body: bytes = b"",
-    evidence: ArchiveRecord | None = None,
+    evidence: WarcEntry | None = None,
 ) -> FetchResult:
     """The result of a fetch that ended in ``err``: status and reason come from the error."""
     return FetchResult(

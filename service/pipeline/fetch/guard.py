@@ -15,6 +15,7 @@ from yarl import URL
 
 from service.pipeline.errors import AddressBlocked, UnsupportedURL
 from service.pipeline.models import SourceReason
+from service.pipeline.urls import URL_PARSE_ERRORS
 
 IPAddress = IPv4Address | IPv6Address
 
@@ -158,7 +159,7 @@ def _check_raw(url: str) -> URL:
         raise _blocked(SourceReason.BAD_URL, url)
     try:
         parsed = URL(url)
-    except (ValueError, UnicodeError) as e:
+    except URL_PARSE_ERRORS as e:
         scheme = url.split(":", 1)[0].lower() if ":" in url else ""
         if scheme and scheme not in SCHEMES and scheme.isalpha():
             raise UnsupportedURL(f"scheme {scheme!r}") from e

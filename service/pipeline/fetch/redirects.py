@@ -17,6 +17,7 @@ from typing import Generic, TypeVar
 from yarl import URL
 
 from service.pipeline.models import Redirect
+from service.pipeline.urls import URL_PARSE_ERRORS
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 
@@ -49,7 +50,7 @@ def join_location(base: str, location: str) -> str:
     """``Location`` resolved against the URL that sent it; left as sent if either does not parse."""
     try:
         return str(URL(base).join(URL(location.strip())))
-    except (ValueError, UnicodeError):
+    except URL_PARSE_ERRORS:
         return location.strip()
 
 

@@ -22,14 +22,14 @@ from service.pipeline.fetch.answers import content_type_accepted, failure, http_
 from service.pipeline.fetch.redirects import REDIRECT_STATUSES, Hop, follow_redirects
 from service.pipeline.fetch.warc_reader import Capture, index_warc, read_capture, warc_files
 from service.pipeline.models import (
-    ArchiveRecord,
     FetchResult,
     Redirect,
     SourceReason,
     SourceStatus,
+    WarcEntry,
     header_value,
 )
-from service.pipeline.urls import normalize_url
+from service.pipeline.urls import URL_PARSE_ERRORS, normalize_url
 from service.settings import HttpSettings
 
 
@@ -141,7 +141,7 @@ class ReplayArchive:
             fetched_at=capture.captured_at,
             captured_at=capture.captured_at,
             peer=record.ip,
-            evidence=ArchiveRecord(
+            evidence=WarcEntry(
                 file=str(capture.path),
                 offset=capture.offset,
                 length=None,
@@ -172,5 +172,5 @@ def _fetchable(url: str) -> bool:
     """An http(s) URL; replay answers nothing else, as the live fetcher would not."""
     try:
         return URL(url).scheme in ("http", "https")
-    except (ValueError, UnicodeError):
+    except URL_PARSE_ERRORS:
         return False

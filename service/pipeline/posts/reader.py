@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from service.pipeline.errors import InputError, UnsupportedURL
+from service.pipeline.errors import InputError, InvalidURL, UnsupportedURL
 from service.pipeline.models import Citation, InputFormat, Passage, Post
 from service.pipeline.posts.blocks import (
     Block,
@@ -130,7 +130,7 @@ def _citations(found: Sequence[FoundURL]) -> tuple[Citation, ...]:
     for f in found:
         try:
             key = normalize_url(f.url)
-        except UnsupportedURL:
+        except (UnsupportedURL, InvalidURL):
             continue
         seen.setdefault(key, Citation(url=f.url, key=key, span=f.span))
     return tuple(seen.values())
@@ -142,7 +142,7 @@ def _as_cited(url: str | None, citations: Sequence[Citation]) -> str | None:
         return None
     try:
         key = normalize_url(url)
-    except UnsupportedURL:
+    except (UnsupportedURL, InvalidURL):
         return url
     return next((c.url for c in citations if c.key == key), url)
 

@@ -282,12 +282,11 @@ def _evidence(source: SourceReport) -> list[tuple[str, str | None]]:
     lines: list[tuple[str, str | None]] = []
     warc = source.archive_warc
     if warc:
-        lines.append((f"WARC {warc.get('file')} @{warc.get('offset')}", None))
+        lines.append((f"WARC {warc.file} @{warc.offset}", None))
     wayback = source.archive_wayback
     if wayback:
-        url = wayback.get("url")
-        job = f" job {wayback.get('job_id')}" if wayback.get("job_id") else ""
-        lines.append((f"Wayback {wayback.get('status')}{job}", url if isinstance(url, str) else None))
+        job = f" job {wayback.job_id}" if wayback.job_id else ""
+        lines.append((f"Wayback {wayback.status.value}{job}", wayback.url))
     if source.at_post is not None:
         where = source.at_post.archive_url
         lines.append((f"at post: {source.at_post.captured_at}", where))

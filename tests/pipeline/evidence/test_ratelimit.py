@@ -15,8 +15,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from service.pipeline.evidence.ratelimit import (
     LocalLimiter,
     RedisLimiter,
-    capture_rate,
-    capture_slot,
+    save_rate,
+    save_slot,
     window_for,
 )
 from service.settings import WaybackSettings
@@ -40,9 +40,9 @@ def test_window_for_budgets() -> None:
 
 def test_capture_rate_depends_on_keys() -> None:
     """Keys earn the authenticated budget; without them the anonymous one applies."""
-    assert capture_rate(WaybackSettings(captures_per_minute=6, anonymous_captures_per_minute=3)) == 3
+    assert save_rate(WaybackSettings(captures_per_minute=6, anonymous_captures_per_minute=3)) == 3
     keyed = WaybackSettings(access_key="k", secret_key="s", captures_per_minute=6)
-    assert capture_rate(keyed) == 6
+    assert save_rate(keyed) == 6
 
 
 async def test_local_allows_n_then_waits_a_window() -> None:
@@ -50,7 +50,7 @@ async def test_local_allows_n_then_waits_a_window() -> None:
     clock = FakeClock()
     limiter = LocalLimiter(3, now=clock.now, sleep=clock.sleep)
     for _ in range(3):
-        async with capture_slot(limiter):
+        async with save_slot(limiter):
             pass
     assert clock.t == clock.start
     await limiter.acquire()
@@ -94,7 +94,7 @@ async def test_local_concurrent_waiters_keep_the_window() -> None:
     starts: list[float] = []
 
     async def submit() -> None:
-        async with capture_slot(limiter):
+        async with save_slot(limiter):
             starts.append(clock.now())
             await clock.sleep(2)  # the request takes time: the slot counts from its end
 
@@ -119,7 +119,7 @@ def test_local_window_property(limit: int, steps: list[tuple[float, float, bool]
             clock.advance(gap)
             if penalize:
                 await limiter.penalize(duration)
-            async with capture_slot(limiter):
+            async with save_slot(limiter):
                 clock.advance(duration)
                 ends.append(clock.now())  # the archive sees the request at most at its end
         return ends
@@ -160,7 +160,7 @@ async def test_redis_two_instances_share_the_window(redis: Redis, prefix: str) -
     a = RedisLimiter(redis, prefix, 3, now=clock.now, sleep=clock.sleep)
     b = RedisLimiter(redis, prefix, 3, now=clock.now, sleep=clock.sleep)
     for limiter in (a, b, a):
-        async with capture_slot(limiter):
+        async with save_slot(limiter):
             pass
     assert clock.t == clock.start
     assert await redis.zcard(a.window_key) == 3
@@ -184,7 +184,7 @@ async def test_redis_penalty_is_shared(redis: Redis, prefix: str) -> None:
 async def test_redis_keys_expire(redis: Redis, prefix: str) -> None:
     """The window key carries a TTL, so an abandoned prefix cleans itself up."""
     limiter = RedisLimiter(redis, prefix, 2)
-    async with capture_slot(limiter):
+    async with save_slot(limiter):
         pass
     assert 0 < await redis.pttl(limiter.window_key) <= 180_000
 
@@ -218,7 +218,7 @@ async def test_redis_concurrent_burst_keeps_the_window(redis: Redis, prefix: str
     ends: list[float] = []
 
     async def submit(i: int) -> None:
-        async with capture_slot(limiters[i % 2]):
+        async with save_slot(limiters[i % 2]):
             await clock.sleep(1)
             ends.append(clock.now())
 

@@ -6,8 +6,8 @@ import itertools
 
 import pytest
 
-from service.pipeline.evidence.save_queue import CaptureQueue
-from service.pipeline.evidence.wayback import CaptureOutcome, CaptureStatus
+from service.pipeline.evidence.save_queue import SaveQueue
+from service.pipeline.evidence.wayback import SaveOutcome, WaybackStatus
 from tests.fakes.wayback import FakeWayback
 from tests.pipeline.conftest import MakeClient, max_in_window
 
@@ -19,13 +19,13 @@ async def test_burst_of_100_keeps_the_budget_and_loses_nothing(
     fake.script.extend(["job", "job", "429", "job", "user-session-limit", "job", "job", "429"])
     fake.script.extend(["job"] * 30 + ["error:user-session-limit", "429"])
     urls = [f"https://example.com/post/{i}" for i in range(100)]
-    async with CaptureQueue(make_client(), rng=lambda: 0.5) as queue:
+    async with SaveQueue(make_client(), rng=lambda: 0.5) as queue:
         for url in urls:
             queue.put(url)
     results = queue.results()
     assert len(results) == 100
     assert {r.url for r in results} == set(urls)
-    assert [r for r in results if r.status is not CaptureStatus.SUCCESS] == []
+    assert [r for r in results if r.status is not WaybackStatus.SUCCESS] == []
     assert max_in_window(fake.submission_times()) <= 6
     refused = [s for s in fake.submissions if not s.answer.startswith("spn2-")]
     assert [s.answer for s in refused] == [
@@ -44,19 +44,19 @@ async def test_backoff_is_exponential_with_jitter(fake: FakeWayback, make_client
     """Consecutive 429s without Retry-After wait 20, 40, 80 s (+ jitter) before the next submission."""
     fake.retry_after = None
     fake.script.extend(["429", "429", "429"])
-    async with CaptureQueue(make_client(), rng=lambda: 0.5) as queue:
+    async with SaveQueue(make_client(), rng=lambda: 0.5) as queue:
         queue.put("https://example.com/x")
     times = fake.submission_times()
     gaps = [b - a for a, b in itertools.pairwise(times)]
     assert gaps == pytest.approx([22.5, 45.0, 90.0], abs=0.5)
-    assert queue.results()[0].status is CaptureStatus.SUCCESS
+    assert queue.results()[0].status is WaybackStatus.SUCCESS
 
 
 async def test_retry_after_longer_than_backoff_wins(fake: FakeWayback, make_client: MakeClient) -> None:
     """The server's Retry-After is honoured when it asks for more than the backoff."""
     fake.retry_after = "300"
     fake.script.append("429")
-    async with CaptureQueue(make_client(), rng=lambda: 0.0) as queue:
+    async with SaveQueue(make_client(), rng=lambda: 0.0) as queue:
         queue.put("https://example.com/x")
     first, second = fake.submission_times()
     assert second - first >= 300
@@ -65,19 +65,19 @@ async def test_retry_after_longer_than_backoff_wins(fake: FakeWayback, make_clie
 async def test_permanent_failure_lands_once(fake: FakeWayback, make_client: MakeClient) -> None:
     """A refused URL is reported once (through the async callback too) and never resubmitted."""
     fake.script.append("blocked-url")
-    seen: list[CaptureOutcome] = []
+    seen: list[SaveOutcome] = []
 
-    async def on_result(outcome: CaptureOutcome) -> None:
+    async def on_result(outcome: SaveOutcome) -> None:
         seen.append(outcome)
 
-    async with CaptureQueue(make_client(), on_result=on_result) as queue:
+    async with SaveQueue(make_client(), on_result=on_result) as queue:
         queue.put("https://blocked.example/")
         queue.put("https://example.com/fine")
     assert len(fake.submissions) == 2
     statuses = {o.url: (o.status, o.retryable) for o in seen}
     assert statuses == {
-        "https://blocked.example/": (CaptureStatus.ERROR, False),
-        "https://example.com/fine": (CaptureStatus.SUCCESS, False),
+        "https://blocked.example/": (WaybackStatus.ERROR, False),
+        "https://example.com/fine": (WaybackStatus.SUCCESS, False),
     }
     assert seen == queue.results()
 
@@ -85,10 +85,10 @@ async def test_permanent_failure_lands_once(fake: FakeWayback, make_client: Make
 async def test_attempts_are_capped(fake: FakeWayback, make_client: MakeClient) -> None:
     """A URL limited on every try lands as a retryable error after ``max_attempts`` submissions."""
     fake.script.extend(["user-session-limit"] * 3)
-    async with CaptureQueue(make_client(), max_attempts=3) as queue:
+    async with SaveQueue(make_client(), max_attempts=3) as queue:
         queue.put("https://example.com/x")
     (outcome,) = queue.results()
-    assert (outcome.status, outcome.retryable) == (CaptureStatus.ERROR, True)
+    assert (outcome.status, outcome.retryable) == (WaybackStatus.ERROR, True)
     assert len(fake.submissions) == 3
 
 
@@ -96,17 +96,17 @@ async def test_long_capture_lands_pending_with_job_id(fake: FakeWayback, make_cl
     """A job still running after ``poll_for_s`` lands as pending, keeping its job id."""
     fake.pending_polls = 1000
     fake.max_active = None
-    async with CaptureQueue(make_client(), poll_for_s=30) as queue:
+    async with SaveQueue(make_client(), poll_for_s=30) as queue:
         queue.put("https://example.com/slow")
     (outcome,) = queue.results()
-    assert outcome.status is CaptureStatus.PENDING
+    assert outcome.status is WaybackStatus.PENDING
     assert outcome.job_id in fake.jobs
     assert fake.jobs[outcome.job_id or ""].polls == 30
 
 
 async def test_error_inside_the_block_cancels(make_client: MakeClient) -> None:
     """Leaving the block with an exception cancels the work instead of waiting for it."""
-    queue = CaptureQueue(make_client())
+    queue = SaveQueue(make_client())
 
     async def fail_inside() -> None:
         async with queue:
@@ -123,10 +123,10 @@ async def test_error_inside_the_block_cancels(make_client: MakeClient) -> None:
 async def test_a_crashing_callback_is_reported(make_client: MakeClient) -> None:
     """A bug in the callback surfaces from the block instead of hanging it."""
 
-    def on_result(outcome: CaptureOutcome) -> None:
+    def on_result(outcome: SaveOutcome) -> None:
         raise ValueError(outcome.url)
 
     with pytest.raises(RuntimeError, match="task failed") as caught:
-        async with CaptureQueue(make_client(), on_result=on_result) as queue:
+        async with SaveQueue(make_client(), on_result=on_result) as queue:
             queue.put("https://example.com/x")
     assert isinstance(caught.value.__cause__, ValueError)

@@ -76,7 +76,7 @@ def test_record_chain_is_valid_and_indexed(store: EvidenceStore) -> None:
 
 
 def test_archive_record_cuts_out_the_response(store: EvidenceStore) -> None:
-    """file/offset/length of an ArchiveRecord locate exactly one gzip member: the response."""
+    """file/offset/length of an WarcEntry locate exactly one gzip member: the response."""
     store.record(page("https://a.test/1", WHEN, b"first"))
     rec = store.record(chain_fetch())
     data = (store.folder.parent / rec.file).read_bytes()[rec.offset : rec.offset + rec.length]

@@ -18,9 +18,9 @@ from service.pipeline.evidence.warc_writer import (
     ORIG_PREFIX,
     new_writer,
     stored_headers,
-    write_capture_file,
     write_exchange,
     write_fetch,
+    write_standalone_warc,
 )
 from service.pipeline.models import Extraction, FetchResult, SourceStatus
 from tests.pipeline._warc_helpers import PAGE, WHEN, chain_fetch, warcio_check, warcio_index
@@ -164,7 +164,7 @@ def test_capture_file_starts_with_warcinfo(tmp_path: Path, name: str) -> None:
         url="https://example.org/", final_url="https://example.org/", status=SourceStatus.OK, http_status=200,
         headers=(("Content-Type", "text/plain"),), body=b"plain", fetched_at=WHEN,
     )  # fmt: skip
-    write_capture_file(path, [chain_fetch(), failed, second])
+    write_standalone_warc(path, [chain_fetch(), failed, second])
     warcio_check(path)
     rows = warcio_index(path)
     assert rows[0]["warc-type"] == "warcinfo"

@@ -12,10 +12,10 @@ from service.pipeline.errors import ArchiveError, WaybackRateLimited, WaybackRef
 from service.pipeline.evidence.ratelimit import LocalLimiter
 from service.pipeline.evidence.wayback import (
     BACKOFF_S,
-    CaptureStatus,
     Snapshot,
     SpnState,
     WaybackClient,
+    WaybackStatus,
     within_flag,
 )
 from service.settings import WaybackSettings
@@ -171,8 +171,8 @@ async def test_capture_skipped_when_recently_archived(
 ) -> None:
     """A capture younger than the skip window is reused: no submission."""
     fake.add_snapshot(URL, ts_of(clock.utcnow() - timedelta(hours=2)), "<p/>")
-    outcome = await make_client(skip_if_archived_within_hours=24).capture(URL)
-    assert outcome.status is CaptureStatus.SKIPPED
+    outcome = await make_client(skip_if_archived_within_hours=24).save(URL)
+    assert outcome.status is WaybackStatus.SKIPPED
     assert outcome.snapshot_url == f"{fake.base_url}/web/{ts_of(clock.utcnow() - timedelta(hours=2))}/{URL}"
     assert fake.submissions == []
 
@@ -182,8 +182,8 @@ async def test_capture_old_snapshot_is_not_enough(
 ) -> None:
     """A capture older than the window does not stop a new one."""
     fake.add_snapshot(URL, ts_of(clock.utcnow() - timedelta(hours=30)), "<p/>")
-    outcome = await make_client(skip_if_archived_within_hours=24).capture(URL)
-    assert outcome.status is CaptureStatus.SUCCESS
+    outcome = await make_client(skip_if_archived_within_hours=24).save(URL)
+    assert outcome.status is WaybackStatus.SUCCESS
     assert len(fake.submissions) == 1
 
 
@@ -191,8 +191,8 @@ async def test_capture_success_after_polls(
     fake: FakeWayback, make_client: MakeClient, clock: FakeClock
 ) -> None:
     """Pending twice then success: the outcome has the job id, timestamp and replay URL."""
-    outcome = await make_client().capture(URL, wait_s=10)
-    assert outcome.status is CaptureStatus.SUCCESS
+    outcome = await make_client().save(URL, wait_s=10)
+    assert outcome.status is WaybackStatus.SUCCESS
     job = fake.jobs[outcome.job_id or ""]
     assert job.polls == 3
     assert outcome.timestamp is not None
@@ -205,12 +205,12 @@ async def test_capture_pending_when_wait_runs_out(
 ) -> None:
     """A job still running after wait_s comes back pending with its job id: the verdict never waits."""
     fake.pending_polls = 100
-    outcome = await make_client().capture(URL, wait_s=3)
-    assert outcome.status is CaptureStatus.PENDING
+    outcome = await make_client().save(URL, wait_s=3)
+    assert outcome.status is WaybackStatus.PENDING
     assert outcome.job_id in fake.jobs
     assert clock.t - clock.start <= 3.0
-    zero = await make_client().capture("https://example.com/other", wait_s=0)
-    assert zero.status is CaptureStatus.PENDING
+    zero = await make_client().save("https://example.com/other", wait_s=0)
+    assert zero.status is WaybackStatus.PENDING
     assert fake.jobs[zero.job_id or ""].polls == 0
 
 
@@ -229,8 +229,8 @@ async def test_no_auth_header_without_keys(fake: FakeWayback, make_client: MakeC
     with pytest.raises(WaybackRefused):
         await make_client(secret_key="only-one").submit(URL)
     assert fake.submissions[0].authorization is None
-    outcome = await make_client().capture(URL)
-    assert outcome.status is CaptureStatus.ERROR
+    outcome = await make_client().save(URL)
+    assert outcome.status is WaybackStatus.ERROR
     assert not outcome.retryable
 
 
@@ -255,8 +255,8 @@ async def test_429_penalizes_the_limiter(
 async def test_session_limit_in_http_200_is_retried_later(fake: FakeWayback, make_client: MakeClient) -> None:
     """``user-session-limit`` inside HTTP 200 is an error outcome with a retry time, not a loss."""
     fake.script.append("user-session-limit")
-    outcome = await make_client().capture(URL)
-    assert outcome.status is CaptureStatus.ERROR
+    outcome = await make_client().save(URL)
+    assert outcome.status is WaybackStatus.ERROR
     assert outcome.retryable
     assert outcome.retry_after_s == BACKOFF_S
     assert outcome.job_id is None
@@ -274,11 +274,11 @@ async def test_failed_job_is_classified(fake: FakeWayback, make_client: MakeClie
     fake.job_errors[URL] = "blocked-url"
     fake.job_errors["https://example.com/b"] = "soft-time-limit-exceeded"
     client = make_client(skip_if_archived_within_hours=0)
-    blocked = await client.capture(URL)
-    assert (blocked.status, blocked.retryable) == (CaptureStatus.ERROR, False)
+    blocked = await client.save(URL)
+    assert (blocked.status, blocked.retryable) == (WaybackStatus.ERROR, False)
     assert blocked.job_id is not None
-    slow = await client.capture("https://example.com/b")
-    assert (slow.status, slow.retryable) == (CaptureStatus.ERROR, True)
+    slow = await client.save("https://example.com/b")
+    assert (slow.status, slow.retryable) == (WaybackStatus.ERROR, True)
 
 
 async def test_failure_confirmed_in_cdx_is_success(
@@ -287,8 +287,8 @@ async def test_failure_confirmed_in_cdx_is_success(
     """SPN sometimes reports failure for a capture that worked: a new CDX row turns it into success."""
     fake.job_errors[URL] = "job-failed"
     fake.add_snapshot(URL, ts_of(clock.utcnow() + timedelta(seconds=2)), "<p>made it</p>")
-    outcome = await make_client(skip_if_archived_within_hours=0).capture(URL)
-    assert outcome.status is CaptureStatus.SUCCESS
+    outcome = await make_client(skip_if_archived_within_hours=0).save(URL)
+    assert outcome.status is WaybackStatus.SUCCESS
     assert "confirmed" in outcome.message
 
 

@@ -24,6 +24,8 @@ from service.pipeline.models import (
     SourceStatus,
     StageFailure,
     Verdict,
+    WaybackEntry,
+    WaybackStatus,
 )
 from service.pipeline.report.render import is_commentary, render_html, render_json, render_text
 
@@ -93,7 +95,7 @@ def _sources() -> tuple[SourceReport, ...]:
         published="2024-03-01",
         sha256="0123456789abcdef" * 4,
         fetched_at="2025-01-01T00:00:00Z",
-        archive_wayback={"status": "ok", "url": "https://web.archive.org/web/2024/x", "timestamp": "2024"},
+        archive_wayback=WaybackEntry(WaybackStatus.SUCCESS, "https://web.archive.org/web/2024/x", "2024"),
         at_post=AtPostCapture("2024-03-02T00:00:00Z", None, None),
     )
     dead = SourceReport(
@@ -445,14 +447,23 @@ def test_plain_text_never_holds_control_characters(text: str) -> None:
 
 def test_evidence_is_shown_in_text_and_html() -> None:
     """The WARC record, the Wayback capture and the at-post capture appear, with links where http."""
-    from service.pipeline.models import AtPostCapture, Report, SourceReport, SourceStatus, Verdict
+    from service.pipeline.models import (
+        AtPostCapture,
+        Report,
+        SourceReport,
+        SourceStatus,
+        Verdict,
+        WarcEntry,
+        WaybackEntry,
+        WaybackStatus,
+    )
 
     source = SourceReport(
         url="https://news.example/a",
         final_url="https://news.example/a",
         status=SourceStatus.OK,
-        archive_warc={"file": "warc/provenance-1.warc.gz", "offset": 1234},
-        archive_wayback={"status": "pending", "url": None, "job_id": "spn2-abc"},
+        archive_warc=WarcEntry("warc/provenance-1.warc.gz", 1234, None, None, "2024-01-01T00:00:00+00:00"),
+        archive_wayback=WaybackEntry(WaybackStatus.PENDING, job_id="spn2-abc"),
         at_post=AtPostCapture(
             "2023-03-01T12:00:00Z", "ab" * 32, "https://web.archive.org/web/20230301120000/x"
         ),
