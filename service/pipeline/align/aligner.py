@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from itertools import accumulate
 
 from service.pipeline.align.chain import Geometry, Join, best_chain, find_blocks, refill_pieces
-from service.pipeline.align.diff import Assembly, Kind, Region, Texts, assemble
+from service.pipeline.align.diff import Assembly, Region, RegionKind, Texts, assemble
 from service.pipeline.align.tokens import (
     PassageWords,
     Tokens,
@@ -113,8 +113,9 @@ def _edges_ok(text: str, start: int, end: int, chunks: list[str]) -> bool:
 def find_verbatim(passage: str, text: str) -> Alignment | None:
     """The passage found character for character (whitespace aside), without tokenising the text.
 
-    Most faithful copies are verbatim, and one regular-expression search is far cheaper than
-    building the text's index, which ``align_quote`` then only needs for the rest.
+    Most faithful copies are verbatim, and a search for the passage's first chunk with
+    ``str.find`` (no regular expression is compiled per passage, see ``_chunk_matches``) is far
+    cheaper than building the text's index, which ``align_quote`` then only needs for the rest.
     """
     chunks = passage.split()
     if not chunks:
@@ -163,9 +164,9 @@ def align_quote(passage: str, index: TextIndex, *, explicit: bool, settings: Ali
 
 def _cosmetic(r: Region, post: Tokens, src: Tokens) -> Region:
     """A change that only splits or joins words ("e-mail" / "email") is typography, not a change."""
-    joined = r.kind is Kind.CHANGE and r.p1 > r.p0 and r.s1 > r.s0
+    joined = r.kind is RegionKind.CHANGE and r.p1 > r.p0 and r.s1 > r.s0
     if joined and "".join(post.norms[r.p0 : r.p1]) == "".join(src.norms[r.s0 : r.s1]):
-        return Region(Kind.EQUAL, r.p0, r.p1, r.s0, r.s1)
+        return Region(RegionKind.EQUAL, r.p0, r.p1, r.s0, r.s1)
     return r
 
 
@@ -182,7 +183,7 @@ def _judge(
     """Status, score, span and reasons from the diff regions."""
     post, src = pw.tokens, index.tokens
     m = len(post)
-    same = sum(r.p1 - r.p0 for r in regions if r.kind is Kind.EQUAL)
+    same = sum(r.p1 - r.p0 for r in regions if r.kind is RegionKind.EQUAL)
     coverage = same / m
     reasons = _reasons(regions, asm.joins, post, src)
     span = _span(asm, src)
@@ -197,7 +198,7 @@ def _judge(
         return Alignment(status, _SCORES[status], span, diff, (), coverage)
     if not _convincing(regions, m, coverage, explicit=explicit, settings=settings):
         return Alignment(QuoteStatus.NOT_FOUND, round(0.3 * coverage, 4), None, (), (), coverage)
-    src_words = sum(r.s1 - r.s0 for r in regions if r.kind is not Kind.EXTRA)
+    src_words = sum(r.s1 - r.s0 for r in regions if r.kind is not RegionKind.EXTRA)
     score = round(0.9 * 2 * same / (m + src_words), 4)
     ordered = tuple(r for r in Reason if r in reasons)
     return Alignment(QuoteStatus.ALTERED, score, span, diff, ordered, coverage)
@@ -211,7 +212,7 @@ def _same_text(a: str, b: str) -> bool:
 def _longest_run(regions: list[Region]) -> int:
     best = run = 0
     for r in regions:
-        run = run + r.p1 - r.p0 if r.kind is Kind.EQUAL else 0
+        run = run + r.p1 - r.p0 if r.kind is RegionKind.EQUAL else 0
         best = max(best, run)
     return best
 
@@ -239,14 +240,14 @@ def _reasons(regions: list[Region], joins: list[Join], post: Tokens, src: Tokens
     out = {_JOIN_REASONS[j] for j in joins if j in _JOIN_REASONS}
     edge = {0, len(regions) - 1}
     for n, r in enumerate(regions):
-        if r.kind is Kind.EQUAL:
+        if r.kind is RegionKind.EQUAL:
             continue
         pn, sn = post.norms[r.p0 : r.p1], src.norms[r.s0 : r.s1]
         if sorted(w for w in pn if is_number(w)) != sorted(w for w in sn if is_number(w)):
             out.add(Reason.NUMBER_CHANGED)
         if sum(map(is_negation, pn)) != sum(map(is_negation, sn)):
             out.add(Reason.NEGATION_CHANGED)
-        if r.kind is Kind.EXTRA:
+        if r.kind is RegionKind.EXTRA:
             out.add(Reason.EXTENDED if n in edge else Reason.WORDS_INSERTED)
         elif not pn:
             out.add(Reason.WORDS_DELETED)
@@ -292,8 +293,8 @@ def _diff_parts(regions: list[Region], post: Tokens, src: Tokens) -> tuple[DiffP
     parts: list[DiffPart] = []
     for r in regions:
         pw = " ".join(post.words[r.p0 : r.p1])
-        sw = "" if r.kind is Kind.EXTRA else " ".join(src.words[r.s0 : r.s1])
-        op = DiffOp.EQUAL if r.kind is Kind.EQUAL else _OPS[(bool(pw), bool(sw))]
+        sw = "" if r.kind is RegionKind.EXTRA else " ".join(src.words[r.s0 : r.s1])
+        op = DiffOp.EQUAL if r.kind is RegionKind.EQUAL else _OPS[(bool(pw), bool(sw))]
         if parts and parts[-1].op is op:
             last = parts[-1]
             parts[-1] = DiffPart(op, f"{last.post} {pw}".strip(), f"{last.source} {sw}".strip())

@@ -31,7 +31,7 @@ class Join(Enum):
 
 
 @dataclass(frozen=True, slots=True)
-class Block:
+class MatchedRun:
     """Passage words ``[i, i + size)`` equal text words ``[j, j + size)``."""
 
     i: int
@@ -62,9 +62,9 @@ def find_blocks(
     grams: dict[tuple[int, ...], list[int]],
     k: int,
     markers: Sequence[int] = (),
-) -> list[Block]:
+) -> list[MatchedRun]:
     """Every maximal run of equal words that contains a shared k-gram, cut at ellipsis markers."""
-    blocks: list[Block] = []
+    blocks: list[MatchedRun] = []
     reach: dict[int, int] = {}
     common: list[tuple[int, list[int]]] = []
     for i in range(len(pids) - k + 1):
@@ -83,17 +83,17 @@ def find_blocks(
     return _prune(_cut(blocks, markers), len(pids))
 
 
-def _cut(blocks: list[Block], markers: Sequence[int]) -> list[Block]:
+def _cut(blocks: list[MatchedRun], markers: Sequence[int]) -> list[MatchedRun]:
     """Split blocks that run across a marker: each piece of an elided quote stands on its own."""
     if not markers:
         return blocks
-    out: list[Block] = []
+    out: list[MatchedRun] = []
     for b in blocks:
         start = b.i
         for cut in markers[bisect_right(markers, b.i) : bisect_left(markers, b.iend)]:
-            out.append(Block(start, b.j + start - b.i, cut - start))
+            out.append(MatchedRun(start, b.j + start - b.i, cut - start))
             start = cut
-        out.append(Block(start, b.j + start - b.i, b.iend - start))
+        out.append(MatchedRun(start, b.j + start - b.i, b.iend - start))
     return out
 
 
@@ -103,7 +103,7 @@ def _near_blocks(
     pids: Sequence[int],
     sids: Sequence[int],
     reach: dict[int, int],
-    blocks: list[Block],
+    blocks: list[MatchedRun],
 ) -> None:
     """Use frequent k-grams only where they stand near the rarer matches (a repetitive page)."""
     ranges = sorted({(b.j - b.i - MARKER_REACH, b.jend + m - b.iend + MARKER_REACH) for b in blocks})
@@ -115,7 +115,12 @@ def _near_blocks(
 
 
 def _extend_all(
-    i: int, occ: list[int], pids: Sequence[int], sids: Sequence[int], reach: dict[int, int], out: list[Block]
+    i: int,
+    occ: list[int],
+    pids: Sequence[int],
+    sids: Sequence[int],
+    reach: dict[int, int],
+    out: list[MatchedRun],
 ) -> None:
     """Grow each seed at passage word ``i`` into a maximal block, once per diagonal."""
     m, n = len(pids), len(sids)
@@ -132,13 +137,13 @@ def _extend_all(
             i1 += 1
             j1 += 1
         reach[diag] = i1
-        out.append(Block(i0, j0, i1 - i0))
+        out.append(MatchedRun(i0, j0, i1 - i0))
 
 
-def _prune(blocks: list[Block], m: int) -> list[Block]:
+def _prune(blocks: list[MatchedRun], m: int) -> list[MatchedRun]:
     """Keep the longest blocks, at most ``DEPTH_LIMIT`` over any passage word, sorted by passage position."""
     depth = [0] * m
-    kept: list[Block] = []
+    kept: list[MatchedRun] = []
     for b in sorted(blocks, key=lambda b: (-b.size, b.j)):
         if min(depth[b.i : b.iend]) >= DEPTH_LIMIT:
             continue
@@ -176,7 +181,7 @@ def join(geo: Geometry, iend: int, jend: int, i: int, j: int) -> tuple[Join, flo
     return Join.SPLICE, 3.0
 
 
-def best_chain(blocks: list[Block], geo: Geometry) -> list[Block]:
+def best_chain(blocks: list[MatchedRun], geo: Geometry) -> list[MatchedRun]:
     """The highest-scoring sequence of blocks in passage order (overlaps trimmed), first on ties."""
     if not blocks:
         return []
@@ -199,24 +204,24 @@ def best_chain(blocks: list[Block], geo: Geometry) -> list[Block]:
                 score[y] = value
                 back[y] = (x, trim)
     end = max(range(len(blocks)), key=lambda y: (score[y], -blocks[y].j))
-    chain: list[Block] = []
+    chain: list[MatchedRun] = []
     while end >= 0:
         b = blocks[end]
         prev, trim = back[end]
-        chain.append(Block(b.i + trim, b.j + trim, b.size - trim))
+        chain.append(MatchedRun(b.i + trim, b.j + trim, b.size - trim))
         end = prev
     chain.reverse()
     return chain
 
 
 def refill_pieces(
-    chain: list[Block],
+    chain: list[MatchedRun],
     piece: Sequence[int],
     pids: Sequence[int],
     sids: Sequence[int],
     positions: dict[int, list[int]],
     geo: Geometry,
-) -> list[Block]:
+) -> list[MatchedRun]:
     """Place marker-separated pieces the seeds missed (too short) next to their neighbours."""
     if not geo.markers or not chain:
         return chain
@@ -239,15 +244,15 @@ def refill_pieces(
         found = _place(pids[p0:p1], prev, nxt, sids, positions)
         if found is not None:
             out = [b for b in out if not p0 <= b.i < p1]
-            out.append(Block(p0, found, p1 - p0))
+            out.append(MatchedRun(p0, found, p1 - p0))
             out.sort(key=lambda b: b.i)
     return out
 
 
 def _place(
     words: Sequence[int],
-    prev: Block | None,
-    nxt: Block | None,
+    prev: MatchedRun | None,
+    nxt: MatchedRun | None,
     sids: Sequence[int],
     positions: dict[int, list[int]],
 ) -> int | None:

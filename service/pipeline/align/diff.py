@@ -11,13 +11,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 
-from service.pipeline.align.chain import Block, Geometry, Join, join
+from service.pipeline.align.chain import Geometry, Join, MatchedRun, join
 
 DP_CELLS = 40_000  # largest stretch (passage words x text words) aligned word by word
 EDGE_WORDS = 60  # passage words next to a run that may be aligned to the text beside it
 
 
-class Kind(Enum):
+class RegionKind(Enum):
     EQUAL = "equal"
     CHANGE = "change"  # a replacement, insertion (no text words) or deletion (no passage words)
     EXTRA = "extra"  # passage words matched nowhere: inserted in the middle, extended at an edge
@@ -27,7 +27,7 @@ class Kind(Enum):
 class Region:
     """Passage words ``[p0, p1)`` against text words ``[s0, s1)``."""
 
-    kind: Kind
+    kind: RegionKind
     p0: int
     p1: int
     s0: int
@@ -74,7 +74,7 @@ def edit_regions(
         steps.append((*step, i, j))
     out: list[Region] = []
     for same, di, dj, si, sj in reversed(steps):
-        kind = Kind.EQUAL if same else Kind.CHANGE
+        kind = RegionKind.EQUAL if same else RegionKind.CHANGE
         if out and out[-1].kind is kind:
             out[-1] = Region(kind, out[-1].p0, p + si + di, out[-1].s0, s + sj + dj)
         else:
@@ -101,9 +101,9 @@ class Texts:
         return markers[k] if k < len(markers) else len(self.pn)
 
 
-def segments(chain: list[Block], geo: Geometry) -> tuple[list[list[Block]], list[Join]]:
+def segments(chain: list[MatchedRun], geo: Geometry) -> tuple[list[list[MatchedRun]], list[Join]]:
     """Split a chain where its blocks do not meet closely; say how each split joins."""
-    segs: list[list[Block]] = []
+    segs: list[list[MatchedRun]] = []
     joins: list[Join] = []
     for b in chain:
         if segs:
@@ -117,7 +117,7 @@ def segments(chain: list[Block], geo: Geometry) -> tuple[list[list[Block]], list
     return segs, joins
 
 
-def assemble(chain: list[Block], tx: Texts) -> Assembly:
+def assemble(chain: list[MatchedRun], tx: Texts) -> Assembly:
     """Diff regions covering the whole passage, from the chain plus alignment of its edges."""
     segs, joins = segments(chain, tx.geo)
     regions: list[Region] = []
@@ -129,7 +129,7 @@ def assemble(chain: list[Block], tx: Texts) -> Assembly:
         left = _extend_left(tx, max(cursor, tx.piece_start(first.i)), first, floor)
         start = left[0].p0 if left else first.i
         if start > cursor:
-            regions.append(Region(Kind.EXTRA, cursor, start, first.j, first.j))
+            regions.append(Region(RegionKind.EXTRA, cursor, start, first.j, first.j))
         body = left + _interior(seg, tx)
         hi = min(segs[k + 1][0].i if k + 1 < len(segs) else len(tx.pn), tx.piece_end(last.iend - 1))
         ceiling = segs[k + 1][0].j if k + 1 < len(segs) and segs[k + 1][0].j >= last.jend else len(tx.sn)
@@ -140,11 +140,11 @@ def assemble(chain: list[Block], tx: Texts) -> Assembly:
         floor = body[-1].s1
     if cursor < len(tx.pn):
         end = regions[-1].s1 if regions else 0
-        regions.append(Region(Kind.EXTRA, cursor, len(tx.pn), end, end))
+        regions.append(Region(RegionKind.EXTRA, cursor, len(tx.pn), end, end))
     return Assembly(regions, joins, spans)
 
 
-def _interior(seg: list[Block], tx: Texts) -> list[Region]:
+def _interior(seg: list[MatchedRun], tx: Texts) -> list[Region]:
     """The segment's runs and the small stretches between them."""
     out: list[Region] = []
     for n, b in enumerate(seg):
@@ -152,14 +152,14 @@ def _interior(seg: list[Block], tx: Texts) -> list[Region]:
             a = seg[n - 1]
             gp, gs = b.i - a.iend, b.j - a.jend
             if gp * gs > DP_CELLS:
-                out.append(Region(Kind.CHANGE, a.iend, b.i, a.jend, b.j))
+                out.append(Region(RegionKind.CHANGE, a.iend, b.i, a.jend, b.j))
             elif gp or gs:
                 out += edit_regions(tx.pn[a.iend : b.i], tx.sn[a.jend : b.j], a.iend, a.jend)
-        out.append(Region(Kind.EQUAL, b.i, b.iend, b.j, b.jend))
+        out.append(Region(RegionKind.EQUAL, b.i, b.iend, b.j, b.jend))
     return out
 
 
-def _extend_left(tx: Texts, lo: int, first: Block, floor: int) -> list[Region]:
+def _extend_left(tx: Texts, lo: int, first: MatchedRun, floor: int) -> list[Region]:
     """Align the passage words before a segment with the text just before it, as far as it holds."""
     lo = max(lo, first.i - EDGE_WORDS)
     size = first.i - lo
@@ -167,7 +167,7 @@ def _extend_left(tx: Texts, lo: int, first: Block, floor: int) -> list[Region]:
     if size <= 0 or w0 >= first.j:
         return []
     regs = edit_regions(tx.pn[lo : first.i], tx.sn[w0 : first.j], lo, w0, free_start=True)
-    eq = [n for n, r in enumerate(regs) if r.kind is Kind.EQUAL]
+    eq = [n for n, r in enumerate(regs) if r.kind is RegionKind.EQUAL]
     inner = regs[eq[0] :] if eq else []
     outer = regs[: eq[0]] if eq else regs
     if inner and not _holds(inner, inner[0]):
@@ -177,7 +177,7 @@ def _extend_left(tx: Texts, lo: int, first: Block, floor: int) -> list[Region]:
     return inner
 
 
-def _extend_right(tx: Texts, hi: int, last: Block, ceiling: int) -> list[Region]:
+def _extend_right(tx: Texts, hi: int, last: MatchedRun, ceiling: int) -> list[Region]:
     """Align the passage words after a segment with the text just after it, as far as it holds."""
     hi = min(hi, last.iend + EDGE_WORDS)
     size = hi - last.iend
@@ -185,7 +185,7 @@ def _extend_right(tx: Texts, hi: int, last: Block, ceiling: int) -> list[Region]
     if size <= 0 or w1 <= last.jend:
         return []
     regs = edit_regions(tx.pn[last.iend : hi], tx.sn[last.jend : w1], last.iend, last.jend, free_end=True)
-    eq = [n for n, r in enumerate(regs) if r.kind is Kind.EQUAL]
+    eq = [n for n, r in enumerate(regs) if r.kind is RegionKind.EQUAL]
     inner = regs[: eq[-1] + 1] if eq else []
     outer = regs[eq[-1] + 1 :] if eq else regs
     if inner and not _holds(inner, inner[-1]):
@@ -197,10 +197,10 @@ def _extend_right(tx: Texts, hi: int, last: Block, ceiling: int) -> list[Region]
 
 def _holds(regs: list[Region], outermost: Region) -> bool:
     """An edge alignment counts when mostly equal or when it ends in two equal words or more."""
-    same = sum(r.p1 - r.p0 for r in regs if r.kind is Kind.EQUAL)
+    same = sum(r.p1 - r.p0 for r in regs if r.kind is RegionKind.EQUAL)
     return 2 * same >= sum(r.p1 - r.p0 for r in regs) or outermost.p1 - outermost.p0 >= 2
 
 
 def _small_swap(r: Region) -> bool:
     """One or two words replaced by as many: an edit at the edge, not an extension."""
-    return r.kind is Kind.CHANGE and 1 <= r.p1 - r.p0 <= 2 and r.p1 - r.p0 == r.s1 - r.s0
+    return r.kind is RegionKind.CHANGE and 1 <= r.p1 - r.p0 <= 2 and r.p1 - r.p0 == r.s1 - r.s0

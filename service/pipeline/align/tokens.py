@@ -16,7 +16,7 @@ _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _LETTER = rf"(?:[^\W_{_CJK}]|[\u0300-\u036f])"
 # A word: letters/digits, joined by inner apostrophes ("don't") or by a separator between digits
 # ("1,000", "3.5"). CJK characters carry no spaces between words, so each is a token of its own.
-_WORD = re.compile(rf"[{_CJK}]|{_LETTER}+(?:(?:['’ʼ‘`′]|(?<=\d)[.,](?=\d)){_LETTER}+)*")
+_TOKEN_RE = re.compile(rf"[{_CJK}]|{_LETTER}+(?:(?:['’ʼ‘`′]|(?<=\d)[.,](?=\d)){_LETTER}+)*")
 _APOSTROPHES = str.maketrans({"’": "'", "ʼ": "'", "‘": "'", "`": "'", "′": "'"})
 _THOUSANDS = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?")
 _BREAK = re.compile(r"[.!?。！？\n]")
@@ -119,7 +119,7 @@ class Tokens:
 
 def tokenize(text: str, offset: int = 0) -> Tokens:
     """Split ``text`` into words; offsets are shifted by ``offset`` (for a slice of a larger text)."""
-    spans = [m.span() for m in _WORD.finditer(text)]
+    spans = [m.span() for m in _TOKEN_RE.finditer(text)]
     starts = [a + offset for a, _ in spans]
     ends = [b + offset for _, b in spans]
     words = [text[a:b] for a, b in spans]

@@ -95,7 +95,9 @@ class LocalLimiter:
         """Seconds until a slot may be free (0: take one now)."""
         if self._penalty_until > now:
             return self._penalty_until - now
-        for token in [t for t, at in self._stamps.items() if at <= now - self.window_s]:
+        # The same sum as the wait below: ``at <= now - window`` can disagree with it by one ulp and
+        # leave an expired stamp counted while the wait comes out as zero.
+        for token in [t for t, at in self._stamps.items() if at + self.window_s <= now]:
             del self._stamps[token]
         if len(self._stamps) < self.limit:
             return 0.0

@@ -30,7 +30,7 @@ _SHORT_WORDS = 150  # a teaser or a challenge page; a real article is longer
 _TEASER_WORDS = 400  # with JSON-LD saying "not free", a longer cut-off text is still a teaser
 _SAME_TEXT = 0.9  # Jaccard of word 3-shingles above which two pages say the same thing
 
-_WORD = re.compile(r"\w+(?:['’]\w+)*")
+_APOSTROPHE_WORD_RE = re.compile(r"\w+(?:['’]\w+)*")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 _SPACES = re.compile(r"\s+")
 _TITLE_SEP = re.compile(r"\s+[|:\-–—·»]+\s+")
@@ -209,7 +209,7 @@ def _norm_all(texts: Iterable[str]) -> tuple[str, ...]:
 def _words(text: str, cap: int = _TEASER_WORDS) -> int:
     """Words in ``text``, counted up to ``cap`` only: every rule asks "fewer than N?", and a
     full article need not be counted to the end."""
-    words = sum(1 for _ in islice(_WORD.finditer(text), cap))
+    words = sum(1 for _ in islice(_APOSTROPHE_WORD_RE.finditer(text), cap))
     if words >= cap:
         return words
     return min(cap, words + sum(1 for _ in islice(_CJK.finditer(text), 2 * cap)) // 2)
@@ -324,7 +324,7 @@ def _not_found_title(p: _ParsedAnswer) -> Health | None:
 def _is_not_found(part: str) -> bool:
     if not _NOT_FOUND.search(part):
         return False
-    rest = _WORD.findall(_NOT_FOUND.sub(" ", part))
+    rest = _APOSTROPHE_WORD_RE.findall(_NOT_FOUND.sub(" ", part))
     return all(w in _FILLER or (w.isdigit() and len(w) <= 3) for w in rest)
 
 
@@ -380,8 +380,12 @@ def _similarity(p: _ParsedAnswer, q: _ParsedAnswer) -> float | None:
 def _shingles(text: str, f: FetchResult) -> set[tuple[str, ...]]:
     """Word 3-shingles, without the words of the page's own last path segment (error pages
     often echo the requested path)."""
-    echo = {w for url in (f.url, f.final_url) for w in _WORD.findall(_path(url).lower().rsplit("/", 1)[-1])}
-    words = [w for w in _WORD.findall(text.lower()) if w not in echo]
+    echo = {
+        w
+        for url in (f.url, f.final_url)
+        for w in _APOSTROPHE_WORD_RE.findall(_path(url).lower().rsplit("/", 1)[-1])
+    }
+    words = [w for w in _APOSTROPHE_WORD_RE.findall(text.lower()) if w not in echo]
     if len(words) < 3:
         return {tuple(words)} if words else set()
     return {tuple(words[i : i + 3]) for i in range(len(words) - 2)}

@@ -16,16 +16,16 @@ from service.pipeline.models import FAITHFUL_STATUSES, DiffOp, Passage, QuoteRep
 from service.pipeline.state import ReadSource
 from service.settings import AlignSettings
 
-_WORD = re.compile(r"\w+")
-# A copied paragraph's words around its quotations come from the source: at least two of them,
-# and a sixth or more (an invented tail may follow the real attribution: "..., said Oza, and ...").
+_WORD_CHARS_RE = re.compile(r"\w+")
+# A copied paragraph's words around its quotations come from the source: at least one of them,
+# and 15 % or more (an invented tail may follow the real attribution: "..., said Oza, and ...").
 _COPY_FRAME = 0.15
 _COPY_FRAME_MIN = 1
 _WHOLE_IF_MATCHED = frozenset({QuoteStatus.ALTERED, QuoteStatus.MISATTRIBUTED, QuoteStatus.SOURCE_CHANGED})
 
 
 def _count(text: str) -> int:
-    return len(_WORD.findall(text))
+    return len(_WORD_CHARS_RE.findall(text))
 
 
 def _frame_matches(whole: QuoteReport, passage: Passage) -> bool:

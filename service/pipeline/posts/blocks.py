@@ -15,7 +15,7 @@ from enum import Enum
 from service.pipeline.urls import extract_urls
 
 
-class Kind(Enum):
+class BlockKind(Enum):
     BLANK = "blank"
     TEXT = "text"
     QUOTE = "quote"
@@ -28,7 +28,7 @@ class Kind(Enum):
 class Line:
     """One line: its kind, its content's view span (markers stripped) and its paragraph."""
 
-    kind: Kind
+    kind: BlockKind
     start: int
     end: int
     para: int
@@ -42,7 +42,7 @@ class Line:
 class Block:
     """Consecutive quote lines, text lines or one heading, within one paragraph."""
 
-    kind: Kind
+    kind: BlockKind
     lines: list[Line]
     attrib_url: str | None = None
     extra: list[Line] = field(default_factory=list)
@@ -82,7 +82,7 @@ _ATTRIBUTION_WORDS = frozenset(
     {"source", "sources", "via", "from", "credit", "h", "t", "cf", "see", "link", "quelle", "read", "more"}
     | {"here"}
 )
-_WORD_RE = re.compile(r"\w+(?:['’.-]\w+)*")
+_POST_WORD_RE = re.compile(r"\w+(?:['’.-]\w+)*")
 
 # Quotation marks: opener -> the closers that end it. Straight ' is an apostrophe, never a mark.
 _PAIRS = {'"': '"', "“": "”", "„": "“”", "«": "»", "‹": "›", "「": "」", "『": "』", "‘": "’"}
@@ -93,7 +93,7 @@ def words(text: str) -> int:
     """Words in ``text``, URLs not counted."""
     for found in reversed(extract_urls(text)):
         text = text[: found.span[0]] + " " + text[found.span[1] :]
-    return len(_WORD_RE.findall(text))
+    return len(_POST_WORD_RE.findall(text))
 
 
 def is_blank(line: str) -> bool:
@@ -121,7 +121,7 @@ def _url_line(text: str, start: int, end: int, marks: Sequence[tuple[int, str]],
         ch if not any(a <= start + i < b for a, b in st.links) else " "
         for i, ch in enumerate(text[start:end])
     ]
-    rest = [w.lower() for w in _WORD_RE.findall(_without_urls("".join(kept)))]
+    rest = [w.lower() for w in _POST_WORD_RE.findall(_without_urls("".join(kept)))]
     return here[0] if len([w for w in rest if w not in _ATTRIBUTION_WORDS]) <= 3 else None
 
 
@@ -162,26 +162,26 @@ def _classify(text: str, start: int, end: int, marks: Sequence[tuple[int, str]],
     end = start + len(content)
     if st.fences and _FENCE_RE.match(content.lstrip()):
         st.in_fence = not st.in_fence
-        return Line(Kind.DROP, start, end, st.para)
+        return Line(BlockKind.DROP, start, end, st.para)
     if st.in_fence or (reply and not content.strip()):
-        return Line(Kind.DROP, start, end, st.para)
+        return Line(BlockKind.DROP, start, end, st.para)
     url = _url_line(text, start, end, marks, st)
     if url is not None:
         attribution = bool(_ATTRIBUTION_RE.match(content.lstrip()))
         closes = content.lstrip().startswith(("—", "–", "--", "~"))
-        return Line(Kind.URL, start, end, st.para, url, attribution, content.endswith(":"), closes)
+        return Line(BlockKind.URL, start, end, st.para, url, attribution, content.endswith(":"), closes)
     if content.strip() in ("--", "-- "):
         st.after_signature = True
     if quoted:
-        return Line(Kind.QUOTE, start, end, st.para)
+        return Line(BlockKind.QUOTE, start, end, st.para)
     if st.after_signature or _is_dropped(content):
-        return Line(Kind.DROP, start, end, st.para)
+        return Line(BlockKind.DROP, start, end, st.para)
     heading = _HEADING_RE.match(content) if st.markdown else None
     if heading:
         body = content[heading.end() :].rstrip("# \t")
-        return Line(Kind.HEADING, start + heading.end(), start + heading.end() + len(body), st.para)
+        return Line(BlockKind.HEADING, start + heading.end(), start + heading.end() + len(body), st.para)
     lead = len(content) - len(content.lstrip())
-    return Line(Kind.TEXT, start + lead, end, st.para)
+    return Line(BlockKind.TEXT, start + lead, end, st.para)
 
 
 _MD_LINK_RE = re.compile(r"!?\[[^\]\n]*\]\((?:[^()\s]|\([^()\s]*\))*(?:\s+\"[^\"\n]*\")?\)")
@@ -209,7 +209,7 @@ def classify_lines(
             if not st.blank:
                 st.para += 1
             st.blank = True
-            lines.append(Line(Kind.BLANK, start, start, st.para))
+            lines.append(Line(BlockKind.BLANK, start, start, st.para))
             continue
         st.blank = False
         lines.append(_classify(text, start, end, marks, st))
@@ -225,7 +225,7 @@ def _continues(text: str, block: Block | None, line: Line, *, greentext: bool) -
     hard-wrapped line does. Lines that each end a sentence are separate passages."""
     if block is None or block.kind is not line.kind or block.lines[-1].para != line.para:
         return False
-    if line.kind is Kind.QUOTE and not greentext:
+    if line.kind is BlockKind.QUOTE and not greentext:
         return True
     last = text[block.lines[-1].start : block.lines[-1].end]
     if not _SENTENCE_END_RE.search(last):
@@ -241,24 +241,24 @@ def build_blocks(lines: Sequence[Line], text: str, *, greentext: bool) -> list[B
     gap = 0  # blank lines since last_closed ended
     for line in lines:
         joinable = _continues(text, current, line, greentext=greentext)
-        if line.kind in (Kind.TEXT, Kind.QUOTE) and joinable and current is not None:
+        if line.kind in (BlockKind.TEXT, BlockKind.QUOTE) and joinable and current is not None:
             current.lines.append(line)
             continue
         if current is not None:
             blocks.append(current)
             last_closed, gap, current = current, 0, None
-        if line.kind is Kind.BLANK:
+        if line.kind is BlockKind.BLANK:
             gap += 1
-        elif line.kind is Kind.URL:
+        elif line.kind is BlockKind.URL:
             # "From <url>:" heads what follows, so it never signs the quote before it; after a
             # blank line only a dash-led "— <url>" does ("Source: <url>" may head the next one).
             signs = not line.introduces and (gap == 0 or (line.closes and gap <= 2))
             near = last_closed is not None and signs
-            if near and last_closed is not None and last_closed.kind is Kind.QUOTE:
+            if near and last_closed is not None and last_closed.kind is BlockKind.QUOTE:
                 last_closed.attrib_url = last_closed.attrib_url or line.url
                 last_closed.extra.append(line)
             last_closed = None
-        elif line.kind in (Kind.TEXT, Kind.QUOTE, Kind.HEADING):
+        elif line.kind in (BlockKind.TEXT, BlockKind.QUOTE, BlockKind.HEADING):
             current = Block(line.kind, [line])
         else:
             last_closed = None

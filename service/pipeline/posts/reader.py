@@ -18,7 +18,7 @@ from service.pipeline.errors import InputError, InvalidURL, UnsupportedURL
 from service.pipeline.models import Citation, InputFormat, Passage, Post
 from service.pipeline.posts.blocks import (
     Block,
-    Kind,
+    BlockKind,
     Line,
     build_blocks,
     classify_lines,
@@ -101,7 +101,9 @@ def parse_post(
     markdown = resolved is InputFormat.MARKDOWN
     drafts = [d for block in blocks for d in _block_passages(view, block, marks, markdown=markdown)]
     url_lines = [
-        _UrlLine(ln.start, ln.url, ln.introduces, ln.closes) for ln in lines if ln.kind is Kind.URL and ln.url
+        _UrlLine(ln.start, ln.url, ln.introduces, ln.closes)
+        for ln in lines
+        if ln.kind is BlockKind.URL and ln.url
     ]
     default, other = _attach(drafts, url_lines, citations)
     passages = tuple(
@@ -164,7 +166,7 @@ def _block_passages(
         return _Draft(text, start, end, explicit, block.start, block.end, own)
 
     last: Line = block.lines[-1]
-    if block.kind is Kind.QUOTE:
+    if block.kind is BlockKind.QUOTE:
         # A blank ">" line is a paragraph break inside the quotation: each paragraph is its own
         # passage, since quoting two paragraphs with others left out between them is no splice.
         drafts = []

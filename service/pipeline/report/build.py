@@ -27,7 +27,7 @@ from service.pipeline.models import (
 FLAG_ALWAYS = frozenset({QuoteStatus.ALTERED, QuoteStatus.MISATTRIBUTED})
 _MATCHED = FAITHFUL_STATUSES | {QuoteStatus.SOURCE_CHANGED}
 _FRAGMENT_WORDS = 4
-_WORD = re.compile(r"\S+")
+_NON_SPACE_RE = re.compile(r"\S+")
 
 
 @functools.cache
@@ -73,7 +73,7 @@ def _fragment_encode(text: str) -> str:
 
 
 def _words(text: str) -> list[str]:
-    return _WORD.findall(text)
+    return _NON_SPACE_RE.findall(text)
 
 
 def text_fragment_url(url: str, exact: str, prefix: str, suffix: str) -> str:

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import AsyncIterator
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -108,6 +108,7 @@ async def test_local_concurrent_waiters_keep_the_window() -> None:
     limit=st.integers(1, 7),
     steps=st.lists(st.tuples(st.floats(0, 90), st.floats(0, 20), st.booleans()), min_size=1, max_size=40),
 )
+@example(limit=1, steps=[(0.0, 0.35725204351922285, False), (0.0, 0.0, False), (0.0, 0.0, False)])
 def test_local_window_property(limit: int, steps: list[tuple[float, float, bool]]) -> None:
     """For any gaps, request durations and penalties, no 60 s window holds more than the limit."""
 
