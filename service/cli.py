@@ -16,10 +16,11 @@ from pathlib import Path
 from typing import IO, NoReturn
 
 from service.logs import configure_logging
-from service.pipeline.batch import parse_format, parse_posted_at, run_batch
+from service.pipeline.batch import run_batch
 from service.pipeline.deps import open_deps
 from service.pipeline.errors import PipelineError
-from service.pipeline.models import EventKind, InputFormat, ProgressEvent, Report
+from service.pipeline.models import EventKind, InputFormat, ProgressEvent, Report, SourceStatus, Verdict
+from service.pipeline.posts.input import parse_format, parse_posted_at
 from service.pipeline.posts.reader import parse_post
 from service.pipeline.report.render import render_html, render_json, render_text
 from service.pipeline.verify import verify_post
@@ -206,7 +207,7 @@ class _ProgressBar:
         if event.kind is EventKind.SOURCE_READ:
             self._sources += 1
         elif event.kind is EventKind.POST_FINISHED:
-            self._flagged += event.data.get("verdict") == "flagged"
+            self._flagged += event.data.get("verdict") == Verdict.FLAGGED
             self._bar.set_postfix(sources=self._sources, flagged=self._flagged, refresh=False)
             self._bar.update(1)
 
@@ -261,7 +262,7 @@ async def _capture(args: argparse.Namespace, settings: Settings) -> int:
     for result in fetched:
         detail = f" ({result.reason})" if result.reason else ""
         print(f"{result.status.value}{detail} {result.url}", file=sys.stderr)
-    return EXIT_OK if all(r.status.value == "ok" for r in fetched) else EXIT_FLAGGED
+    return EXIT_OK if all(r.status is SourceStatus.OK for r in fetched) else EXIT_FLAGGED
 
 
 def _one_line(message: str, limit: int = 300) -> str:

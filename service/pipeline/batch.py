@@ -10,64 +10,19 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
 
 import structlog
 
 from service.pipeline.deps import Deps
 from service.pipeline.errors import InputError
-from service.pipeline.models import EventKind, InputFormat, Post, ProgressEvent, Report
-from service.pipeline.posts.reader import parse_post
+from service.pipeline.models import EventKind, FailureCode, InputFormat, Post, ProgressEvent, Report
+from service.pipeline.posts.input import post_from_mapping
 from service.pipeline.report.build import error_report
 from service.pipeline.verify import verify_post
 
 log = structlog.get_logger(__name__)
-
-MAX_POST_CHARS = 1_000_000
-
-
-def parse_posted_at(value: str) -> datetime:
-    """ISO-8601 with ``Z`` or an offset; a time without a zone is taken as UTC."""
-    try:
-        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError as exc:
-        raise InputError(f"posted_at is not an ISO-8601 date: {value!r}") from exc
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def parse_format(value: str) -> InputFormat:
-    try:
-        return InputFormat(value)
-    except ValueError as exc:
-        choices = ", ".join(f.value for f in InputFormat)
-        raise InputError(f"unknown input format {value!r} (choose from {choices})") from exc
-
-
-def post_from_mapping(data: Mapping[str, Any], *, default_format: InputFormat = InputFormat.AUTO) -> Post:
-    """A post from a batch line or an API body: ``{"id"?, "text", "format"?, "posted_at"?}``."""
-    text = data.get("text")
-    if not isinstance(text, str):
-        raise InputError('"text" must be a string')
-    if len(text) > MAX_POST_CHARS:
-        raise InputError(f"post is longer than {MAX_POST_CHARS} characters")
-    post_id = data.get("id")
-    if post_id is not None and not isinstance(post_id, (str, int)):
-        raise InputError('"id" must be a string')
-    fmt = data.get("format") or default_format.value
-    if not isinstance(fmt, str):
-        raise InputError('"format" must be a string')
-    posted = data.get("posted_at")
-    if posted is not None and not isinstance(posted, str):
-        raise InputError('"posted_at" must be an ISO-8601 string')
-    return parse_post(
-        text,
-        parse_format(fmt),
-        id=None if post_id is None else str(post_id),
-        posted_at=parse_posted_at(posted) if posted else None,
-    )
 
 
 def _decode(line: str | bytes, lineno: int) -> str | Report:
@@ -76,7 +31,7 @@ def _decode(line: str | bytes, lineno: int) -> str | Report:
     try:
         return line.decode("utf-8-sig" if lineno == 1 else "utf-8")
     except UnicodeDecodeError as exc:
-        return error_report(None, "bad_encoding", f"line {lineno}: not UTF-8 (byte {exc.start})")
+        return error_report(None, FailureCode.BAD_ENCODING, f"line {lineno}: not UTF-8 (byte {exc.start})")
 
 
 def read_line(line: str | bytes, lineno: int, *, default_format: InputFormat) -> Post | Report:
@@ -91,17 +46,19 @@ def read_line(line: str | bytes, lineno: int, *, default_format: InputFormat) ->
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        return error_report(None, "bad_json", f"line {lineno}: not JSON ({exc.msg})")
+        return error_report(None, FailureCode.BAD_JSON, f"line {lineno}: not JSON ({exc.msg})")
     except (ValueError, RecursionError) as exc:  # 5,000-digit numbers, nesting past the stack
-        return error_report(None, "bad_json", f"line {lineno}: unreadable JSON ({type(exc).__name__})")
+        return error_report(
+            None, FailureCode.BAD_JSON, f"line {lineno}: unreadable JSON ({type(exc).__name__})"
+        )
     if not isinstance(data, dict):
-        return error_report(None, "bad_json", f"line {lineno}: not a JSON object")
+        return error_report(None, FailureCode.BAD_JSON, f"line {lineno}: not a JSON object")
     post_id = data.get("id")
     try:
         return post_from_mapping(data, default_format=default_format)
     except InputError as exc:
         known = str(post_id) if isinstance(post_id, (str, int)) and not isinstance(post_id, bool) else None
-        return error_report(known, "bad_input", f"line {lineno}: {exc}")
+        return error_report(known, FailureCode.BAD_INPUT, f"line {lineno}: {exc}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +76,7 @@ async def _verify_one(item: Post | Report, deps: Deps, gate: asyncio.Semaphore) 
             return await verify_post(item, deps=deps)
         except Exception as exc:
             log.exception("post_failed", post_id=item.id)
-            return error_report(item.id, "internal_error", f"{type(exc).__name__}: {exc}")
+            return error_report(item.id, FailureCode.INTERNAL_ERROR, f"{type(exc).__name__}: {exc}")
 
 
 async def run_batch(

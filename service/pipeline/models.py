@@ -405,11 +405,13 @@ NO_MATCH = Alignment(status=QuoteStatus.NOT_FOUND, score=0.0)
 
 @dataclass(frozen=True, slots=True)
 class StageFailure:
-    code: str
+    """Why a whole report failed: a closed code and a one-line message for people."""
+
+    code: FailureCode
     message: str
 
     def to_dict(self) -> dict[str, str]:
-        return {"code": self.code, "message": self.message}
+        return {"code": self.code.value, "message": self.message}
 
 
 @dataclass(frozen=True, slots=True)

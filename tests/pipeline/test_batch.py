@@ -8,10 +8,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from service.pipeline.batch import parse_posted_at, post_from_mapping, read_line, run_batch
+from service.pipeline.batch import read_line, run_batch
 from service.pipeline.deps import Deps
 from service.pipeline.errors import InputError
 from service.pipeline.models import InputFormat, Post, Report
+from service.pipeline.posts.input import parse_posted_at, post_from_mapping
 from service.settings import HttpSettings, Settings
 from tests.fakes.sources import FakeFetcher, TextExtractor
 

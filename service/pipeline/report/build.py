@@ -14,6 +14,7 @@ from urllib.parse import quote
 
 from service.pipeline.models import (
     FAITHFUL_STATUSES,
+    FailureCode,
     QuoteReport,
     QuoteSource,
     QuoteStatus,
@@ -147,7 +148,7 @@ def build_report(
     )
 
 
-def error_report(post_id: str | None, code: str, message: str) -> Report:
+def error_report(post_id: str | None, code: FailureCode, message: str) -> Report:
     """The report of a post that could not be read at all (a bad batch line, say)."""
     return Report(
         id=post_id,

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from service.pipeline.models import QuoteReport, QuoteStatus, Verdict
+from service.pipeline.models import FailureCode, QuoteReport, QuoteStatus, Verdict
 from service.pipeline.report.build import (
     build_report,
     decide_verdict,
@@ -124,6 +124,6 @@ def test_build_and_error_report_shape() -> None:
     assert data["verdict"] == "verified"
     assert data["generator"]["name"] == "provenance"
     assert data["checked_at"].endswith("Z")
-    bad = error_report("p2", "bad_json", "line 3: not JSON").to_dict()
+    bad = error_report("p2", FailureCode.BAD_JSON, "line 3: not JSON").to_dict()
     assert bad["error"] == {"code": "bad_json", "message": "line 3: not JSON"}
     assert bad["id"] == "p2"

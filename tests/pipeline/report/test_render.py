@@ -14,6 +14,7 @@ from service.pipeline.models import (
     AtPostCapture,
     DiffOp,
     DiffPart,
+    FailureCode,
     QuoteReport,
     QuoteSource,
     QuoteStatus,
@@ -304,7 +305,7 @@ def test_text_shows_terminal_escapes_from_hostile_input_as_text() -> None:
 
 def test_text_shows_the_report_error() -> None:
     """A report that failed as a whole says why."""
-    report = _report(quotes=(), sources=(), error=StageFailure("bad_input", "not JSON"))
+    report = _report(quotes=(), sources=(), error=StageFailure(FailureCode.BAD_INPUT, "not JSON"))
     assert "error: bad_input: not JSON" in render_text(report, color=False)
 
 
