@@ -1,8 +1,9 @@
-"""Lines, blocks and quotation marks: the pieces ``posts`` builds passages from.
+"""Lines and blocks: the pieces ``reader.py`` builds passages from.
 
-Private helper of ``posts``. Everything here works on a view text (the post itself, or its
-HTML rendering) and view offsets. Lines are classified once (quote, text, URL-only, dropped);
-consecutive lines of one kind inside one paragraph form a block.
+Everything here works on a view text (the post itself, or its HTML rendering) and view offsets.
+Lines are classified once (quote, text, URL-only, dropped); consecutive lines of one kind inside
+one paragraph form a block. Quotation marks are found by ``quotes.py``, Markdown inline syntax
+undone by ``markdown.py``.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 
+from service.pipeline.posts.quotes import quote_open
 from service.pipeline.urls import extract_urls
 
 
@@ -83,10 +85,6 @@ _ATTRIBUTION_WORDS = frozenset(
     | {"here"}
 )
 _POST_WORD_RE = re.compile(r"\w+(?:['’.-]\w+)*")
-
-# Quotation marks: opener -> the closers that end it. Straight ' is an apostrophe, never a mark.
-_PAIRS = {'"': '"', "“": "”", "„": "“”", "«": "»", "‹": "›", "「": "」", "『": "』", "‘": "’"}
-_CLOSING = frozenset("".join(_PAIRS.values()))
 
 
 def words(text: str) -> int:
@@ -275,77 +273,3 @@ def _trim_quote(block: Block) -> Block:
     while len(lines) > 1 and lines[-1].start == lines[-1].end:
         lines = lines[:-1]
     return Block(block.kind, list(lines), block.attrib_url, block.extra)
-
-
-def _closer_index(stack: Sequence[tuple[str, int]], text: str, i: int) -> int | None:
-    ch = text[i]
-    if ch not in _CLOSING:
-        return None
-    prev = text[i - 1] if i else " "
-    nxt = text[i + 1] if i + 1 < len(text) else " "
-    if ch == "’" and nxt.isalnum():
-        return None  # an apostrophe: Moscow’s
-    if ch == '"' and prev.isspace():
-        return None
-    for depth in range(len(stack) - 1, -1, -1):
-        if ch in _PAIRS[stack[depth][0]]:
-            return depth
-    return None
-
-
-def _can_open(text: str, i: int) -> bool:
-    ch = text[i]
-    prev = text[i - 1] if i else " "
-    nxt = text[i + 1] if i + 1 < len(text) else " "
-    if ch not in _PAIRS or nxt.isspace():
-        return False
-    return not (ch in '‘"' and prev.isalnum())
-
-
-def find_quotes(text: str) -> list[tuple[int, int]]:
-    """Spans (inside the marks) of top-level quotations; nested ones stay inside their outer one."""
-    return _scan_quotes(text)[0]
-
-
-def quote_open(text: str) -> bool:
-    """Whether ``text`` ends inside a quotation it opened."""
-    return bool(_scan_quotes(text)[1])
-
-
-def _scan_quotes(text: str) -> tuple[list[tuple[int, int]], list[tuple[str, int]]]:
-    found: list[tuple[int, int]] = []
-    stack: list[tuple[str, int]] = []
-    for i in range(len(text)):
-        depth = _closer_index(stack, text, i)
-        if depth is not None:
-            opener_at = stack[depth][1]
-            del stack[depth:]
-            if not stack:
-                found.append((opener_at + 1, i))
-        elif _can_open(text, i):
-            stack.append((text[i], i))
-    return found, stack
-
-
-_MD_INLINE: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"!?\[([^\]\n]*)\]\((?:[^()\s]|\([^()\s]*\))*(?:\s+\"[^\"\n]*\")?\)"), r"\1"),
-    (re.compile(r"\[([^\]\n]+)\]\[[^\]\n]*\]"), r"\1"),
-    (re.compile(r"<(https?://[^>\s]+)>"), r"\1"),
-    (re.compile(r"(`+)(.+?)\1"), r"\2"),
-    (re.compile(r"(?<![\w*\\])(\*{1,3})(?=\S)(.+?)(?<=\S)\1(?![\w*])"), r"\2"),
-    (re.compile(r"(?<![\w\\])(_{1,3})(?=\S)(.+?)(?<=\S)\1(?!\w)"), r"\2"),
-    (re.compile(r"~~(?=\S)(.+?)(?<=\S)~~"), r"\1"),
-    (re.compile(r"\\([\\`*_{}\[\]()#+\-.!>~|])"), r"\1"),
-)
-_LIST_MARK_RE = re.compile(r"^[ \t]*(?:[-*+]|\d{1,3}[.)])[ \t]+")
-
-
-def render_markdown(text: str) -> str:
-    """What a reader sees of Markdown inline syntax: labels of links, text without emphasis."""
-    out = []
-    for line in text.split("\n"):
-        line = _LIST_MARK_RE.sub("", line)
-        for pattern, repl in _MD_INLINE:
-            line = pattern.sub(repl, line)
-        out.append(line)
-    return "\n".join(out)

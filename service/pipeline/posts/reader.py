@@ -22,11 +22,11 @@ from service.pipeline.posts.blocks import (
     Line,
     build_blocks,
     classify_lines,
-    find_quotes,
-    render_markdown,
     words,
 )
 from service.pipeline.posts.html import View, html_view, text_view
+from service.pipeline.posts.markdown import render_markdown
+from service.pipeline.posts.quotes import find_quotes
 from service.pipeline.urls import FoundURL, extract_urls, normalize_url
 
 __all__ = ["detect_format", "parse_post"]
