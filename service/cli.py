@@ -16,14 +16,25 @@ from pathlib import Path
 from typing import IO, NoReturn
 
 from service.logs import configure_logging
-from service.pipeline.batch import run_batch
-from service.pipeline.deps import open_deps
-from service.pipeline.errors import PipelineError
-from service.pipeline.models import EventKind, InputFormat, ProgressEvent, Report, SourceStatus, Verdict
-from service.pipeline.posts.input import parse_format, parse_posted_at
-from service.pipeline.posts.reader import parse_post
-from service.pipeline.report.render import render_html, render_json, render_text
-from service.pipeline.verify import verify_post
+from service.pipeline import (
+    EventKind,
+    InputFormat,
+    PipelineError,
+    ProgressEvent,
+    Report,
+    SourceStatus,
+    Verdict,
+    normalize_url,
+    open_deps,
+    parse_format,
+    parse_post,
+    parse_posted_at,
+    render_html,
+    render_json,
+    render_text,
+    run_batch,
+    verify_post,
+)
 from service.settings import ARCHIVE_CHOICES, ArchiveTarget, Settings, SettingsError, parse_archive
 
 EXIT_OK, EXIT_FLAGGED, EXIT_USAGE = 0, 1, 2
@@ -246,10 +257,8 @@ def _same_file(a: str, b: str) -> bool:
 
 
 async def _capture(args: argparse.Namespace, settings: Settings) -> int:
-    from service.pipeline.evidence.export import export_warc
-    from service.pipeline.fetch.live import LiveFetcher
-    from service.pipeline.fetch.session import make_client_session
-    from service.pipeline.urls import normalize_url
+    from service.pipeline.evidence import export_warc
+    from service.pipeline.fetch import LiveFetcher, make_client_session
 
     try:
         urls = list(dict.fromkeys(normalize_url(url) for url in args.urls))  # each page once

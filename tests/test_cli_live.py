@@ -8,6 +8,7 @@ import json
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from tests.fakes.origin import Origin, serve_origin
 
@@ -17,13 +18,13 @@ TOI = "https://www.timesofisrael.com/in-call-netanyahu-flogs-putin-over-gaza-war
 KREMLIN = "http://en.kremlin.ru/events/president/news/72947"
 
 
-async def _verify(post: str, *flags: str) -> tuple[int, dict[str, object], str]:
+async def _verify(post: str, *flags: str) -> tuple[int, dict[str, Any], str]:
     """``provenance verify -`` with the evidence store in a fresh temporary folder."""
     with tempfile.TemporaryDirectory() as data:
         return await _run_verify(post, "--data-dir", data, *flags)
 
 
-async def _run_verify(post: str, *flags: str) -> tuple[int, dict[str, object], str]:
+async def _run_verify(post: str, *flags: str) -> tuple[int, dict[str, Any], str]:
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "service", "verify", "-", *flags,
         cwd=ROOT, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
@@ -53,7 +54,7 @@ async def test_seed_post_live_against_local_origin() -> None:
         assert code == 0, err
         assert report["verdict"] == "verified"
         sources = report["sources"]
-        assert [s["status"] for s in sources] == ["ok", "ok"]  # type: ignore[index]
+        assert [s["status"] for s in sources] == ["ok", "ok"]
         quotes = report["quotes"]
         assert isinstance(quotes, list)
         assert not [q for q in quotes if q["flagged"]]
@@ -68,9 +69,7 @@ async def test_seed_post_live_refused_by_default() -> None:
         code, report, err = await _verify(_seed_post_for(origin))
         assert code == 0, err
         assert report["verdict"] == "unverifiable"
-        assert {(s["status"], s["reason"]) for s in report["sources"]} == {  # type: ignore[union-attr]
-            ("refused", "private_address")
-        }
+        assert {(s["status"], s["reason"]) for s in report["sources"]} == {("refused", "private_address")}
         assert sum(origin.hits.values()) == 0
 
 
@@ -98,6 +97,6 @@ async def test_loopback_in_every_spelling_is_refused_and_reached_only_when_allow
 
         code, report, err = await _verify(post, "--allow-private-addresses")
         assert code in (0, 1), err
-        reached = [s for s in report["sources"] if s["status"] == "ok"]  # type: ignore[union-attr]
+        reached = [s for s in report["sources"] if s["status"] == "ok"]
         assert origin.hits["/pages/a"] >= 10
         assert len(reached) >= 10

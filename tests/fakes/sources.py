@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from service.pipeline.models import Extraction, FetchResult, SourceStatus
+from service.pipeline.models import Extraction, FetchResult, SourceReason, SourceStatus
 
 
 @dataclass
@@ -21,9 +21,11 @@ class FakeFetcher:
         self.calls.append(url)
         status = self.statuses.get(url)
         if status is not None:
-            return FetchResult(url=url, final_url=url, status=status, reason="test")
+            return FetchResult(url=url, final_url=url, status=status, reason=SourceReason.FETCH_FAILED)
         if url not in self.pages:
-            return FetchResult(url=url, final_url=url, status=SourceStatus.ERROR, reason="not_in_replay")
+            return FetchResult(
+                url=url, final_url=url, status=SourceStatus.ERROR, reason=SourceReason.NOT_IN_REPLAY
+            )
         return FetchResult(
             url=url,
             final_url=url,

@@ -1,1 +1,36 @@
-"""posts"""
+"""Reading a post: its passages, their spans and the URLs they stand under (pure)."""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from service.pipeline.posts.input import MAX_POST_CHARS, parse_format, parse_posted_at, post_from_mapping
+    from service.pipeline.posts.reader import detect_format, parse_post
+
+__all__ = [
+    "MAX_POST_CHARS",
+    "detect_format",
+    "parse_format",
+    "parse_post",
+    "parse_posted_at",
+    "post_from_mapping",
+]
+
+_WHERE = {
+    "detect_format": "service.pipeline.posts.reader",
+    "parse_post": "service.pipeline.posts.reader",
+    "MAX_POST_CHARS": "service.pipeline.posts.input",
+    "parse_format": "service.pipeline.posts.input",
+    "parse_posted_at": "service.pipeline.posts.input",
+    "post_from_mapping": "service.pipeline.posts.input",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import a name's module on first use (PEP 562), so the facade costs nothing to import."""
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

@@ -1,1 +1,38 @@
-"""report"""
+"""The report: verdict rules, selectors and text-fragment links, and its renderings."""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from service.pipeline.report.build import build_report, error_report, quote_source, text_fragment_url
+    from service.pipeline.report.render import render_html, render_json, render_text
+
+__all__ = [
+    "build_report",
+    "error_report",
+    "quote_source",
+    "render_html",
+    "render_json",
+    "render_text",
+    "text_fragment_url",
+]
+
+_WHERE = {
+    "build_report": "service.pipeline.report.build",
+    "error_report": "service.pipeline.report.build",
+    "quote_source": "service.pipeline.report.build",
+    "text_fragment_url": "service.pipeline.report.build",
+    "render_html": "service.pipeline.report.render",
+    "render_json": "service.pipeline.report.render",
+    "render_text": "service.pipeline.report.render",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import a name's module on first use (PEP 562), so the facade costs nothing to import."""
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

@@ -79,6 +79,7 @@ def test_archive_record_cuts_out_the_response(store: EvidenceStore) -> None:
     """file/offset/length of an WarcEntry locate exactly one gzip member: the response."""
     store.record(page("https://a.test/1", WHEN, b"first"))
     rec = store.record(chain_fetch())
+    assert rec.length is not None
     data = (store.folder.parent / rec.file).read_bytes()[rec.offset : rec.offset + rec.length]
     [got] = list(ArchiveIterator(io.BytesIO(data)))
     assert got.rec_type == "response"

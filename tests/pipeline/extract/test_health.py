@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from service.pipeline.extract.health import Health, assess, probe_url
 from service.pipeline.extract.pool import extract_article
-from service.pipeline.models import Extraction, FetchResult, Redirect, SourceStatus
+from service.pipeline.models import Extraction, FetchResult, Redirect, SourceReason, SourceStatus
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "health"
 ARTICLE_URL = "https://news.example.com/local/2023/city-council-approves-bridge"
@@ -30,7 +30,7 @@ def fetched(
     status: SourceStatus = SourceStatus.OK,
     http_status: int | None = 200,
     content_type: str = "text/html; charset=utf-8",
-    reason: str | None = None,
+    reason: SourceReason | None = None,
 ) -> FetchResult:
     final = final_url or url
     redirects = (Redirect(url, 302),) if final != url else ()
@@ -150,10 +150,13 @@ def test_a_normal_article_is_ok() -> None:
 @given(
     status=st.sampled_from([s for s in SourceStatus if s is not SourceStatus.OK]),
     http_status=st.none() | st.integers(min_value=100, max_value=599).filter(lambda c: c not in (402, 503)),
-    reason=st.none() | st.sampled_from(["http_404", "timeout", "private_address"]),
+    reason=st.none()
+    | st.sampled_from(
+        [SourceReason.for_http_status(404), SourceReason.TIMEOUT, SourceReason.PRIVATE_ADDRESS]
+    ),
 )
 def test_other_statuses_pass_through_unchanged(
-    status: SourceStatus, http_status: int | None, reason: str | None
+    status: SourceStatus, http_status: int | None, reason: SourceReason | None
 ) -> None:
     """A fetch that did not come back ok keeps its status and reason (402 and 503 aside)."""
     result = fetched(page("cloudflare.html"), status=status, http_status=http_status, reason=reason)
@@ -179,16 +182,18 @@ def test_a_cloudflare_challenge_answering_200_is_blocked() -> None:
 
 def test_a_challenge_behind_a_503_is_blocked() -> None:
     """Cloudflare serves its challenge with 503: an error with a challenge body is blocked."""
-    result = fetched(page("cloudflare.html"), status=SourceStatus.ERROR, http_status=503, reason="http_503")
+    result = fetched(
+        page("cloudflare.html"), status=SourceStatus.ERROR, http_status=503, reason=SourceReason("http_503")
+    )
     health = assess(result, None)
     assert (health.status, health.reason) == (SourceStatus.BLOCKED, "challenge_page")
 
 
 def test_a_503_without_a_challenge_stays_an_error() -> None:
     """A plain 503 (no body, or an ordinary maintenance page) keeps its error status."""
-    bare = fetched(b"", status=SourceStatus.ERROR, http_status=503, reason="http_503")
+    bare = fetched(b"", status=SourceStatus.ERROR, http_status=503, reason=SourceReason("http_503"))
     maintenance = fetched(titled("Down for maintenance"), status=SourceStatus.ERROR, http_status=503)
-    assert assess(bare, None) == Health(SourceStatus.ERROR, "http_503")
+    assert assess(bare, None) == Health(SourceStatus.ERROR, SourceReason("http_503"))
     assert assess(maintenance, None).status is SourceStatus.ERROR
 
 
@@ -230,8 +235,8 @@ def test_bot_scripts_and_captcha_widgets_on_a_short_article_are_not_a_challenge(
 
 def test_a_403_from_the_fetcher_stays_blocked_with_its_reason() -> None:
     """The fetcher's own blocked status (401/403/429) is not reworded."""
-    result = fetched(b"", status=SourceStatus.BLOCKED, http_status=403, reason="http_403")
-    assert assess(result, None) == Health(SourceStatus.BLOCKED, "http_403")
+    result = fetched(b"", status=SourceStatus.BLOCKED, http_status=403, reason=SourceReason("http_403"))
+    assert assess(result, None) == Health(SourceStatus.BLOCKED, SourceReason("http_403"))
 
 
 # ---------------------------------------------------------------- paywalled
@@ -295,7 +300,7 @@ def test_paywall_phrases_under_a_long_text_are_ignored() -> None:
 @pytest.mark.parametrize("status", [SourceStatus.PAYWALLED, SourceStatus.OK])
 def test_http_402_is_paywalled(status: SourceStatus) -> None:
     """402 Payment Required is paywalled, whether the fetcher or a replay reported it."""
-    health = assess(fetched(b"", status=status, http_status=402, reason="http_402"), None)
+    health = assess(fetched(b"", status=status, http_status=402, reason=SourceReason("http_402")), None)
     assert (health.status, health.reason) == (SourceStatus.PAYWALLED, "http_402")
 
 
@@ -312,7 +317,7 @@ def test_an_article_redirected_to_a_login_page_is_a_login_wall(final: str) -> No
     """Article → /login, /signin, /subscribe, /account/ or a login host: a login wall."""
     result = fetched(page("login.html"), url="https://times.example.com/business/port-deal", final_url=final)
     health = check(result)
-    assert health == Health(SourceStatus.PAYWALLED, "login_wall", (f"final url: {final}",))
+    assert health == Health(SourceStatus.PAYWALLED, SourceReason.LOGIN_WALL, (f"final url: {final}",))
 
 
 def test_a_login_page_cited_directly_is_not_a_login_wall() -> None:
@@ -477,7 +482,7 @@ def test_a_random_path_answering_a_different_article_is_ok() -> None:
 def test_a_random_path_answering_404_is_ok() -> None:
     """A site that answers a random path with a real 404 has real pages at its other URLs."""
     probe = fetched(page("not_found.html"), url=probe_url(ARTICLE_URL, token=TOKEN),
-                    status=SourceStatus.DEAD, http_status=404, reason="http_404")  # fmt: skip
+                    status=SourceStatus.DEAD, http_status=404, reason=SourceReason("http_404"))  # fmt: skip
     assert check(fetched(page("article.html")), probe=probe, probe_extraction=None).status is SourceStatus.OK
 
 

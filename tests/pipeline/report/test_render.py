@@ -21,6 +21,7 @@ from service.pipeline.models import (
     Reason,
     Redirect,
     Report,
+    SourceReason,
     SourceReport,
     SourceStatus,
     StageFailure,
@@ -100,7 +101,11 @@ def _sources() -> tuple[SourceReport, ...]:
         at_post=AtPostCapture("2024-03-02T00:00:00Z", None, None),
     )
     dead = SourceReport(
-        url=DEAD, final_url=DEAD, status=SourceStatus.DEAD, reason="http_404", http_status=404
+        url=DEAD,
+        final_url=DEAD,
+        status=SourceStatus.DEAD,
+        reason=SourceReason.for_http_status(404),
+        http_status=404,
     )
     return ok, dead
 
@@ -439,7 +444,7 @@ def test_html_quote_text_reads_back_unchanged(text: str) -> None:
 @given(_TEXTS)
 def test_plain_text_never_holds_control_characters(text: str) -> None:
     """render_text without colour emits no escape or other control character, whatever the input."""
-    source = SourceReport(url=text, final_url=text + "/", status=SourceStatus.DEAD, reason=text, title=text)
+    source = SourceReport(url=text, final_url=text + "/", status=SourceStatus.DEAD, title=text)
     quote = _quote(QuoteStatus.ALTERED, text=text, flagged=True, cited_url=text, diff=ALTERED_DIFF)
     rendered = render_text(_report(quotes=(quote,), sources=(source,), post_id=text), color=False)
     assert not any(ord(ch) < 0x20 and ch != "\n" for ch in rendered)
