@@ -5,8 +5,9 @@ loaded on first use, so importing this package loads neither the HTTP client nor
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from service.pipeline._facade import lazy_getattr
 
 if TYPE_CHECKING:
     from service.pipeline.batch import BatchSummary, read_line, run_batch
@@ -98,9 +99,4 @@ _WHERE = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    """Import a name's module on first use (PEP 562), so the facade costs nothing to import."""
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__ = lazy_getattr(__name__, _WHERE)
