@@ -8,6 +8,7 @@ trailing punctuation, and a validating pass (yarl plus our own host rules) drops
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import re
 import unicodedata
@@ -198,3 +199,29 @@ def extract_urls(text: str) -> list[FoundURL]:
             found.append(hit)
             covered = hit.span[1]
     return found
+
+
+def surt_key(url: str) -> str:
+    """The evidence index's sort key for ``url``: its ``normalize_url`` form written SURT-like
+    (host reversed, ``www.`` dropped, query sorted, all lower case; scheme ignored, as pywb's CDX
+    keys do), so that the index and the fetch keys agree on which URLs are the same page.
+
+    A URL ``normalize_url`` refuses is keyed as written. Raises ``InvalidURL`` only when even that
+    does not parse.
+    """
+    with contextlib.suppress(UnsupportedURL, InvalidURL):
+        url = normalize_url(url)
+    try:
+        parsed = URL(url)
+        host = (parsed.host or "").lower().rstrip(".")
+        port = None if parsed.port is None or parsed.is_default_port() else parsed.port
+    except URL_PARSE_ERRORS as exc:
+        raise InvalidURL(f"malformed URL: {url[:80]!r}") from exc
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        host = ",".join(reversed(host.removeprefix("www.").split(".")))
+    if port is not None:
+        host = f"{host}:{port}"
+    query = "&".join(sorted(parsed.raw_query_string.split("&"))) if parsed.raw_query_string else ""
+    return f"{host}){parsed.raw_path or '/'}{'?' + query if query else ''}".lower()

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from yarl import URL
 
 from service.pipeline.errors import InvalidURL, UnsupportedURL
-from service.pipeline.urls import FoundURL, extract_urls, normalize_url
+from service.pipeline.urls import FoundURL, extract_urls, normalize_url, surt_key
 
 CASES_PATH = Path(__file__).parents[2].parent / "shared" / "data" / "linkify-it" / "cases.json"
 
@@ -185,3 +185,11 @@ def test_normalize_idempotent(text: str) -> None:
         return
     assert normalize_url(key) == key
     assert key.startswith(("http://", "https://"))
+
+
+def test_surt_key_agrees_with_the_fetch_key() -> None:
+    """The evidence index keys a URL by its fetch key: tracking parameters and fragments do not
+    make a stored page a different page."""
+    plain = "https://news.example/a?id=7"
+    assert surt_key(plain + "&utm_source=feed#comments") == surt_key(plain) == "example,news)/a?id=7"
+    assert surt_key("http://127.0.0.1:8080/x") == "127.0.0.1:8080)/x"

@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
-import ipaddress
 import json
 import os
 import threading
@@ -27,9 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from yarl import URL
-
-from service.pipeline.errors import ArchiveError, FetchError
+from service.pipeline.errors import ArchiveError, FetchError, InvalidURL
 from service.pipeline.evidence.warc_writer import (
     Headers,
     RecordLocation,
@@ -41,25 +38,10 @@ from service.pipeline.evidence.warc_writer import (
 from service.pipeline.fetch.answers import http_status_error, status_for_error
 from service.pipeline.fetch.warc_reader import Capture, parse_warc_date, read_capture
 from service.pipeline.models import Extraction, FetchResult, SourceStatus, WarcEntry, header_value
-from service.pipeline.urls import URL_PARSE_ERRORS
+from service.pipeline.urls import surt_key
 from service.settings import MIB, StoreSettings
 
 WARC_DIR = "warc"
-
-
-def surt_key(url: str) -> str:
-    """A SURT-like sort key: host reversed (``www.`` dropped), default port and fragment dropped,
-    query sorted, all lower case; scheme ignored, as pywb's CDX keys do."""
-    parsed = URL(url)
-    host = (parsed.host or "").lower().rstrip(".")
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        host = ",".join(reversed(host.removeprefix("www.").split(".")))
-    if parsed.port is not None and not parsed.is_default_port():
-        host = f"{host}:{parsed.port}"
-    query = "&".join(sorted(parsed.raw_query_string.split("&"))) if parsed.raw_query_string else ""
-    return f"{host}){parsed.raw_path or '/'}{'?' + query if query else ''}".lower()
 
 
 def _timestamp14(moment: datetime) -> str:
@@ -179,7 +161,7 @@ class EvidenceStore:
         """Every stored response for ``url``, oldest first: exact URL matches, else same SURT key."""
         try:
             key = surt_key(url)
-        except URL_PARSE_ERRORS:
+        except InvalidURL:
             return []
         same_key = sorted(self._scan(key), key=lambda c: (c.captured_at, c.path.name, c.offset))
         exact = [c for c in same_key if c.url == url]

@@ -17,10 +17,11 @@ from hypothesis import strategies as st
 from warcio.archiveiterator import ArchiveIterator
 
 from service.pipeline.errors import ArchiveError
-from service.pipeline.evidence.store import EvidenceStore, surt_key
+from service.pipeline.evidence.store import EvidenceStore
 from service.pipeline.fetch.live import LiveFetcher
 from service.pipeline.fetch.session import make_client_session
 from service.pipeline.models import FetchResult, SourceStatus
+from service.pipeline.urls import surt_key
 from service.settings import HttpSettings, StoreSettings
 from tests.fakes.origin import serve_raw
 from tests.pipeline._warc_helpers import PAGE, WHEN, chain_fetch, warcio_check, warcio_index
