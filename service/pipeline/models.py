@@ -157,6 +157,15 @@ class SourceReason(StrEnum):
         return cls._value2member_map_.setdefault(value, member)  # type: ignore[return-value]
 
 
+class TextKind(StrEnum):
+    """Which extracted text of a page a span points into (``quote.source.text``)."""
+
+    MAIN = "main"
+    """The article text (trafilatura)."""
+    PAGE = "page"
+    """The whole-page text: headline, standfirst, captions and every other visible block."""
+
+
 class FailureCode(StrEnum):
     """Why a whole report failed (``error.code``): the post could not be read or verified."""
 
@@ -474,12 +483,12 @@ class QuoteSource:
     prefix: str
     suffix: str
     text_fragment_url: str
-    text: str = "main"
+    text: TextKind = TextKind.MAIN
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "url": self.url,
-            "text": self.text,
+            "text": self.text.value,
             "span": list(self.span),
             "exact": self.exact,
             "prefix": self.prefix,

@@ -25,6 +25,7 @@ from service.pipeline.models import (
     SourceReason,
     SourceReport,
     SourceStatus,
+    TextKind,
     WarcEntry,
     WaybackEntry,
 )
@@ -45,9 +46,9 @@ def _iso(moment: datetime | None) -> str | None:
 def _texts(url: str, extraction: Extraction, deps: Deps) -> tuple[SourceText, ...]:
     texts = []
     if extraction.main_text.strip():
-        texts.append(SourceText(url, "main", extraction.main_text, deps.indexes))
+        texts.append(SourceText(url, TextKind.MAIN, extraction.main_text, deps.indexes))
     if extraction.page_text.strip():
-        texts.append(SourceText(url, "page", extraction.page_text, deps.indexes))
+        texts.append(SourceText(url, TextKind.PAGE, extraction.page_text, deps.indexes))
     return tuple(texts)
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from service.pipeline.align.aligner import TextIndex, index_text
-from service.pipeline.models import SourceReport
+from service.pipeline.models import SourceReport, TextKind
 
 V = TypeVar("V")
 _Key = tuple[str, str]
@@ -95,7 +95,7 @@ class SourceText:
     """
 
     url: str
-    kind: str
+    kind: TextKind
     text: str
     indexes: IndexCache[TextIndex]
 

@@ -22,6 +22,7 @@ from service.pipeline.models import (
     SourceReport,
     Span,
     StageFailure,
+    TextKind,
     Verdict,
 )
 
@@ -105,7 +106,7 @@ def text_fragment_url(url: str, exact: str, prefix: str, suffix: str) -> str:
 
 
 def quote_source(
-    url: str, text: str, span: Span, *, context_chars: int, text_kind: str = "main"
+    url: str, text: str, span: Span, *, context_chars: int, text_kind: TextKind = TextKind.MAIN
 ) -> QuoteSource:
     """A W3C TextQuoteSelector (exact, prefix, suffix) plus the text-fragment link."""
     start, end = span

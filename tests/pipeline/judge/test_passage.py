@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from service.pipeline.judge.attachment import choose_attachment
 from service.pipeline.judge.passage import judge_passage
-from service.pipeline.models import Passage, QuoteStatus, SourceReport, SourceStatus
+from service.pipeline.models import Passage, QuoteStatus, SourceReport, SourceStatus, TextKind
 from service.pipeline.state import ReadSource, SourceText, new_index_cache
 from service.settings import AlignSettings
 
@@ -17,8 +17,8 @@ TEXT_B = "The council approved the new budget late on Tuesday night after a long
 
 def source(url: str, text: str | None, *, then: str | None = None, partial: bool = False) -> ReadSource:
     status = SourceStatus.OK if text is not None else SourceStatus.DEAD
-    live = (SourceText(url, "main", text, INDEXES),) if text is not None else ()
-    past = (SourceText(url, "main", then, INDEXES),) if then is not None else ()
+    live = (SourceText(url, TextKind.MAIN, text, INDEXES),) if text is not None else ()
+    past = (SourceText(url, TextKind.MAIN, then, INDEXES),) if then is not None else ()
     return ReadSource(url, SourceReport(url=url, final_url=url, status=status), live=live, at_post=past,
                       partial=partial)  # fmt: skip
 

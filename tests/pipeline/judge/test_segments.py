@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from service.pipeline.judge.segments import _line_splits, _looks_wrapped, judge_block
-from service.pipeline.models import Passage, SourceReport, SourceStatus
+from service.pipeline.models import Passage, SourceReport, SourceStatus, TextKind
 from service.pipeline.state import ReadSource, SourceText, new_index_cache
 from service.settings import AlignSettings
 
@@ -13,7 +13,7 @@ PAGE = (
     "The port will stay closed until the weekend, officials added."
 )
 CITED = ReadSource(A, SourceReport(url=A, final_url=A, status=SourceStatus.OK),
-                   live=(SourceText(A, "main", PAGE, new_index_cache()),))  # fmt: skip
+                   live=(SourceText(A, TextKind.MAIN, PAGE, new_index_cache()),))  # fmt: skip
 
 
 def paragraph(text: str, quote: str, rest: str | None = None) -> Passage:
