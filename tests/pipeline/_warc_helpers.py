@@ -3,6 +3,7 @@ fetch, and warcio's own checker and indexer."""
 
 from __future__ import annotations
 
+import gzip
 import json
 import subprocess
 import sys
@@ -61,7 +62,7 @@ def warcio_index(path: Path) -> list[dict[str, str]]:
 
 @dataclass
 class Cap:
-    """One capture to write: URL, date, HTTP status line, headers, body, WARC type."""
+    """One capture to write: URL, date, HTTP status line, headers, body, WARC type, peer address."""
 
     url: str
     when: datetime
@@ -69,6 +70,7 @@ class Cap:
     status: str = "200 OK"
     headers: tuple[tuple[str, str], ...] = (("Content-Type", "text/html; charset=utf-8"),)
     kind: str = "response"
+    ip: str | None = None
 
 
 def write_warc(path: Path, caps: list[Cap], *, compress: bool = True) -> Path:
@@ -99,5 +101,16 @@ def write_warc(path: Path, caps: list[Cap], *, compress: bool = True) -> Path:
                     cap.url, "response", payload=BytesIO(cap.body), length=len(cap.body), http_headers=http,
                     warc_headers_dict={"WARC-Date": date},
                 )  # fmt: skip
+            if cap.ip:
+                record.rec_headers.add_header("WARC-IP-Address", cap.ip)
             writer.write_record(record)
     return path
+
+
+def tamper(path: Path, offset: int, length: int, old: bytes, new: bytes) -> None:
+    """Rewrite one gzip member of a WARC so its payload says ``new`` where it said ``old``: the
+    file still decompresses, but the record's digests no longer match its bytes."""
+    data = path.read_bytes()
+    member = gzip.decompress(data[offset : offset + length])
+    assert old in member
+    path.write_bytes(data[:offset] + gzip.compress(member.replace(old, new)) + data[offset + length :])
