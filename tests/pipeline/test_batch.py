@@ -4,47 +4,18 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from service.pipeline.batch import read_line, run_batch
 from service.pipeline.deps import Deps
-from service.pipeline.errors import InputError
 from service.pipeline.models import InputFormat, Post, Report
-from service.pipeline.posts.input import parse_posted_at, post_from_mapping
 from service.settings import HttpSettings, Settings
 from tests.fakes.sources import FakeFetcher, TextExtractor
 
 NO_PROBE = Settings(http=HttpSettings(probe_soft_404=False))  # fetch counts without the soft-404 probe
 URL = "https://news.example/a"
 PAGE = "The harbour reopened on Monday after three days of storms, the port authority said in a statement."
-
-
-def test_posted_at_parsing() -> None:
-    """Z, offsets and naive times are accepted (naive means UTC); nonsense is an InputError."""
-    assert parse_posted_at("2023-12-10T14:23:38Z").utcoffset() is not None
-    assert parse_posted_at("2023-12-10T16:23:38+02:00").hour == 16
-    assert parse_posted_at("2023-12-10").tzinfo is not None
-    with pytest.raises(InputError):
-        parse_posted_at("yesterday")
-
-
-@pytest.mark.parametrize(
-    ("data", "message"),
-    [
-        ({}, '"text" must be a string'),
-        ({"text": 5}, '"text" must be a string'),
-        ({"text": "x", "format": "pdf"}, "unknown input format"),
-        ({"text": "x", "posted_at": 12}, "posted_at"),
-        ({"text": "x", "posted_at": "not a date"}, "ISO-8601"),
-        ({"text": "x", "id": ["a"]}, '"id"'),
-    ],
-)
-def test_bad_mappings_say_what_is_wrong(data: dict[str, object], message: str) -> None:
-    """Every malformed field is an InputError naming the problem."""
-    with pytest.raises(InputError, match=message):
-        post_from_mapping(data)
 
 
 def test_read_line_turns_garbage_into_error_reports() -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,6 +12,7 @@ from service.pipeline.evidence.store import EvidenceStore
 from service.pipeline.models import FetchResult, SourceStatus
 from tests.fakes.sources import FakeFetcher
 from tests.fakes.wayback import FakeWayback
+from tests.pipeline._warc_helpers import tamper
 from tests.pipeline.conftest import MakeClient
 
 
@@ -41,15 +41,6 @@ async def test_past_comes_from_the_store_before_the_wayback_machine(
     assert none is None
 
 
-def _tamper(path: Path, offset: int, length: int, old: bytes, new: bytes) -> None:
-    """Rewrite one gzip member of a WARC so its payload says ``new`` where it said ``old``: the
-    file still decompresses, but the record's digests no longer match its bytes."""
-    data = path.read_bytes()
-    member = gzip.decompress(data[offset : offset + length])
-    assert old in member
-    path.write_bytes(data[:offset] + gzip.compress(member.replace(old, new)) + data[offset + length :])
-
-
 async def test_a_tampered_stored_record_is_not_evidence(tmp_path: Path) -> None:
     """The at-post lookup reads the store through the checked reader: a record whose digest does
     not verify is skipped (and logged), never compared as the page at post time."""
@@ -64,7 +55,7 @@ async def test_a_tampered_stored_record_is_not_evidence(tmp_path: Path) -> None:
         intact = await fetcher.fetch_at(url, datetime(2022, 1, 1, tzinfo=UTC))
         assert intact is not None
         assert intact.body == stored.body
-        _tamper(tmp_path / record.file, record.offset, record.length, b"resigned", b"stayed!!")
+        tamper(tmp_path / record.file, record.offset, record.length, b"resigned", b"stayed!!")
         with capture_logs() as logs:
             tampered = await fetcher.fetch_at(url, datetime(2022, 1, 1, tzinfo=UTC))
     assert tampered is None

@@ -6,7 +6,6 @@ import asyncio
 import gzip
 import io
 import multiprocessing
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -19,14 +18,11 @@ from warcio.archiveiterator import ArchiveIterator
 from service.pipeline.errors import ArchiveError
 from service.pipeline.evidence.store import EvidenceStore
 from service.pipeline.fetch.live import LiveFetcher
-from service.pipeline.fetch.session import make_client_session
 from service.pipeline.models import FetchResult, SourceStatus
 from service.pipeline.urls import surt_key
-from service.settings import HttpSettings, StoreSettings
+from service.settings import StoreSettings
 from tests.fakes.origin import serve_raw
 from tests.pipeline._warc_helpers import PAGE, WHEN, chain_fetch, warcio_check, warcio_index
-
-PRIVATE_OK = HttpSettings(allow_private_addresses=True, total_timeout=10.0)
 
 
 def page(url: str, when: datetime, body: bytes, status: int = 200) -> FetchResult:
@@ -46,14 +42,6 @@ def warcs(root: Path) -> list[Path]:
 def store(tmp_path: Path) -> EvidenceStore:
     """A store under tmp_path with the default (large) file size."""
     return EvidenceStore(tmp_path / "data")
-
-
-@pytest.fixture
-async def fetcher() -> AsyncIterator[LiveFetcher]:
-    """A live fetcher allowed to reach loopback."""
-    session = make_client_session(PRIVATE_OK)
-    yield LiveFetcher(session, PRIVATE_OK)
-    await session.close()
 
 
 def test_record_chain_is_valid_and_indexed(store: EvidenceStore) -> None:

@@ -5,21 +5,18 @@ from __future__ import annotations
 import asyncio
 import gzip
 import tempfile
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from io import BytesIO
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from warcio.statusandheaders import StatusAndHeaders
-from warcio.warcwriter import WARCWriter
 
 from service.pipeline.errors import ArchiveError
 from service.pipeline.fetch.replay import ReplayArchive
 from service.pipeline.models import SourceStatus
 from service.settings import HttpSettings
+from tests.pipeline._warc_helpers import Cap, write_warc
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "seed"
 SEED_URLS = {
@@ -39,50 +36,6 @@ def _t(day: int) -> datetime:
 
 def _html(text: str) -> bytes:
     return f"<!doctype html><html><body><p>{text}</p></body></html>".encode()
-
-
-@dataclass
-class Cap:
-    """One capture to write: URL, date, HTTP status line, headers, body, WARC type."""
-
-    url: str
-    when: datetime
-    body: bytes = b""
-    status: str = "200 OK"
-    headers: tuple[tuple[str, str], ...] = (("Content-Type", "text/html; charset=utf-8"),)
-    kind: str = "response"
-
-
-def write_warc(path: Path, caps: list[Cap], *, compress: bool = True) -> Path:
-    """A WARC/1.1 file with these captures (each response preceded by its request)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("wb") as fh:
-        writer = WARCWriter(fh, gzip=compress, warc_version="1.1")
-        for cap in caps:
-            date = cap.when.strftime("%Y-%m-%dT%H:%M:%SZ")
-            request = writer.create_warc_record(
-                cap.url, "request",
-                http_headers=StatusAndHeaders("GET / HTTP/1.1", [("Host", "x")], is_http_request=True),
-                warc_headers_dict={"WARC-Date": date},
-            )  # fmt: skip
-            writer.write_record(request)
-            http = StatusAndHeaders(cap.status, list(cap.headers), protocol="HTTP/1.1")
-            if cap.kind == "revisit":
-                record = writer.create_revisit_record(
-                    cap.url,
-                    digest=cap.body.decode(),
-                    refers_to_uri=cap.url,
-                    refers_to_date=date,
-                    http_headers=http,
-                )
-                record.rec_headers.replace_header("WARC-Date", date)
-            else:
-                record = writer.create_warc_record(
-                    cap.url, "response", payload=BytesIO(cap.body), length=len(cap.body), http_headers=http,
-                    warc_headers_dict={"WARC-Date": date},
-                )  # fmt: skip
-            writer.write_record(record)
-    return path
 
 
 @pytest.fixture

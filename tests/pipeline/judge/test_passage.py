@@ -2,25 +2,9 @@
 
 from __future__ import annotations
 
-from service.pipeline.judge.attachment import choose_attachment
 from service.pipeline.judge.passage import judge_passage
-from service.pipeline.models import Passage, QuoteStatus, SourceReport, SourceStatus, TextKind
-from service.pipeline.state import ReadSource, SourceText, new_index_cache
-from service.settings import AlignSettings
-
-SETTINGS = AlignSettings()
-INDEXES = new_index_cache()
-A, B = "https://a.example/", "https://b.example/"
-TEXT_A = "The harbour reopened on Monday after three days of storms, the port authority said."
-TEXT_B = "The council approved the new budget late on Tuesday night after a long debate."
-
-
-def source(url: str, text: str | None, *, then: str | None = None, partial: bool = False) -> ReadSource:
-    status = SourceStatus.OK if text is not None else SourceStatus.DEAD
-    live = (SourceText(url, TextKind.MAIN, text, INDEXES),) if text is not None else ()
-    past = (SourceText(url, TextKind.MAIN, then, INDEXES),) if then is not None else ()
-    return ReadSource(url, SourceReport(url=url, final_url=url, status=status), live=live, at_post=past,
-                      partial=partial)  # fmt: skip
+from service.pipeline.models import Passage, QuoteStatus
+from tests.pipeline.judge._sources import SETTINGS, TEXT_A, TEXT_B, A, B, source
 
 
 def passage(text: str, url: str | None, *, explicit: bool = True) -> Passage:
@@ -52,13 +36,3 @@ def test_edited_source_dead_source_and_paywall() -> None:
     assert (
         judge_passage(passage(TEXT_A, A), paywalled, [], settings=SETTINGS).status is QuoteStatus.UNVERIFIABLE
     )
-
-
-def test_choose_attachment_needs_two_more_passages_found() -> None:
-    """The other URL convention wins only when it places at least two more passages right."""
-    a, b = source(A, TEXT_A + " " + TEXT_A.replace("harbour", "port")), source(B, TEXT_B)
-    by_url = {A: a, B: b}
-    one = [Passage(TEXT_A, (0, 1), True, B, alt_cited_url=A)]
-    assert choose_attachment(one, by_url, settings=SETTINGS)[0].cited_url == B
-    two = [*one, Passage(TEXT_A.replace("harbour", "port"), (2, 3), True, B, alt_cited_url=A)]
-    assert [p.cited_url for p in choose_attachment(two, by_url, settings=SETTINGS)] == [A, A]
