@@ -146,7 +146,11 @@ class SourceReason(StrEnum):
     def _missing_(cls, value: object) -> SourceReason | None:
         # ``http_<status>`` members are made on first use and kept, so they compare by identity too.
         if not (
-            isinstance(value, str) and len(value) == 8 and value.startswith("http_") and value[5:].isdigit()
+            isinstance(value, str)
+            and len(value) == 8
+            and value.startswith("http_")
+            and value[5:].isascii()
+            and value[5:].isdigit()
         ):
             return None
         if not 100 <= int(value[5:]) <= 599:

@@ -103,7 +103,7 @@ def index_warc(path: Path) -> list[Capture]:
                         digest=rec.rec_headers.get_header("WARC-Payload-Digest"),
                     )
                 )
-    except ArchiveLoadFailed as e:
+    except (ArchiveLoadFailed, AttributeError) as e:  # warcio: AttributeError on a record cut in its headers
         raise ArchiveError(f"unreadable WARC {path}: {e}") from e
     return captures
 
@@ -117,7 +117,8 @@ def read_capture(capture: Capture, *, limit: int, original: Capture | None = Non
     """
     try:
         return _read_checked(capture, original, limit)
-    except (ArchiveLoadFailed, EOFError, OSError, StopIteration, zlib.error) as e:
+    # warcio raises AttributeError (not ArchiveLoadFailed) for a record cut inside its WARC headers.
+    except (ArchiveLoadFailed, AttributeError, EOFError, OSError, StopIteration, zlib.error) as e:
         raise FetchError(
             f"capture at {capture.path.name}:{capture.offset} is damaged", reason=SourceReason.CORRUPT_CAPTURE
         ) from e

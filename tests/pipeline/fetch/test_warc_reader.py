@@ -84,11 +84,6 @@ def test_index_of_a_file_that_is_not_a_warc_is_an_archive_error(tmp_path: Path, 
         index_warc(bad)
 
 
-@pytest.mark.xfail(
-    raises=AttributeError,
-    reason="warcio fails with AttributeError on a record cut before its WARC-Target-URI; "
-    "index_warc does not translate it",
-)
 def test_index_of_a_file_cut_inside_a_records_headers_is_an_archive_error(tmp_path: Path) -> None:
     """A file cut inside a response record's WARC headers: ArchiveError, like any unreadable WARC."""
     path = write_warc(tmp_path / "a.warc", [Cap(URL_A, DAY_1, BODY)], compress=False)
@@ -183,11 +178,6 @@ def test_any_cut_inside_the_record_block_is_corrupt(data: st.DataObject) -> None
         _corrupt(capture)
 
 
-@pytest.mark.xfail(
-    raises=AttributeError,
-    reason="warcio fails with AttributeError on a record cut before its WARC-Target-URI; "
-    "read_capture does not translate it",
-)
 def test_a_record_cut_inside_its_warc_headers_is_corrupt(tmp_path: Path) -> None:
     """A file cut inside the response's WARC headers (index made before the damage): corrupt_capture."""
     path = write_warc(tmp_path / "cut.warc", [Cap(URL_A, DAY_1, BODY)], compress=False)

@@ -56,10 +56,6 @@ def test_marks_that_are_not_emphasis_stay(text: str) -> None:
     assert render_markdown(text) == text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a run of two stars followed by a blank is split: its inner star opens (CommonMark: literal)",
-)
 def test_a_star_run_followed_by_a_blank_is_not_emphasis() -> None:
     """'** words **' is no emphasis in CommonMark (the run is not left-flanking): it stays as written."""
     assert render_markdown("** not emphasis **") == "** not emphasis **"
