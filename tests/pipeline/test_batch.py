@@ -64,10 +64,32 @@ def test_read_line_turns_garbage_into_error_reports() -> None:
     assert good.id == "p1"
 
 
-@given(st.text(max_size=200))
+_LINES = st.one_of(
+    st.text(max_size=200),
+    st.fixed_dictionaries(
+        {"text": st.text(max_size=80) | st.integers()},
+        optional={
+            "id": st.text(max_size=10) | st.integers(),
+            "format": st.sampled_from(["text", "markdown", "html", "auto", "docx"]),
+            "posted_at": st.sampled_from(["2023-12-10T14:23:38Z", "2023-12-10", "soon"]),
+        },
+    ).map(json.dumps),
+)
+
+
+@given(_LINES)
 def test_read_line_never_raises(line: str) -> None:
-    """Whatever a line holds, reading it gives a post or an error report, never an exception."""
-    assert isinstance(read_line(line, 1, default_format=InputFormat.AUTO), (Post, Report))
+    """Whatever a line holds, reading it gives a post or an error report, never an exception; an
+    error report says what was wrong with which line, a post has the text the line gave."""
+    item = read_line(line, 1, default_format=InputFormat.AUTO)
+    if isinstance(item, Report):
+        assert item.error is not None
+        assert item.error.code in {"bad_json", "bad_input"}
+        assert item.error.message.startswith("line 1: ")
+    else:
+        data = json.loads(line)
+        assert item.text == data["text"]
+        assert item.id == (str(data["id"]) if "id" in data else None)
 
 
 async def test_batch_keeps_order_and_goes_on_after_bad_lines() -> None:

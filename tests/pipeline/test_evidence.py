@@ -25,10 +25,15 @@ async def test_runner_burst_keeps_the_budget_and_lands_every_capture(
     async with CaptureRunner(make_client(), wait_s=0.2, data_dir=tmp_path, drain_s=30) as runner:
         reports = await asyncio.gather(*(runner.capture(u) for u in urls))
     assert {r["status"] for r in reports} <= {"success", "pending"}
-    assert all(r["job_id"] for r in reports if r["status"] == "pending" and r["message"] == "capture running")
     logged = [json.loads(line) for line in (tmp_path / "wayback.jsonl").read_text().splitlines()]
     assert sorted(entry["url"] for entry in logged) == sorted(urls)
     assert {entry["wayback"]["status"] for entry in logged} == {"success"}
+    jobs = {entry["url"]: entry["wayback"]["job_id"] for entry in logged}
+    assert all(str(job).startswith("spn2-") for job in jobs.values())
+    for url, report in zip(urls, reports, strict=True):
+        # A report names its capture's job as soon as there is one: landed, or pending but running.
+        running = report["status"] == "success" or report["message"] == "capture running"
+        assert report["job_id"] == (jobs[url] if running else None), report
     assert max_in_window(fake.submission_times()) <= 6
     assert [s.answer for s in fake.submissions if not s.answer.startswith("spn2-")] == [
         "429", "user-session-limit", "429",

@@ -387,6 +387,7 @@ async def test_innocent_extraction_is_retried_after_a_kill() -> None:
         await slow_pool.restart()
         ex = await task
         assert ex.main_text.count("word and more words here") >= 1
+        assert len(old) == 2
         assert all(dead(pid) for pid in old)
         assert slow_pool.extractions == 1
 
