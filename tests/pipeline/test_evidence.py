@@ -7,10 +7,15 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
+import aiohttp
+from structlog.testing import capture_logs
+
+from service.pipeline.archive.ratelimit import LocalLimiter
 from service.pipeline.archive.store import EvidenceStore
+from service.pipeline.archive.wayback import WaybackClient
 from service.pipeline.evidence import CaptureRunner, EvidenceFetcher
 from service.pipeline.models import FetchResult, SourceStatus
-from service.settings import StoreSettings
+from service.settings import StoreSettings, WaybackSettings
 from tests.fakes.sources import FakeFetcher
 from tests.fakes.wayback import FakeWayback
 from tests.pipeline.conftest import MakeClient, max_in_window
@@ -76,3 +81,81 @@ async def test_past_comes_from_the_store_before_the_wayback_machine(
     assert b"From the archive." in older.body
     assert older.archive_url == f"{fake.base_url}/web/20200101000000/{url}"
     assert none is None
+
+
+async def test_unreadable_stored_capture_is_logged_and_the_wayback_machine_answers(
+    fake: FakeWayback, make_client: MakeClient, tmp_path: Path
+) -> None:
+    """A stored capture whose WARC file is gone is skipped with a ``store_capture_unreadable``
+    warning naming the URL and the read error; the Wayback Machine's capture answers instead."""
+    url = "https://news.example/a"
+    fake.add_snapshot(url, "20200101000000", "<html><body><p>From the archive.</p></body></html>")
+    with EvidenceStore(StoreSettings(root=tmp_path)) as store:
+        store.record(
+            FetchResult(url=url, final_url=url, status=SourceStatus.OK, http_status=200,
+                        body=b"<p>From our store.</p>", fetched_at=datetime(2021, 6, 1, tzinfo=UTC))
+        )  # fmt: skip
+        store.close()
+        [warc] = store.folder.glob("*.warc.gz")
+        warc.unlink()
+        fetcher = EvidenceFetcher(FakeFetcher({}), store=store, wayback=make_client())
+        with capture_logs() as logs:
+            found = await fetcher.fetch_at(url, datetime(2022, 1, 1, tzinfo=UTC))
+    assert found is not None
+    assert b"From the archive." in found.body
+    [event] = [e for e in logs if e["event"] == "store_capture_unreadable"]
+    assert (event["log_level"], event["url"]) == ("warning", url)
+    assert event["error"].startswith("unreadable capture warc/")
+    assert warc.name in event["error"]
+
+
+async def test_refused_wayback_lookup_is_logged_and_gives_no_past(
+    fake: FakeWayback, make_client: MakeClient
+) -> None:
+    """When the Wayback Machine refuses the CDX lookup (403), there is no at-post version and a
+    ``wayback_lookup_failed`` warning names the URL and the refusal."""
+    fake.cdx_status = 403
+    url = "https://news.example/a"
+    fake.add_snapshot(url, "20200101000000", "<html><body><p>From the archive.</p></body></html>")
+    fetcher = EvidenceFetcher(FakeFetcher({}), wayback=make_client())
+    with capture_logs() as logs:
+        found = await fetcher.fetch_at(url, datetime(2022, 1, 1, tzinfo=UTC))
+    assert found is None
+    assert fake.hits["cdx"] == 1
+    assert [e for e in logs if e["event"] == "wayback_lookup_failed"] == [
+        {"event": "wayback_lookup_failed", "log_level": "warning", "url": url, "error": "CDX: HTTP 403"}
+    ]
+
+
+async def test_captures_still_running_when_the_run_ends_are_logged(fake: FakeWayback) -> None:
+    """Captures that have not landed when the drain time is up (here: one waiting out a 429's
+    30-second back-off, one queued behind it) are left behind with a ``wayback_captures_unfinished``
+    warning that counts both."""
+    fake.script.append("429")  # Retry-After: 30, on the wall clock: far past the drain time
+    settings = WaybackSettings(base_url=fake.base_url, availability_url=f"{fake.base_url}/wayback/available")
+    async with aiohttp.ClientSession() as session:
+        client = WaybackClient(session, settings, LocalLimiter(6))
+        with capture_logs() as logs:
+            async with CaptureRunner(client, wait_s=0.05, data_dir=None, drain_s=0.3) as runner:
+                reports = [await runner.capture(f"https://example.com/{i}") for i in range(2)]
+    assert [r["status"] for r in reports] == ["pending", "pending"]
+    assert [e for e in logs if e["event"] == "wayback_captures_unfinished"] == [
+        {"event": "wayback_captures_unfinished", "log_level": "warning", "count": 2}
+    ]
+
+
+async def test_wayback_log_that_cannot_be_written_is_logged(
+    fake: FakeWayback, make_client: MakeClient, tmp_path: Path
+) -> None:
+    """When the data folder cannot hold wayback.jsonl (a file stands in its place), the capture is
+    still reported, and a ``wayback_log_failed`` warning gives the error."""
+    blocker = tmp_path / "data"
+    blocker.write_text("a file where the data folder should be")
+    with capture_logs() as logs:
+        async with CaptureRunner(make_client(), wait_s=5.0, data_dir=blocker, drain_s=5.0) as runner:
+            report = await runner.capture("https://example.com/story")
+    assert report["status"] == "success"
+    assert report["job_id"].startswith("spn2-")
+    [event] = [e for e in logs if e["event"] == "wayback_log_failed"]
+    assert event["log_level"] == "warning"
+    assert str(blocker) in event["error"]
