@@ -7,11 +7,12 @@ import json
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from structlog.testing import capture_logs
 
 from service.pipeline.batch import parse_posted_at, post_from_mapping, read_line, run_batch
 from service.pipeline.deps import Deps
 from service.pipeline.errors import InputError
-from service.pipeline.models import InputFormat, Post, Report
+from service.pipeline.models import Extraction, InputFormat, Post, Report
 from service.settings import HttpSettings, Settings
 from tests.fakes.sources import FakeFetcher, TextExtractor
 
@@ -133,3 +134,40 @@ async def test_batch_announces_every_post_through_events() -> None:
     assert [e.post_id for e in finished] == ["a", None, "c"]
     assert [e.data.get("error") for e in finished] == [None, "bad_json", "bad_input"]
     assert any(e.kind is EventKind.SOURCE_READ for e in events)
+
+
+BUGGY = "https://news.example/buggy"
+
+
+class BuggyExtractor(TextExtractor):
+    """Extracts every page but one, on which it has a bug (not an ExtractionError)."""
+
+    async def extract(
+        self, body: bytes, *, url: str, content_type: str | None = None, digest: str | None = None
+    ) -> Extraction:
+        if url == BUGGY:
+            raise ZeroDivisionError("division by zero")
+        return await super().extract(body, url=url, content_type=content_type, digest=digest)
+
+
+async def test_post_that_fails_unexpectedly_is_an_error_report_and_logged() -> None:
+    """A bug while verifying one post makes that post an ``internal_error`` report, logs a
+    ``post_failed`` error with the post's id and the traceback, and the batch goes on."""
+    lines = [
+        json.dumps({"id": "bad", "text": f"{PAGE}\n\n{BUGGY}\n"}),
+        json.dumps({"id": "good", "text": f"{PAGE}\n\n{URL}\n"}),
+    ]
+    deps = Deps(settings=NO_PROBE, fetcher=FakeFetcher({URL: PAGE, BUGGY: PAGE}), extractor=BuggyExtractor())
+    out: list[str] = []
+    with capture_logs() as logs:
+        summary = await run_batch(lines, out.append, deps=deps)
+    reports = [json.loads(line) for line in out]
+    assert [(r["id"], r["error"]) for r in reports] == [
+        ("bad", {"code": "internal_error", "message": "ZeroDivisionError: division by zero"}),
+        ("good", None),
+    ]
+    assert reports[1]["verdict"] == "verified"
+    assert (summary.posts, summary.errors) == (2, 1)
+    assert [e for e in logs if e["event"] == "post_failed"] == [
+        {"event": "post_failed", "log_level": "error", "post_id": "bad", "exc_info": True}
+    ]
