@@ -175,9 +175,12 @@ def test_json_report_has_every_field_of_the_contract() -> None:
     """The seed's JSON report carries the contract's fields with the contract's types."""
     result = run("verify", str(SEED / "post.txt"), "--replay", str(SEED / "seed.warc.gz"),
                  "--posted-at", "2023-12-10T14:23:38Z")  # fmt: skip
+    assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     top = {"schema", "id", "posted_at", "verdict", "checked_at", "generator", "sources", "quotes", "error"}
     assert set(report) == top
+    assert len(report["sources"]) == 2  # the field checks below run on every source and quote
+    assert len(report["quotes"]) >= 11
     assert report["schema"] == "provenance.report/1"
     assert report["posted_at"] == "2023-12-10T14:23:38Z"
     source_keys = {"url", "final_url", "redirects", "status", "reason", "http_status", "title", "author",

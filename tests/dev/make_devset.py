@@ -2,10 +2,16 @@
 """Build the labelled development set: a WARC of the corpus pages and posts that quote them.
 
 usage: python tests/dev/make_devset.py --corpus ../shared/corpus --out DIR --seed 1 [--posts 400]
+       [--pages N] [--max-page-kb K] [--edited 30] [--cited-only]
 
 Writes DIR/pages.warc.gz (every page at its manifest URL, captured 2019-11-20, plus a 2024-01-01
 capture with one word edited for a few pages), DIR/posts.jsonl (score.py's labelled format, which is
 also batch input) and DIR/edits.json (what was edited). See tests/dev/README.md.
+
+The options after --posts make a small set (tests/data/devset, the CI quality gate): --pages draws the
+posts from N pages of the corpus only, --max-page-kb leaves out pages whose HTML is larger, --edited sets
+how many pages get a later capture, and --cited-only writes to the WARC only the pages the posts cite.
+Without them the output is byte for byte what it always was.
 """
 
 from __future__ import annotations
@@ -327,6 +333,17 @@ def summarize(posts: list[dict[str, object]]) -> str:
     return "\n".join(lines)
 
 
+def _small_pool(pages: list[Page], n: int | None, max_kb: int | None, rng: random.Random) -> list[Page]:
+    """The pages posts are drawn from: every usable page, or n of them (corpus order) at most max_kb each."""
+    pool = [p for p in pages if p.latin and len(p.candidates) >= 6]
+    if max_kb is not None:
+        pool = [p for p in pool if len(p.raw) <= max_kb * 1024]
+    if n is not None and n < len(pool):
+        chosen = set(rng.sample(range(len(pool)), n))
+        pool = [p for i, p in enumerate(pool) if i in chosen]
+    return pool
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -334,17 +351,25 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--posts", type=int, default=400)
+    ap.add_argument("--pages", type=int, default=None, help="draw the posts from N pages only")
+    ap.add_argument("--max-page-kb", type=int, default=None, help="leave out pages with more HTML")
+    ap.add_argument("--edited", type=int, default=EDITED_PAGES, help="pages with a 2024 capture")
+    ap.add_argument("--cited-only", action="store_true", help="WARC: only the pages the posts cite")
     args = ap.parse_args(argv)
     if not (args.corpus / "manifest.jsonl").is_file():
         print(f"no corpus at {args.corpus}", file=sys.stderr)
         return 2
     rng = random.Random(args.seed)
     pages = load_corpus(args.corpus)
-    pool = [p for p in pages if p.latin and len(p.candidates) >= 6]
-    edits = make_edits([p for p in pool if p.lang == "en"], EDITED_PAGES, rng)
+    pool = _small_pool(pages, args.pages, args.max_page_kb, rng)
+    edits = make_edits([p for p in pool if p.lang == "en"], args.edited, rng)
     args.out.mkdir(parents=True, exist_ok=True)
-    write_warc(args.out / "pages.warc.gz", pages, edits)
     posts = [build_post(i, pool, edits, rng) for i in range(args.posts)]
+    if args.cited_only:
+        cited = {str(u) for post in posts for u in post["cites"]}  # type: ignore[attr-defined]
+        pages = [p for p in pages if p.url in cited]
+        edits = {u: e for u, e in edits.items() if u in cited}
+    write_warc(args.out / "pages.warc.gz", pages, edits)
     problems = [msg for post in posts for msg in check_post(post, edits)]
     with (args.out / "posts.jsonl").open("w", encoding="utf-8") as f:
         for post in posts:

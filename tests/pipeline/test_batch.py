@@ -6,10 +6,11 @@ import json
 
 from hypothesis import given
 from hypothesis import strategies as st
+from structlog.testing import capture_logs
 
 from service.pipeline.batch import read_line, run_batch
 from service.pipeline.deps import Deps
-from service.pipeline.models import InputFormat, Post, Report
+from service.pipeline.models import Extraction, InputFormat, Post, Report
 from service.settings import HttpSettings, Settings
 from tests.fakes.sources import FakeFetcher, TextExtractor
 
@@ -36,10 +37,32 @@ def test_read_line_turns_garbage_into_error_reports() -> None:
     assert good.id == "p1"
 
 
-@given(st.text(max_size=200))
+_LINES = st.one_of(
+    st.text(max_size=200),
+    st.fixed_dictionaries(
+        {"text": st.text(max_size=80) | st.integers()},
+        optional={
+            "id": st.text(max_size=10) | st.integers(),
+            "format": st.sampled_from(["text", "markdown", "html", "auto", "docx"]),
+            "posted_at": st.sampled_from(["2023-12-10T14:23:38Z", "2023-12-10", "soon"]),
+        },
+    ).map(json.dumps),
+)
+
+
+@given(_LINES)
 def test_read_line_never_raises(line: str) -> None:
-    """Whatever a line holds, reading it gives a post or an error report, never an exception."""
-    assert isinstance(read_line(line, 1, default_format=InputFormat.AUTO), (Post, Report))
+    """Whatever a line holds, reading it gives a post or an error report, never an exception; an
+    error report says what was wrong with which line, a post has the text the line gave."""
+    item = read_line(line, 1, default_format=InputFormat.AUTO)
+    if isinstance(item, Report):
+        assert item.error is not None
+        assert item.error.code in {"bad_json", "bad_input"}
+        assert item.error.message.startswith("line 1: ")
+    else:
+        data = json.loads(line)
+        assert item.text == data["text"]
+        assert item.id == (str(data["id"]) if "id" in data else None)
 
 
 async def test_batch_keeps_order_and_goes_on_after_bad_lines() -> None:
@@ -83,3 +106,40 @@ async def test_batch_announces_every_post_through_events() -> None:
     assert [e.post_id for e in finished] == ["a", None, "c"]
     assert [e.data.get("error") for e in finished] == [None, "bad_json", "bad_input"]
     assert any(e.kind is EventKind.SOURCE_READ for e in events)
+
+
+BUGGY = "https://news.example/buggy"
+
+
+class BuggyExtractor(TextExtractor):
+    """Extracts every page but one, on which it has a bug (not an ExtractionError)."""
+
+    async def extract(
+        self, body: bytes, *, url: str, content_type: str | None = None, digest: str | None = None
+    ) -> Extraction:
+        if url == BUGGY:
+            raise ZeroDivisionError("division by zero")
+        return await super().extract(body, url=url, content_type=content_type, digest=digest)
+
+
+async def test_post_that_fails_unexpectedly_is_an_error_report_and_logged() -> None:
+    """A bug while verifying one post makes that post an ``internal_error`` report, logs a
+    ``post_failed`` error with the post's id and the traceback, and the batch goes on."""
+    lines = [
+        json.dumps({"id": "bad", "text": f"{PAGE}\n\n{BUGGY}\n"}),
+        json.dumps({"id": "good", "text": f"{PAGE}\n\n{URL}\n"}),
+    ]
+    deps = Deps(settings=NO_PROBE, fetcher=FakeFetcher({URL: PAGE, BUGGY: PAGE}), extractor=BuggyExtractor())
+    out: list[str] = []
+    with capture_logs() as logs:
+        summary = await run_batch(lines, out.append, deps=deps)
+    reports = [json.loads(line) for line in out]
+    assert [(r["id"], r["error"]) for r in reports] == [
+        ("bad", {"code": "internal_error", "message": "ZeroDivisionError: division by zero"}),
+        ("good", None),
+    ]
+    assert reports[1]["verdict"] == "verified"
+    assert (summary.posts, summary.errors) == (2, 1)
+    assert [e for e in logs if e["event"] == "post_failed"] == [
+        {"event": "post_failed", "log_level": "error", "post_id": "bad", "exc_info": True}
+    ]

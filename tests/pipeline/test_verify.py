@@ -117,6 +117,9 @@ async def test_fabricated_explicit_quote_is_not_found_but_commentary_is_not_flag
     unmarked = [q for q in report.quotes if not q.explicit]
     assert explicit
     assert all(q.status is QuoteStatus.NOT_FOUND and q.flagged for q in explicit)
+    assert [(q.status, q.flagged) for q in unmarked if q.text.startswith("Honestly")] == [
+        (QuoteStatus.NOT_FOUND, False)
+    ]
     assert all(not q.flagged for q in unmarked)
 
 
@@ -154,7 +157,7 @@ async def test_unreadable_source_makes_quotes_unverifiable() -> None:
     fetcher = FakeFetcher({}, statuses={A: SourceStatus.REFUSED})
     report = await verify_post(parse_post(text, InputFormat.TEXT), deps=_deps(fetcher))
     assert report.verdict.value == "unverifiable"
-    assert all(q.status is QuoteStatus.UNVERIFIABLE and not q.flagged for q in report.quotes)
+    assert [(q.status, q.flagged) for q in report.quotes] == [(QuoteStatus.UNVERIFIABLE, False)]
 
 
 async def test_no_citations_verdict() -> None:

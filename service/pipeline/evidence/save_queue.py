@@ -90,8 +90,8 @@ class SaveQueue:
 
     @property
     def backlog(self) -> int:
-        """URLs waiting to be submitted plus captures being polled."""
-        return self._queue.qsize() + len(self._pollers)
+        """URLs put and not landed yet: queued, being submitted (or waiting out a back-off), polled."""
+        return self._outstanding
 
     async def join(self) -> None:
         """Wait until every queued URL has landed; raises if a task of the queue died of a bug."""

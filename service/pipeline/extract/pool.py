@@ -8,10 +8,14 @@ overruns its wall-clock limit: ``asyncio.wait_for`` alone only stops waiting, th
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import encodings
 import hashlib
+import importlib
 import logging
 import multiprocessing
 import os
+import pkgutil
 import signal
 import time
 from collections import OrderedDict
@@ -138,11 +142,20 @@ def extract_article(
     return _finish(_read_page(body, url, content_type, max_html_bytes), url)
 
 
+# Latin-1 with no declared charset: reading it imports trafilatura and what charset detection needs.
+_WARM_UP_PAGE = "<html><body><article><p>Un café à Zürich, le 3 janvier 2020.</p></article></body></html>"
+
+
 def _init_worker() -> None:
-    """Child setup: quiet trafilatura (it logs every discarded page), leave Ctrl-C to the parent."""
+    """Child setup: quiet trafilatura (it logs every discarded page), leave Ctrl-C to the parent, and
+    make the imports extraction makes lazily (trafilatura, codecs) so no page's time limit pays them."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     for name in ("trafilatura", "htmldate", "justext", "courlan"):
         logging.getLogger(name).setLevel(logging.ERROR)
+    _read_page(_WARM_UP_PAGE.encode("latin-1"), None, None, _DEFAULT_MAX_HTML)
+    for codec in pkgutil.iter_modules(encodings.__path__):  # charset detection may try any of them
+        with contextlib.suppress(ImportError):  # mbcs and oem exist on Windows only
+            importlib.import_module(f"encodings.{codec.name}")
 
 
 def _reap(procs: list[multiprocessing.process.BaseProcess], timeout_s: float) -> None:

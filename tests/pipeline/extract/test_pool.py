@@ -8,6 +8,8 @@ import json
 import os
 import re
 import signal
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -332,6 +334,40 @@ async def test_timeout_kills_workers_and_pool_recovers(pool: ExtractorPool) -> N
     assert set(pool.worker_pids).isdisjoint(old)
 
 
+# Run in a fresh interpreter, as a spawned worker is: the modules the initializer imports, then those
+# reading the pages named on the command line imports on top.
+_IMPORTS_PROBE = """
+import json, sys
+from pathlib import Path
+from service.pipeline.extract import pool as extract
+cold = set(sys.modules)
+extract._init_worker()
+warm = set(sys.modules)
+for path in sys.argv[1:]:
+    extract.extract_article(Path(path).read_bytes(), url="https://e.com/")
+print(json.dumps([sorted(warm - cold), sorted(set(sys.modules) - warm)]))
+"""
+
+
+def test_worker_initializer_imports_what_extraction_imports_lazily(tmp_path: Path) -> None:
+    """Once a fresh worker's initializer has run, reading pages (declared charsets, an undeclared
+    legacy one) imports nothing more: a page's time limit never pays the worker's imports."""
+    legacy = tmp_path / "legacy.html"
+    legacy.write_bytes(
+        article("<p>Çà et là, des «wörds» en Windows-1252 sans déclaration.</p>").encode("cp1252")
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", _IMPORTS_PROBE, str(TOI), str(KREMLIN), str(legacy)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    at_init, later = json.loads(result.stdout)
+    assert "trafilatura" in at_init
+    assert later == []
+
+
 async def test_timeout_is_cached_per_body(pool: ExtractorPool) -> None:
     """The same hostile bytes under another URL fail at once, without burning CPU again."""
     flood = paragraph_flood(60_000)
@@ -351,6 +387,7 @@ async def test_innocent_extraction_is_retried_after_a_kill() -> None:
         await slow_pool.restart()
         ex = await task
         assert ex.main_text.count("word and more words here") >= 1
+        assert len(old) == 2
         assert all(dead(pid) for pid in old)
         assert slow_pool.extractions == 1
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import unquote
 
 import pytest
@@ -98,15 +99,39 @@ def test_text_fragment_multiblock_has_no_context() -> None:
     assert len(link.split("#:~:text=", 1)[1].split(",")) == 2
 
 
-@given(st.text(min_size=1, max_size=200))
-def test_text_fragment_directive_has_only_safe_characters(exact: str) -> None:
-    """Whatever the passage, the directive never carries a raw separator inside a part."""
-    directive = text_fragment_url("https://e.com/", exact, "", "").partition("#:~:text=")[2]
-    for part in directive.split(","):
-        body = part.strip("-")
-        assert "," not in body
-        assert "&" not in body
-        assert " " not in body
+# A directive part: unreserved URL characters and %XX escapes only (so no raw ',', '&', '-', space or
+# anything else to escape), with a '-' only as the context mark at its edge.
+_SAFE_PART = re.compile(r"(-?)((?:[A-Za-z0-9_.~]|%[0-9A-F]{2})+)(-?)")
+_WORDS = re.compile(r"\S+")
+
+
+def _prose(max_words: int) -> st.SearchStrategy[str]:
+    """Any text, or runs of words (of any characters) joined by spaces or, now and then, a newline."""
+    words = st.lists(st.text(min_size=1, max_size=8), min_size=1, max_size=max_words)
+    return st.one_of(st.text(max_size=200), words.map(" ".join), words.map(" ".join), words.map("\n".join))
+
+
+@given(_prose(14).filter(bool), _prose(5), _prose(5))
+def test_text_fragment_directive_has_only_safe_characters(exact: str, prefix: str, suffix: str) -> None:
+    """Whatever the passage and its context, every directive part is non-empty and escapes every
+    character a text directive reserves; percent-decoded, the parts are the passage's first and last
+    words (all of them when short) between the context words, marked by a '-' at their outer edge."""
+    link = text_fragment_url("https://e.com/", exact, prefix, suffix)
+    words = _WORDS.findall(exact)
+    if not words:
+        assert link == "https://e.com/"
+        return
+    assert link.startswith("https://e.com/#:~:text=")
+    parts = link.partition("#:~:text=")[2].split(",")
+    matches = [_SAFE_PART.fullmatch(part) for part in parts]
+    assert all(matches), parts
+    marks = [(m.group(1), m.group(3)) for m in matches if m]
+    decoded = [unquote(m.group(2)).split(" ") for m in matches if m]
+    pre = _WORDS.findall(prefix.split("\n")[-1])[-3:] if "\n" not in exact else []
+    suf = _WORDS.findall(suffix.split("\n")[0])[:3] if "\n" not in exact else []
+    core = [words] if len(words) <= 8 else [words[:4], words[-4:]]
+    assert decoded == ([pre] if pre else []) + core + ([suf] if suf else [])
+    assert marks == ([("", "-")] if pre else []) + [("", "")] * len(core) + ([("-", "")] if suf else [])
 
 
 def test_build_and_error_report_shape() -> None:
