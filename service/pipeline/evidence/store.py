@@ -22,6 +22,7 @@ import json
 import os
 import threading
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -37,7 +38,7 @@ from service.pipeline.evidence.warc_writer import (
 )
 from service.pipeline.fetch.answers import http_status_error, status_for_error
 from service.pipeline.fetch.warc_reader import Capture, parse_warc_date, read_capture
-from service.pipeline.models import Extraction, FetchResult, SourceStatus, WarcEntry, header_value
+from service.pipeline.models import Extraction, FetchResult, WarcEntry
 from service.pipeline.urls import surt_key
 from service.settings import MIB, StoreSettings
 
@@ -185,20 +186,9 @@ class EvidenceStore:
             stored = read_capture(capture, limit=self._max_body_bytes)
         except FetchError as e:
             raise ArchiveError(f"unreadable capture {self.relative(capture)}:{capture.offset}: {e}") from e
+        found = stored.as_fetch_result(capture, url=capture.url, final_url=capture.url)
         err = http_status_error(stored.status)
-        return FetchResult(
-            url=capture.url,
-            final_url=capture.url,
-            status=SourceStatus.OK if err is None else status_for_error(err),
-            reason=None if err is None else err.reason,
-            http_status=stored.status,
-            content_type=header_value(stored.headers, "content-type"),
-            headers=stored.headers,
-            body=stored.body,
-            fetched_at=capture.captured_at,
-            captured_at=capture.captured_at,
-            peer=stored.ip,
-        )
+        return found if err is None else replace(found, status=status_for_error(err), reason=err.reason)
 
     def relative(self, capture: Capture) -> str:
         """The capture's file relative to the store's root, as reports name it."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import bisect
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -25,7 +26,6 @@ from service.pipeline.models import (
     FetchResult,
     Redirect,
     SourceReason,
-    SourceStatus,
     WarcEntry,
     header_value,
 )
@@ -129,18 +129,8 @@ class ReplayArchive:
             )
         except FetchError as err:
             return failure(url, current, err, redirects=redirects, captured_at=capture.captured_at)
-        result = FetchResult(
-            url=url,
-            final_url=current,
-            status=SourceStatus.OK,
-            redirects=redirects,
-            http_status=record.status,
-            content_type=header_value(record.headers, "content-type"),
-            headers=record.headers,
-            body=record.body,
-            fetched_at=capture.captured_at,
-            captured_at=capture.captured_at,
-            peer=record.ip,
+        result = replace(
+            record.as_fetch_result(capture, url=url, final_url=current, redirects=redirects),
             evidence=WarcEntry(
                 file=str(capture.path),
                 offset=capture.offset,

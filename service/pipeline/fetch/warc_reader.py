@@ -19,7 +19,7 @@ from warcio.exceptions import ArchiveLoadFailed
 
 from service.pipeline.errors import ArchiveError, BodyTooLarge, FetchError
 from service.pipeline.fetch.redirects import REDIRECT_STATUSES
-from service.pipeline.models import SourceReason
+from service.pipeline.models import FetchResult, Redirect, SourceReason, SourceStatus, header_value
 
 WARC_SUFFIXES = (".warc", ".warc.gz")
 
@@ -52,6 +52,28 @@ class StoredAnswer:
     headers: tuple[tuple[str, str], ...]
     body: bytes
     ip: str | None
+
+    def as_fetch_result(
+        self, capture: Capture, *, url: str, final_url: str, redirects: tuple[Redirect, ...] = ()
+    ) -> FetchResult:
+        """This answer as a fetch of ``url`` that ended at ``final_url``, dated by its capture.
+
+        ``status`` is ``ok``: whether the answer is a page to read is the caller's rule
+        (``answers.py``), applied after redirects are followed.
+        """
+        return FetchResult(
+            url=url,
+            final_url=final_url,
+            status=SourceStatus.OK,
+            redirects=redirects,
+            http_status=self.status,
+            content_type=header_value(self.headers, "content-type"),
+            headers=self.headers,
+            body=self.body,
+            fetched_at=capture.captured_at,
+            captured_at=capture.captured_at,
+            peer=self.ip,
+        )
 
 
 def parse_warc_date(value: str | None) -> datetime | None:
