@@ -552,7 +552,7 @@ async def test_api_key_is_kept_and_sent(serve: Serve, launch: Launch, tmp_path: 
 
     await page.fill("#post", SEED_POST)
     await page.click("#verify")
-    await expect(page.locator("#error")).to_contain_text("(key_required)")
+    await expect(page.locator("#error")).to_contain_text("(key_required, HTTP 401)")
 
     await page.click("#key-summary")
     await page.fill("#api-key", token)

@@ -159,7 +159,9 @@ async function submit(event) {
 }
 
 function errorText(error) {
-  if (error instanceof ApiError) return `The server refused: ${error.message} (${error.code}).`;
+  if (error instanceof ApiError) {
+    return error.status ? `${error.message} (${error.code}, HTTP ${error.status}).` : `${error.message}.`;
+  }
   return `Something went wrong: ${error?.message ?? error}`;
 }
 
