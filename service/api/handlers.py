@@ -20,8 +20,10 @@ from service.api.schemas import (
     VERIFY_FIELDS,
     RequestError,
     check_fields,
+    flag,
     json_object,
     read_body,
+    rfc3339_for_python,
 )
 from service.pipeline import (
     EventKind,
@@ -77,6 +79,8 @@ async def verify(request: web.Request) -> web.Response:
     api = request.app[keys.SETTINGS].api
     data = json_object(await read_body(request, api.max_body_bytes))
     check_fields(data, VERIFY_FIELDS)
+    if isinstance(data.get("posted_at"), str):
+        data["posted_at"] = rfc3339_for_python(data["posted_at"])
     try:
         post = post_from_mapping(data)
     except InputError as exc:
@@ -94,7 +98,7 @@ async def verify(request: web.Request) -> web.Response:
 
     job.task = asyncio.get_running_loop().create_task(run_job(job, work))
     accepted = {"job": job.id, "events": f"/v1/jobs/{job.id}/events", "status_url": f"/v1/jobs/{job.id}"}
-    if request.query.get("wait", "true").lower() in {"false", "0", "no"}:
+    if not flag(request, "wait", True):
         return _json(accepted, status=202)
     try:
         await asyncio.wait_for(asyncio.shield(job.task), api.verify_wait_s)
@@ -177,8 +181,8 @@ async def check(request: web.Request) -> web.Response:
     quote, url, html = str(data["quote"]), str(data["url"]), data.get("html")
     try:
         key = normalize_url(url)
-    except PipelineError as exc:
-        raise RequestError(400, "bad_url", str(exc)) from exc
+    except PipelineError:
+        key = url  # not a URL anyone can read: the quote is unverifiable, and says why
     html_bytes = html.encode("utf-8") if isinstance(html, str) else None
     client_sha = hashlib.sha256(html_bytes).hexdigest() if html_bytes is not None else None
     cache = app[keys.CHECK_CACHE]
@@ -221,12 +225,14 @@ async def _judge_one(
 async def sources(request: web.Request) -> web.Response:
     """GET /v1/sources?url=: what is known of a URL (read by this server, stored as evidence)."""
     url = request.query.get("url")
-    if not url:
+    if url is None:
         raise RequestError(400, "missing_field", "'url' is required")
     try:
         key = normalize_url(url)
-    except PipelineError as exc:
-        raise RequestError(400, "bad_url", str(exc)) from exc
+    except PipelineError:
+        raise RequestError(
+            404, "unknown_source", "not a URL that can be read, so nothing is known of it"
+        ) from None
     deps = request.app[keys.DEPS]
     read = known_source(key, deps)
     captures = []

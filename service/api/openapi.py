@@ -38,9 +38,13 @@ def _ref(name: str) -> dict[str, str]:
 def _body(fields: tuple[Field, ...]) -> dict[str, Any]:
     props: dict[str, Any] = {}
     for f in fields:
-        schema: dict[str, Any] = {"type": "string"}
+        schema: dict[str, Any] = {"type": "string" if f.required else ["string", "null"]}
         if f.max_chars is not None:
             schema["maxLength"] = f.max_chars
+        if f.choices:
+            schema["enum"] = list(f.choices)
+        if f.format:
+            schema["format"] = f.format
         props[f.name] = schema
     return {
         "type": "object",
@@ -54,7 +58,28 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
+SSE_EVENT = {
+    "type": "object",
+    "description": "one server-sent event; data is JSON (the report, last)",
+    "required": ["event", "data"],
+    "properties": {
+        "event": {
+            "enum": ["post_started", "source_read", "quote_judged", "post_finished", "report", "error"]
+        },
+        "data": {"type": "string", "contentMediaType": "application/json"},
+        "id": {"type": "string", "pattern": "^[0-9]+$"},
+    },
+}
 ERRORS = {"default": _json(_ref("Error"), "an error: {error: {code, message}}")}
+NDJSON = {
+    "type": "string",
+    "pattern": "\\S",
+    "description": "one JSON post a line: {id, text, format?, posted_at?}",
+}
+JOB_LINKS = {
+    name: {"operationId": op, "parameters": {"id": "$response.body#/job"}}
+    for name, op in (("status", "job"), ("events", "jobEvents"), ("html", "jobReportHtml"))
+}
 ID = [{"name": "id", "in": "path", "required": True, "schema": _STR}]
 
 
@@ -114,7 +139,7 @@ def document() -> dict[str, Any]:
                 },
                 "responses": {
                     "200": _json(_ref("Report"), "the report"),
-                    "202": _json(accepted, "still running (or wait=false): the job"),
+                    "202": {**_json(accepted, "still running (or wait=false): the job"), "links": JOB_LINKS},
                     **ERRORS,
                 },
             }
@@ -135,7 +160,7 @@ def document() -> dict[str, Any]:
                 "responses": {
                     "200": {
                         "description": "text/event-stream",
-                        "content": {"text/event-stream": {"schema": _STR}},
+                        "content": {"text/event-stream": {"schema": SSE_EVENT}},
                     },
                     **ERRORS,
                 },
@@ -175,11 +200,23 @@ def document() -> dict[str, Any]:
             "post": {
                 "summary": "Many posts (NDJSON)",
                 "operationId": "createBatch",
-                "requestBody": {"required": True, "content": {"application/x-ndjson": {"schema": _STR}}},
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/x-ndjson": {"schema": NDJSON}, "text/plain": {"schema": NDJSON}},
+                },
                 "responses": {
-                    "202": _json(
-                        {"type": "object", "required": ["batch"], "properties": {"batch": _STR}}, "the batch"
-                    ),
+                    "202": {
+                        **_json(
+                            {"type": "object", "required": ["batch"], "properties": {"batch": _STR}},
+                            "the batch",
+                        ),
+                        "links": {
+                            "progress": {
+                                "operationId": "batch",
+                                "parameters": {"id": "$response.body#/batch"},
+                            }
+                        },
+                    },
                     **ERRORS,
                 },
             }

@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
+
+# RFC 3339 date-time, as JSON Schema's "date-time" format means it (the API is stricter than the CLI,
+# which also takes a bare date).
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})")
+
+
+def rfc3339_for_python(value: str) -> str:
+    """A leap second (``:60``) as the last instant before it: Python's datetime has no leap seconds."""
+    return value[:17] + "59.999999" + value[19:].lstrip(".0123456789") if value[17:19] == "60" else value
 
 
 class RequestError(Exception):
@@ -52,9 +62,13 @@ def json_object(body: bytes) -> dict[str, Any]:
 
 @dataclass(frozen=True, slots=True)
 class Field:
+    """One string field of a request body; ``choices`` and ``format`` also go into the OpenAPI document."""
+
     name: str
     required: bool = False
     max_chars: int | None = None
+    choices: tuple[str, ...] = ()
+    format: str | None = None
 
 
 def check_fields(data: Mapping[str, Any], fields: tuple[Field, ...]) -> None:
@@ -75,13 +89,32 @@ def check_fields(data: Mapping[str, Any], fields: tuple[Field, ...]) -> None:
             raise RequestError(400, "wrong_type", f"{f.name!r} must be a string")
         if f.max_chars is not None and len(value) > f.max_chars:
             raise RequestError(400, "too_long", f"{f.name!r} is longer than {f.max_chars} characters")
+        if f.format == "date-time" and not _RFC3339.fullmatch(value):
+            raise RequestError(
+                400, "bad_input", f"{f.name!r} must be an RFC 3339 date-time (2023-12-10T14:23:38Z)"
+            )
+        if f.choices and value not in f.choices:
+            raise RequestError(400, "bad_input", f"{f.name!r} must be one of {', '.join(f.choices)}")
+
+
+def flag(request: web.Request, name: str, default: bool) -> bool:
+    """A true/false query parameter; anything else is a 400."""
+    raw = request.query.get(name)
+    if raw is None:
+        return default
+    if raw not in ("true", "false"):
+        raise RequestError(400, "bad_parameter", f"{name} must be true or false")
+    return raw == "true"
 
 
 VERIFY_FIELDS = (
     Field("text", required=True),
-    Field("format"),
-    Field("posted_at"),
+    Field("format", choices=("auto", "text", "markdown", "html")),
+    Field("posted_at", format="date-time"),
     Field("id", max_chars=200),
 )
-CHECK_FIELDS = (Field("quote", required=True, max_chars=5000), Field("url", required=True, max_chars=4096),
-                Field("html"))  # fmt: skip
+CHECK_FIELDS = (
+    Field("quote", required=True, max_chars=5000),
+    Field("url", required=True, max_chars=4096),
+    Field("html"),
+)

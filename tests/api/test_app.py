@@ -104,6 +104,7 @@ async def test_events_keep_the_connection_alive(make_client: MakeClient) -> None
         (b'{"text": "x", "extra": 1}', 400, "unknown_field"),
         (b'{"text": "x", "format": "pdf"}', 400, "bad_input"),
         (b'{"text": "x", "posted_at": "yesterday"}', 400, "bad_input"),
+        (b'{"text": "x", "format": 3}', 400, "wrong_type"),
     ],
 )
 async def test_bad_bodies_are_json_errors(client: Client, body: bytes, status: int, code: str) -> None:
@@ -126,6 +127,12 @@ async def test_routing_errors_are_json(
     assert resp.status == status
     assert resp.content_type == "application/json"
     assert (await resp.json())["error"]["code"] == code
+
+
+async def test_a_bad_wait_parameter_is_refused(client: Client) -> None:
+    """``wait`` is true or false; anything else is a 400 rather than a guess."""
+    resp = await client.post("/v1/verify?wait=soon", json={"text": "no links here"})
+    assert (resp.status, (await resp.json())["error"]["code"]) == (400, "bad_parameter")
 
 
 async def test_a_body_over_the_limit_is_refused_before_it_is_read(make_client: MakeClient) -> None:
@@ -252,7 +259,8 @@ async def test_sources_tells_what_is_known(client: Client) -> None:
     after = await (await client.get("/v1/sources", params={"url": TOI})).json()
     assert after["source"]["status"] == "ok"
     assert len(after["source"]["sha256"]) == 64
-    assert (await client.get("/v1/sources", params={"url": "ftp://x"})).status == 400
+    assert (await client.get("/v1/sources", params={"url": "ftp://x"})).status == 404
+    assert (await client.get("/v1/sources")).status == 400
 
 
 async def test_a_batch_runs_in_the_background_and_answers_ndjson(client: Client) -> None:
