@@ -216,6 +216,7 @@ class Settings:
     data_dir: Path = Path("provenance-data")
     archive: frozenset[ArchiveTarget] = frozenset()
     redis_url: str | None = None
+    redis_prefix: str = "provenance"  # every Redis key this deployment writes starts with it
     concurrency: int = 8
     store: StoreSettings = field(default_factory=StoreSettings)
     wayback: WaybackSettings = field(default_factory=WaybackSettings)
@@ -237,5 +238,6 @@ class Settings:
             data_dir=data_dir,
             archive=archive,
             redis_url=environ.get("PROVENANCE_REDIS_URL") or None,
+            redis_prefix=environ.get("PROVENANCE_REDIS_PREFIX", "provenance") or "provenance",
             concurrency=int(_number(environ, "PROVENANCE_CONCURRENCY", 8, minimum=1)),
         )

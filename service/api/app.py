@@ -16,8 +16,9 @@ from typing import Any
 
 from aiohttp import web
 from limits import parse
-from limits.aio.storage import MemoryStorage
+from limits.aio.storage import MemoryStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
+from limits.storage import storage_from_string
 
 from service.api import keys, middlewares
 from service.api.credentials import KeyStore
@@ -79,6 +80,18 @@ async def _jobs(app: web.Application) -> AsyncIterator[None]:
     await store.close()
 
 
+def _limit_storage(settings: Settings) -> Storage:
+    """Rate-limit counters shared by every API process through Redis when configured, else local."""
+    if settings.redis_url is None:
+        return MemoryStorage()
+    uri = "async+" + settings.redis_url
+    storage = storage_from_string(
+        uri, implementation="redispy", key_prefix=f"{settings.redis_prefix}:ratelimit"
+    )
+    assert isinstance(storage, Storage)
+    return storage
+
+
 def create_app(settings: Settings) -> web.Application:
     """The API for these settings (``provenance serve``, tests, the browser tests)."""
     app = web.Application(
@@ -89,7 +102,7 @@ def create_app(settings: Settings) -> web.Application:
     app[keys.OPEN_ACCESS] = open_access(settings)
     app[keys.JOBS] = JobStore(settings.api.job_ttl_s)
     app[keys.KEYSTORE] = KeyStore(settings.data_dir)
-    app[keys.LIMITER] = MovingWindowRateLimiter(MemoryStorage())
+    app[keys.LIMITER] = MovingWindowRateLimiter(_limit_storage(settings))
     app[keys.RATE] = parse(settings.api.rate_limit)
     app[keys.METRICS] = Metrics()
     app[keys.CHECK_CACHE] = OrderedDict[tuple[str, str, str | None], dict[str, Any]]()

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
-from aiohttp.test_utils import TestClient
+from aiohttp.test_utils import TestClient, TestServer
 
 from service.api import keys
 from service.api.app import OpenOnPublicInterface, create_app
@@ -302,3 +303,34 @@ def test_refuses_to_serve_open_on_a_public_address(tmp_path: Path) -> None:
         create_app(seed_settings(tmp_path, host="0.0.0.0", open_access=True))
     create_app(seed_settings(tmp_path, host="0.0.0.0", open_access=True, allow_open_public=True))
     create_app(seed_settings(tmp_path, host="0.0.0.0"))
+
+
+async def test_rate_limits_are_shared_through_redis(make_client: MakeClient, tmp_path: Path) -> None:
+    """With Redis configured, two API processes count one key's requests together."""
+    import secrets
+
+    import redis.asyncio as redis
+
+    prefix = f"provenance-test-{secrets.token_hex(4)}"
+    conn = redis.from_url("redis://127.0.0.1:6379/0")
+    try:
+        await conn.ping()
+    except OSError:
+        pytest.skip("no Redis on 127.0.0.1:6379")
+    try:
+        settings = replace(seed_settings(tmp_path, rate_limit="4/minute"), redis_url="redis://127.0.0.1:6379/0",
+                           redis_prefix=prefix)  # fmt: skip
+        apps = [TestClient(TestServer(create_app(settings), host="127.0.0.1")) for _ in range(2)]
+        for app in apps:
+            await app.start_server()
+        try:
+            statuses = [(await apps[i % 2].get("/v1/jobs/x")).status for i in range(5)]
+        finally:
+            for app in apps:
+                await app.close()
+        assert statuses == [404, 404, 404, 404, 429]
+    finally:
+        leftovers = [key async for key in conn.scan_iter(f"{prefix}:*")]
+        if leftovers:
+            await conn.delete(*leftovers)
+        await conn.aclose()
