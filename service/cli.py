@@ -81,7 +81,39 @@ def build_parser() -> argparse.ArgumentParser:
     capture.add_argument("--allow-private-addresses", action="store_true", default=None)
     capture.add_argument("--log-level", default="warning", choices=("debug", "info", "warning", "error"))
     capture.set_defaults(archive=None, data_dir=None)
+    serve = commands.add_parser("serve", help="the HTTP API and the web page")
+    serve.add_argument("--host", default=None, help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=None, help="port (default 8080)")
+    serve.add_argument(
+        "--cors-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="a browser origin allowed to call the API (repeatable), e.g. chrome-extension://ID",
+    )
+    serve.add_argument("--open", action="store_true", default=None, help="no API keys needed")
+    serve.add_argument("--allow-open-public", action="store_true", help="allow --open on a public address")
+    serve.add_argument("--redis", default=None, metavar="URL")
+    serve.add_argument("--concurrency", type=int, default=None)
+    _shared_options(serve)
+    keys = commands.add_parser("keys", help="API keys for serve (stored hashed in the data dir)")
+    keys.add_argument("action", choices=("create", "list", "revoke"))
+    keys.add_argument("key_id", nargs="?", help="the key to revoke")
+    keys.add_argument("--name", default="", help="a label for a new key")
+    keys.add_argument("--data-dir", type=Path, default=None)
+    keys.add_argument("--log-level", default="warning", choices=("debug", "info", "warning", "error"))
+    keys.set_defaults(archive=None, allow_private_addresses=None)
+    parser.add_argument("--version", action="version", version=f"provenance {_version()}")
     return parser
+
+
+def _version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version("provenance-verify")
+    except metadata.PackageNotFoundError:
+        return "unknown"
 
 
 def settings_from(args: argparse.Namespace, environ: Mapping[str, str]) -> Settings:
@@ -106,8 +138,22 @@ def settings_from(args: argparse.Namespace, environ: Mapping[str, str]) -> Setti
     if concurrency < 1:
         raise UsageError("--concurrency must be at least 1")
     data_dir = args.data_dir or base.data_dir
+    api = base.api
+    if getattr(args, "host", None) is not None:
+        api = replace(api, host=args.host)
+    if getattr(args, "port", None) is not None:
+        api = replace(api, port=args.port)
+    if getattr(args, "cors_origin", None):
+        api = replace(api, cors_origins=(*api.cors_origins, *args.cors_origin))
+    if getattr(args, "open", None):
+        api = replace(api, open_access=True)
+    if getattr(args, "allow_open_public", False):
+        api = replace(api, allow_open_public=True)
+    redis_url = getattr(args, "redis", None) or base.redis_url
     return replace(
         base,
+        api=api,
+        redis_url=redis_url,
         http=http,
         replay=tuple(getattr(args, "replay", ())),
         archive=archive,
@@ -274,6 +320,43 @@ async def _capture(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK if all(r.status is SourceStatus.OK for r in fetched) else EXIT_FLAGGED
 
 
+def _serve(settings: Settings) -> int:
+    from aiohttp import web
+
+    from service.api.app import OpenOnPublicInterface, create_app
+
+    try:
+        app = create_app(settings)
+    except OpenOnPublicInterface as exc:
+        raise UsageError(str(exc)) from exc
+    api = settings.api
+    print(f"provenance: serving http://{api.host}:{api.port}/", file=sys.stderr)
+    web.run_app(app, host=api.host, port=api.port, access_log=None, print=None)
+    return EXIT_OK
+
+
+def _keys(args: argparse.Namespace, settings: Settings) -> int:
+    from service.api.credentials import KeyStore, KeyStoreError
+
+    store = KeyStore(settings.data_dir)
+    try:
+        if args.action == "create":
+            key, token = store.create(args.name)
+            print(f"{key.id} {token}")
+            print("the key is shown once: keep it now", file=sys.stderr)
+        elif args.action == "list":
+            for key in store.all_keys():
+                state = f"revoked {key.revoked_at}" if key.revoked_at else "active"
+                print(f"{key.id} {key.created_at} {state} {key.name}".rstrip())
+        else:
+            if not args.key_id:
+                raise UsageError("keys revoke needs the id of the key (see keys list)")
+            store.revoke(args.key_id)
+    except KeyStoreError as exc:
+        raise UsageError(str(exc)) from exc
+    return EXIT_OK
+
+
 def _one_line(message: str, limit: int = 300) -> str:
     """A message fit for one terminal line: control characters escaped, whitespace folded."""
     printable = "".join(ch if ch.isprintable() or ch == " " else repr(ch)[1:-1] for ch in message)
@@ -287,6 +370,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         configure_logging(level=args.log_level)
         settings = settings_from(args, os.environ)
         _check_data_dir(settings)
+        if args.command == "serve":
+            return _serve(settings)
+        if args.command == "keys":
+            return _keys(args, settings)
         runner = {"verify": _verify, "batch": _batch, "capture": _capture}[args.command]
         return asyncio.run(runner(args, settings))
     except (UsageError, PipelineError) as exc:

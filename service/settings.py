@@ -161,6 +161,50 @@ class WaybackSettings:
         )
 
 
+KIB = 1024
+
+
+def _origins(environ: Mapping[str, str]) -> tuple[str, ...]:
+    raw = environ.get("PROVENANCE_CORS_ORIGIN", "")
+    return tuple(o.strip() for o in raw.replace(",", " ").split() if o.strip())
+
+
+@dataclass(frozen=True, slots=True)
+class ApiSettings:
+    """``provenance serve``: where it listens, who may call it, and how much it takes."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    cors_origins: tuple[str, ...] = ()
+    open_access: bool | None = None
+    """No API key needed. None: open when listening on loopback only, keys required otherwise."""
+    allow_open_public: bool = False  # refuse to start open on a public interface unless told to
+    verify_wait_s: float = 30.0  # POST /v1/verify answers the report if done by then, else 202
+    max_body_bytes: int = 64 * KIB
+    max_batch_bytes: int = 10 * MIB
+    max_check_html_bytes: int = 5 * MIB
+    job_ttl_s: float = 3600.0  # how long finished jobs and batches are kept
+    rate_limit: str = "120/minute"  # per key (or per client address in open mode); ``limits`` syntax
+    max_jobs_per_key: int = 8  # verifications running at once for one key
+    keepalive_s: float = 15.0  # SSE comment interval
+    check_cache_size: int = 4096
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> ApiSettings:
+        open_raw = environ.get("PROVENANCE_OPEN_ACCESS")
+        return cls(
+            host=environ.get("PROVENANCE_HOST", "127.0.0.1"),
+            port=int(_number(environ, "PROVENANCE_PORT", 8080, minimum=0)),
+            cors_origins=_origins(environ),
+            open_access=None if open_raw is None else _flag(environ, "PROVENANCE_OPEN_ACCESS"),
+            verify_wait_s=_number(environ, "PROVENANCE_VERIFY_WAIT", 30.0),
+            max_body_bytes=int(_number(environ, "PROVENANCE_MAX_BODY_BYTES", 64 * KIB, minimum=1)),
+            job_ttl_s=_number(environ, "PROVENANCE_JOB_TTL", 3600.0, minimum=1),
+            rate_limit=environ.get("PROVENANCE_RATE_LIMIT", "120/minute"),
+            max_jobs_per_key=int(_number(environ, "PROVENANCE_MAX_JOBS_PER_KEY", 8, minimum=1)),
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """Everything one run needs."""
@@ -172,9 +216,11 @@ class Settings:
     data_dir: Path = Path("provenance-data")
     archive: frozenset[ArchiveTarget] = frozenset()
     redis_url: str | None = None
+    redis_prefix: str = "provenance"  # every Redis key this deployment writes starts with it
     concurrency: int = 8
     store: StoreSettings = field(default_factory=StoreSettings)
     wayback: WaybackSettings = field(default_factory=WaybackSettings)
+    api: ApiSettings = field(default_factory=ApiSettings)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -187,9 +233,11 @@ class Settings:
         data_dir = Path(environ.get("PROVENANCE_DATA_DIR", "provenance-data"))
         return cls(
             wayback=WaybackSettings.from_env(environ),
+            api=ApiSettings.from_env(environ),
             http=HttpSettings.from_env(environ),
             data_dir=data_dir,
             archive=archive,
             redis_url=environ.get("PROVENANCE_REDIS_URL") or None,
+            redis_prefix=environ.get("PROVENANCE_REDIS_PREFIX", "provenance") or "provenance",
             concurrency=int(_number(environ, "PROVENANCE_CONCURRENCY", 8, minimum=1)),
         )

@@ -65,7 +65,7 @@ async def _open_wayback(settings: Settings, stack: AsyncExitStack) -> WaybackCli
     if settings.redis_url:
         client = redis.from_url(settings.redis_url)
         stack.push_async_callback(client.aclose)
-        limiter = RedisLimiter(client, "provenance:wayback", save_rate(settings.wayback))
+        limiter = RedisLimiter(client, f"{settings.redis_prefix}:wayback", save_rate(settings.wayback))
     else:
         limiter = LocalLimiter(save_rate(settings.wayback))
     return WaybackClient(session, settings.wayback, limiter, max_body_bytes=settings.http.max_body_bytes)

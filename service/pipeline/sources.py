@@ -172,3 +172,24 @@ async def read_source(citation: Citation, posted_at: datetime | None, deps: Deps
     # The same bytes then and now: the page was not edited, and one version is enough to check.
     unchanged = bool(live.live) and then.report.sha256 == live.report.sha256
     return replace(live, report=report, at_post=() if unchanged else then.at_post)
+
+
+def known_source(key: str, deps: Deps) -> ReadSource | None:
+    """What this run already read of a fetch key (live version), without reading anything."""
+    return deps.cache.peek(("live", key))
+
+
+async def read_supplied_page(url: str, html: bytes, deps: Deps) -> ReadSource:
+    """A page as a client saw it (behind a login or a paywall, say), read like a fetched one.
+
+    Nothing is fetched and nothing is stored as evidence: the bytes are the client's word, so the
+    report says which judgments rest on them.
+    """
+    fetched = FetchResult(url=url, final_url=url, status=SourceStatus.OK, http_status=200,
+                          content_type="text/html", body=html)  # fmt: skip
+    extraction, failure = await _extract(fetched, deps)
+    status = SourceStatus.OK if extraction is not None else SourceStatus.ERROR
+    report = SourceReport(url=url, final_url=url, status=status, reason=failure, sha256=fetched.sha256,
+                          title=extraction.title if extraction else None)  # fmt: skip
+    texts = _texts(url, extraction, deps) if extraction is not None else ()
+    return ReadSource(url, report, live=texts)

@@ -34,6 +34,10 @@ class SourceCache(Generic[V]):
         self._pending: dict[_Key, asyncio.Future[V]] = {}
         self.reads = 0
 
+    def peek(self, key: _Key) -> V | None:
+        """A finished read of ``key`` if the cache still holds it; never starts one."""
+        return self._done.get(key)
+
     async def get(self, key: _Key, read: Callable[[], Awaitable[V]]) -> V:
         if key in self._done:
             self._done.move_to_end(key)

@@ -1,0 +1,29 @@
+"""Every ``web.AppKey`` of the API (style R7): typed, and the only place they are named."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any
+
+from aiohttp import web
+from limits import RateLimitItem
+from limits.aio.strategies import MovingWindowRateLimiter
+
+from service.api.credentials import KeyStore
+from service.api.jobs import JobStore
+from service.api.metrics import Metrics
+from service.pipeline import Deps
+from service.settings import Settings
+
+SETTINGS = web.AppKey("settings", Settings)
+DEPS = web.AppKey("deps", Deps)
+JOBS = web.AppKey("jobs", JobStore)
+KEYSTORE = web.AppKey("keystore", KeyStore)
+OPEN_ACCESS = web.AppKey("open_access", bool)
+LIMITER = web.AppKey("limiter", MovingWindowRateLimiter)
+RATE = web.AppKey("rate", RateLimitItem)
+METRICS = web.AppKey("metrics", Metrics)
+CHECK_CACHE = web.AppKey("check_cache", OrderedDict[tuple[str, str, str | None], dict[str, Any]])
+
+REQUEST_ID = web.RequestKey("request_id", str)
+KEY_ID = web.RequestKey("key_id", str)
