@@ -258,6 +258,7 @@ async def test_seed_post_is_verified_with_eleven_faithful_passages(browser: Brow
     await expect(page.locator("#verdict")).to_have_text("Verdict: ✓ VERIFIED")
     report = (await fetch_json(f"{browser.base}/v1/jobs/{job}"))["report"]
     assert report["posted_at"] == "2023-12-10T14:23:38Z"
+    await expect(page.locator("#meta")).to_contain_text("posted 2023-12-10T14:23:38Z · checked ")
     shown = await passages(page)
     assert len(shown) == len(report["quotes"]) == 11
     assert {group for group, _ in shown} == {"g-faithful"}
@@ -566,4 +567,78 @@ async def test_api_key_is_kept_and_sent(serve: Serve, launch: Launch, tmp_path: 
     await page.reload()
     await expect(page.locator("#api-key")).to_have_value(token)
     await expect(page.locator("#progress")).to_have_text(re.compile(r"^Done: "))
+    await browser.assert_clean(page)
+
+
+async def test_source_card_redirects_captures_and_unsafe_addresses(browser: Browser) -> None:
+    """The page's own renderer, given a source no seed page has: every redirect hop listed with its
+    status, http(s) hops and the Wayback capture as links, a javascript: hop as inert text, the WARC
+    file @offset and the at-post capture shown, a bidi override in the title shown as an escape."""
+    page = await browser.open()
+    card = await page.evaluate(
+        """async () => {
+          const { renderSource } = await import("/static/page-render.js");
+          const card = renderSource({
+            url: "http://example.org/a", final_url: "https://example.org/b", status: "ok", reason: null,
+            http_status: 200, title: "Evil\\u202etitle",
+            redirects: [{url: "http://example.org/a", status: 301},
+                        {url: "javascript:alert(1)", status: 302}],
+            archive: {warc: {file: "warc/x.warc.gz", offset: 1234, captured_at: "2024-01-01T00:00:00Z"},
+                      wayback: {status: "success", url: "https://web.archive.org/web/2024/https://example.org/b",
+                                timestamp: "20240101000000"}},
+            at_post: {captured_at: "2023-12-01T00:00:00Z", sha256: "ab", archive_url: "warc/x.warc.gz"},
+          });
+          document.getElementById("sources").replaceChildren(card);
+          return {
+            title: card.querySelector("h3").textContent,
+            hops: [...card.querySelectorAll(".hops li")]
+              .map((li) => [li.textContent, li.querySelector("a")?.href ?? null]),
+            links: [...card.querySelectorAll("a")].map((a) => a.getAttribute("href")),
+            text: card.textContent,
+          };
+        }"""
+    )
+    assert card["title"] == "Evil\\u202etitle"
+    assert card["hops"] == [
+        ["301 http://example.org/a", "http://example.org/a"],
+        ["302 javascript:alert(1)", None],
+    ]
+    assert not [link for link in card["links"] if not link.startswith(("http://", "https://"))]
+    assert "https://web.archive.org/web/2024/https://example.org/b" in card["links"]
+    assert "warc/x.warc.gz @1234" in card["text"]
+    assert "captured 2023-12-01T00:00:00Z in warc/x.warc.gz" in card["text"]
+    assert "success 20240101000000" in card["text"]
+    await browser.assert_clean(page)
+
+
+async def test_offsets_overlaps_and_time_zones(browser: Browser) -> None:
+    """The page's pure helpers: code-point spans land on the right UTF-16 characters after astral
+    ones, overlapping or out-of-range spans never show a character twice, and wall-clock times
+    become UTC by the zone's rules on either side of a daylight-saving change."""
+    page = await browser.open()
+    result = await page.evaluate(
+        """async () => {
+          const t = await import("/static/page-text.js");
+          const text = "𝐍𝐁 abc def";
+          const cut = (quotes) => t.segments(text, quotes).map((p) => [text.slice(p.start, p.end), p.quote]);
+          return {
+            astral: cut([{post_span: [3, 6]}, {post_span: [7, 10]}]),
+            overlap: cut([{post_span: [3, 8]}, {post_span: [5, 10]},
+                          {post_span: [8, 99]}, {post_span: [4, 4]}]),
+            winter: t.zonedToUtc("2023-12-10T15:23:38", "Europe/Berlin"),
+            summer: t.zonedToUtc("2023-07-10T15:23", "Europe/Berlin"),
+            newYork: t.zonedToUtc("2023-11-05T12:00:00", "America/New_York"),
+            bad: [t.zonedToUtc("2023-12-10", "UTC"), t.zonedToUtc("2023-12-10T10:00", "Nowhere/Atlantis")],
+            http: [t.httpUrl("https://a.example/x"), t.httpUrl("javascript:alert(1)"),
+                   t.httpUrl("//a.example")],
+          };
+        }"""
+    )
+    assert result["astral"] == [["𝐍𝐁 ", None], ["abc", 0], [" ", None], ["def", 1]]
+    assert result["overlap"] == [["𝐍𝐁 ", None], ["abc d", 0], ["ef", 1]]
+    assert result["winter"] == "2023-12-10T14:23:38Z"
+    assert result["summer"] == "2023-07-10T13:23:00Z"
+    assert result["newYork"] == "2023-11-05T17:00:00Z"
+    assert result["bad"] == [None, None]
+    assert result["http"] == ["https://a.example/x", None, None]
     await browser.assert_clean(page)

@@ -277,3 +277,13 @@ export function summaryText(report) {
   const head = `${quotes.length} ${p}${parts.length ? `: ${parts.join(", ")}` : ""}`;
   return `${head} · ${read} of ${sources.length} ${s} read`;
 }
+
+/** "posted 2023-12-10T14:23:38Z · checked 2026-12-02T13:43:08Z · provenance 0.1.0" */
+export function metaText(report) {
+  const parts = [];
+  if (report.id) parts.push(`id ${oneLine(report.id)}`);
+  if (report.posted_at) parts.push(`posted ${oneLine(report.posted_at)}`);
+  if (report.checked_at) parts.push(`checked ${oneLine(report.checked_at)}`);
+  if (report.generator?.version) parts.push(`provenance ${oneLine(report.generator.version)}`);
+  return parts.join(" · ");
+}

@@ -15,6 +15,7 @@ import {
   startJob,
 } from "./page-api.js";
 import {
+  metaText,
   reconstructedPost,
   renderDetails,
   renderLegend,
@@ -44,6 +45,7 @@ const ui = {
   results: $("results"),
   verdict: $("verdict"),
   summary: $("summary"),
+  meta: $("meta"),
   permalink: $("permalink"),
   json: $("download-json"),
   html: $("download-html"),
@@ -188,6 +190,7 @@ function begin(id, text) {
   ui.note.textContent = "";
   renderVerdict(ui.verdict, null);
   ui.summary.textContent = "";
+  ui.meta.textContent = "";
   renderLegend(ui.legend, []);
   renderPost(ui.view, text, [], null);
   ui.sources.replaceChildren();
@@ -259,6 +262,7 @@ function showReport(report) {
   }
   renderVerdict(ui.verdict, report.verdict);
   ui.summary.textContent = summaryText(report);
+  ui.meta.textContent = metaText(report);
   redrawPost();
   ui.sources.replaceChildren(...sources.map(renderSource));
   ui.results.removeAttribute("aria-busy");
