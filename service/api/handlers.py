@@ -37,6 +37,7 @@ from service.pipeline import (
     run_batch,
     verify_post,
 )
+from service.pipeline.extract import ExtractorPool
 from service.pipeline.judge import judge_passage
 from service.pipeline.models import FAITHFUL_STATUSES, Citation, Passage, SourceStatus
 from service.pipeline.sources import known_source, read_source, read_supplied_page
@@ -297,11 +298,13 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def readyz(request: web.Request) -> web.Response:
-    """Readiness: the extraction pool is alive (and Redis reachable, once the queue uses it)."""
-    deps = request.app[keys.DEPS]
-    alive = getattr(deps.extractor, "alive", True)
-    if not alive:
+    """Readiness: the extraction pool is alive, and Redis answers when one is configured."""
+    app = request.app
+    extractor = app[keys.DEPS].extractor
+    if isinstance(extractor, ExtractorPool) and not extractor.alive:
         raise RequestError(503, "not_ready", "the extraction pool is not running")
+    if app[keys.SETTINGS].redis_url is not None and not await app[keys.LIMITER].storage.check():
+        raise RequestError(503, "not_ready", "Redis does not answer")
     return _json({"status": "ready"})
 
 

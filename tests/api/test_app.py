@@ -334,3 +334,15 @@ async def test_rate_limits_are_shared_through_redis(make_client: MakeClient, tmp
         if leftovers:
             await conn.delete(*leftovers)
         await conn.aclose()
+
+
+async def test_readiness_fails_when_the_extraction_pool_is_gone(client: Client) -> None:
+    """/readyz answers 503 once the extraction pool has been killed (a load balancer stops sending)."""
+    from service.pipeline.extract import ExtractorPool
+
+    pool = client.app[keys.DEPS].extractor
+    assert isinstance(pool, ExtractorPool)
+    assert (await client.get("/readyz")).status == 200
+    await pool.__aexit__(None, None, None)
+    resp = await client.get("/readyz")
+    assert (resp.status, (await resp.json())["error"]["code"]) == (503, "not_ready")

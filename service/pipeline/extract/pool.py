@@ -246,6 +246,13 @@ class ExtractorPool:
         return self._gen.pids() if self._gen else []
 
     @property
+    def alive(self) -> bool:
+        """Ready to extract: inline, or a worker pool that is open and has not been killed."""
+        if self.settings.workers <= 0:
+            return True
+        return self._gen is not None and not self._gen.killed
+
+    @property
     def running(self) -> int:
         """Extractions submitted to the current worker processes and not yet finished."""
         return self._gen.running if self._gen else 0
