@@ -155,7 +155,9 @@ function diffView(quote) {
 export function renderDetails(heading, body, quote, index, total, sources) {
   const group = quoteGroup(quote);
   heading.replaceChildren(`Passage ${index + 1} of ${total}: `, badge(group));
-  const source = sources.find((s) => s && (s.url === quote.source?.url || s.url === quote.cited_url)) ?? null;
+  // The page the passage was found in (for a misattributed one, not the cited page), else the cited one.
+  const byUrl = (url) => (url ? sources.find((s) => s && (s.url === url || s.final_url === url)) : null);
+  const source = byUrl(quote.source?.url) ?? byUrl(quote.cited_url) ?? null;
   const fragment = httpUrl(quote.source?.text_fragment_url);
   const parts = [
     el("p", { class: "status-text" }, statusText(quote), ` (status: ${label(quote.status)}`,
