@@ -487,6 +487,39 @@ async def test_hostile_post_text_stays_text(browser: Browser) -> None:
     await browser.assert_clean(page)
 
 
+KREMLIN = "http://en.kremlin.ru/events/president/news/72947"
+
+
+async def test_misattributed_passage_names_the_page_it_was_found_in(browser: Browser) -> None:
+    """A Kremlin sentence placed under the Times of Israel link is highlighted as misattributed (its
+    own colour, icon and label); its details name the page it was found in and that page's title,
+    and link to the passage there; the correctly placed one stays faithful."""
+    post = (
+        '"Vladimir Putin and Benjamin Netanyahu agreed to continue contacts."\n\n'
+        f"{TOI}\n\n"
+        '"Vladimir Putin had a telephone conversation with Prime Minister of Israel Benjamin Netanyahu."\n\n'
+        f"{KREMLIN}\n"
+    )
+    page = await browser.open()
+    await verify(page, post, fmt="text")
+    await expect(page.locator("#verdict")).to_have_text("Verdict: ✗ FLAGGED")
+    assert [group for group, _ in await passages(page)] == ["g-misattributed", "g-faithful"]
+    passage = page.locator("#post-view .passage.g-misattributed")
+    await expect(passage.locator(".tag")).to_have_text("⇄ misattributed")
+    await passage.focus()
+    await page.keyboard.press("Enter")
+    details = page.locator("#details")
+    await expect(details).to_contain_text("Found in")
+    await expect(details.locator("dd a[href='" + KREMLIN + "']")).to_have_count(1)
+    await expect(details).to_contain_text("Telephone conversation with Prime Minister of Israel")
+    fragment = await details.locator("a.fragment").get_attribute("href")
+    assert (fragment or "").startswith(KREMLIN + "#:~:text=")
+    await expect(page.locator("#summary")).to_have_text(
+        "2 passages: 1 faithful, 1 misattributed · 2 of 2 sources read"
+    )
+    await browser.assert_clean(page)
+
+
 async def test_narrow_screen_labels_and_contrast(serve: Serve, launch: Launch) -> None:
     """At 320 px wide the flagged report scrolls only down, never sideways; every control has a label;
     the legend names all seven kinds in words; every text checked has contrast of at least 4.5:1."""

@@ -159,6 +159,7 @@ export function renderDetails(heading, body, quote, index, total, sources) {
   const byUrl = (url) => (url ? sources.find((s) => s && (s.url === url || s.final_url === url)) : null);
   const source = byUrl(quote.source?.url) ?? byUrl(quote.cited_url) ?? null;
   const fragment = httpUrl(quote.source?.text_fragment_url);
+  const foundIn = quote.found_in ?? (quote.status === "misattributed" ? quote.source?.url : null);
   const parts = [
     el("p", { class: "status-text" }, statusText(quote), ` (status: ${label(quote.status)}`,
       typeof quote.score === "number" ? `, score ${quote.score.toFixed(2)})` : ")"),
@@ -170,7 +171,7 @@ export function renderDetails(heading, body, quote, index, total, sources) {
   parts.push(diffView(quote));
   const facts = [
     ...row("Cited page", quote.cited_url ? outLink(quote.cited_url) : "none"),
-    ...row("Found in", quote.found_in ? outLink(quote.found_in) : null),
+    ...row("Found in", foundIn && foundIn !== quote.cited_url ? outLink(foundIn) : null),
   ];
   if (source) {
     facts.push(
