@@ -575,8 +575,9 @@ async def test_file_open_and_drop_fill_the_box(browser: Browser, tmp_path: Path)
 
 async def test_api_key_is_kept_and_sent(serve: Serve, launch: Launch, tmp_path: Path) -> None:
     """With keys required, Verify without one shows the API's refusal; a key typed in the key field
-    is kept in the browser and sent: the request goes through and the event stream is opened with
-    ?key= (EventSource cannot send headers), and a reload still has the key."""
+    is kept in the browser and sent: the request goes through, the event stream is opened with
+    ?key= (EventSource cannot send headers), the JSON download carries the key, and a reload still
+    has the key."""
     _, token = KeyStore(tmp_path / "data").create("browser test")
     browser = await launch(await serve(open_access=False))
     browser.allowed = ("401",)
@@ -597,6 +598,12 @@ async def test_api_key_is_kept_and_sent(serve: Serve, launch: Launch, tmp_path: 
     await expect(page.locator("#verdict")).to_have_text("Verdict: ✓ VERIFIED")
     assert [status for url, status in streams if f"key={token}" in url] == [200]
     await expect(page.locator("#error")).to_have_text("")
+    async with page.expect_download() as info:
+        await page.click("#download-json")  # with a key: fetched with X-API-Key, saved from a blob
+    saved = await info.value
+    assert saved.suggested_filename == f"provenance-{job_of(page)}.json"
+    body = json.loads(await asyncio.to_thread((await saved.path()).read_text, "utf-8"))
+    assert body["report"]["verdict"] == "verified"
     await page.reload()
     await expect(page.locator("#api-key")).to_have_value(token)
     await expect(page.locator("#progress")).to_have_text(re.compile(r"^Done: "))
