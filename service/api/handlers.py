@@ -88,7 +88,7 @@ async def verify(request: web.Request) -> web.Response:
         raise RequestError(400, "bad_input", str(exc)) from exc
     _slot(request)
     store = request.app[keys.JOBS]
-    job = store.new_job(owner(request))
+    job = store.new_job(owner(request), post.text, post.format.value)
     deps = replace(request.app[keys.DEPS], events=_job_sink(request, job))
     metrics = request.app[keys.METRICS]
 

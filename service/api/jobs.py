@@ -36,6 +36,9 @@ class Job:
 
     id: str
     owner: str
+    text: str = ""
+    """The post as submitted: a permalink shows it with its passages in place."""
+    format: str = "auto"
     status: JobStatus = JobStatus.QUEUED
     events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     report: Report | None = None
@@ -77,6 +80,8 @@ class Job:
         return {
             "job": self.id,
             "status": self.status.value,
+            "text": self.text,
+            "format": self.format,
             "report": self.report.to_dict() if self.report is not None else None,
             "error": self.error,
         }
@@ -121,8 +126,8 @@ class JobStore:
         self._jobs: dict[str, Job] = {}
         self._batches: dict[str, Batch] = {}
 
-    def new_job(self, owner: str) -> Job:
-        job = Job(id=_new_id(), owner=owner)
+    def new_job(self, owner: str, text: str = "", format: str = "auto") -> Job:
+        job = Job(id=_new_id(), owner=owner, text=text, format=format)
         self._jobs[job.id] = job
         return job
 

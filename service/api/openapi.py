@@ -92,10 +92,12 @@ def document() -> dict[str, Any]:
     }
     job = {
         "type": "object",
-        "required": ["job", "status", "report", "error"],
+        "required": ["job", "status", "text", "format", "report", "error"],
         "properties": {
             "job": _STR,
             "status": JOB_STATUS,
+            "text": _STR,
+            "format": {"enum": ["auto", "text", "markdown", "html"]},
             "report": {"oneOf": [_ref("Report"), {"type": "null"}]},
             "error": {"type": ["object", "null"]},
         },

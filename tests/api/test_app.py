@@ -75,6 +75,7 @@ async def test_a_job_streams_its_progress_then_its_report(client: Client) -> Non
     assert [i for i, _, _ in resumed] == list(range(11, len(events) + 1))
     status = await (await client.get(f"/v1/jobs/{job}")).json()
     assert (status["status"], status["report"]["verdict"]) == ("done", "verified")
+    assert (status["text"], status["format"]) == (SEED_POST, "text")
     html = await client.get(f"/v1/jobs/{job}/report.html")
     assert html.status == 200
     assert "attachment" in html.headers["Content-Disposition"]

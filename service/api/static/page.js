@@ -288,6 +288,10 @@ async function load(id) {
     setError(errorText(error));
     return;
   }
+  if (!kept && typeof job.text === "string" && job.text) {
+    ui.post.value = job.text;
+    if (typeof job.format === "string") ui.format.value = job.format;
+  }
   const text = kept?.text ?? (typeof job.text === "string" ? job.text : "");
   begin(id, text);
   if (job.status === "done" && job.report) showReport(job.report);
