@@ -12,12 +12,11 @@ import contextlib
 import ipaddress
 from collections import OrderedDict
 from collections.abc import AsyncIterator
-from typing import Any
 
 from aiohttp import web
 from limits import parse
 from limits.aio.storage import MemoryStorage, Storage
-from limits.aio.strategies import MovingWindowRateLimiter
+from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from limits.storage import storage_from_string
 
 from service.api import keys, middlewares
@@ -102,10 +101,10 @@ def create_app(settings: Settings) -> web.Application:
     app[keys.OPEN_ACCESS] = open_access(settings)
     app[keys.JOBS] = JobStore(settings.api.job_ttl_s)
     app[keys.KEYSTORE] = KeyStore(settings.data_dir)
-    app[keys.LIMITER] = MovingWindowRateLimiter(_limit_storage(settings))
+    app[keys.LIMITER] = SlidingWindowCounterRateLimiter(_limit_storage(settings))
     app[keys.RATE] = parse(settings.api.rate_limit)
     app[keys.METRICS] = Metrics()
-    app[keys.CHECK_CACHE] = OrderedDict[tuple[str, str, str | None], dict[str, Any]]()
+    app[keys.CHECK_CACHE] = OrderedDict[tuple[str, str, str | None], bytes]()
     app.on_response_prepare.append(middlewares.add_cors_headers)
     app.cleanup_ctx.extend([_pipeline, _jobs])
     app.add_routes(ROUTES)

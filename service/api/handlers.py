@@ -97,7 +97,7 @@ async def verify(request: web.Request) -> web.Response:
         metrics.verdicts.labels(verdict=report.verdict.value).inc()
         return report
 
-    job.task = asyncio.get_running_loop().create_task(run_job(job, work))
+    job.task = asyncio.get_running_loop().create_task(run_job(job, work, store))
     accepted = {"job": job.id, "events": f"/v1/jobs/{job.id}/events", "status_url": f"/v1/jobs/{job.id}"}
     if not flag(request, "wait", True):
         return _json(accepted, status=202)
@@ -180,25 +180,26 @@ async def check(request: web.Request) -> web.Response:
     data = json_object(await read_body(request, api.max_body_bytes + api.max_check_html_bytes))
     check_fields(data, CHECK_FIELDS)
     quote, url, html = str(data["quote"]), str(data["url"]), data.get("html")
+    html_bytes = html.encode("utf-8") if isinstance(html, str) else None
+    client_sha = hashlib.sha256(html_bytes).hexdigest() if html_bytes is not None else None
+    cache = app[keys.CHECK_CACHE]
+    cache_key = (quote, url, client_sha)  # the URL as sent: a hit needs no normalising
+    cached = cache.get(cache_key)
+    if cached is not None:
+        cache.move_to_end(cache_key)
+        app[keys.METRICS].check_hits.inc()
+        return web.Response(body=cached, content_type="application/json")
+    app[keys.METRICS].check_misses.inc()
     try:
         key = normalize_url(url)
     except PipelineError:
         key = url  # not a URL anyone can read: the quote is unverifiable, and says why
-    html_bytes = html.encode("utf-8") if isinstance(html, str) else None
-    client_sha = hashlib.sha256(html_bytes).hexdigest() if html_bytes is not None else None
-    cache = app[keys.CHECK_CACHE]
-    cache_key = (quote, key, client_sha)
-    cached = cache.get(cache_key)
-    if cached is not None:
-        cache.move_to_end(cache_key)
-        app[keys.METRICS].check_cache.labels(outcome="hit").inc()
-        return _json(cached)
-    app[keys.METRICS].check_cache.labels(outcome="miss").inc()
     answer = await _judge_one(request, quote, url, key, html_bytes, client_sha)
-    cache[cache_key] = answer
+    body = json.dumps(answer, ensure_ascii=False).encode("utf-8")
+    cache[cache_key] = body
     if len(cache) > api.check_cache_size:
         cache.popitem(last=False)
-    return _json(answer)
+    return web.Response(body=body, content_type="application/json")
 
 
 async def _judge_one(
@@ -276,6 +277,7 @@ async def create_batch(request: web.Request) -> web.Response:
             )
         finally:
             batch.finished_at = time.monotonic()
+            app[keys.JOBS].ended(batch.owner)
 
     batch.task = asyncio.get_running_loop().create_task(work())
     return _json({"batch": batch.id, "status_url": f"/v1/batches/{batch.id}"}, status=202)

@@ -125,16 +125,30 @@ class JobStore:
         self._ttl_s = ttl_s
         self._jobs: dict[str, Job] = {}
         self._batches: dict[str, Batch] = {}
+        self._running: dict[str, int] = {}  # per owner: kept up to date, never counted by a scan
 
     def new_job(self, owner: str, text: str = "", format: str = "auto") -> Job:
         job = Job(id=_new_id(), owner=owner, text=text, format=format)
         self._jobs[job.id] = job
+        self._started(owner)
         return job
 
     def new_batch(self, owner: str, lines: int) -> Batch:
         batch = Batch(id=_new_id(), owner=owner, lines=lines)
         self._batches[batch.id] = batch
+        self._started(owner)
         return batch
+
+    def _started(self, owner: str) -> None:
+        self._running[owner] = self._running.get(owner, 0) + 1
+
+    def ended(self, owner: str) -> None:
+        """One job or batch of ``owner`` finished (called once per job by its runner)."""
+        left = self._running.get(owner, 0) - 1
+        if left > 0:
+            self._running[owner] = left
+        else:
+            self._running.pop(owner, None)
 
     def job(self, job_id: str) -> Job | None:
         return self._jobs.get(job_id)
@@ -144,7 +158,7 @@ class JobStore:
 
     def running(self, owner: str) -> int:
         """Jobs and batches of ``owner`` not finished yet (the per-key concurrency limit)."""
-        return sum(1 for item in self._all() if item.owner == owner and not item.finished)
+        return self._running.get(owner, 0)
 
     def counts(self) -> dict[str, int]:
         """Jobs by status, for ``/metrics``."""
@@ -179,9 +193,16 @@ def _new_id() -> str:
     return secrets.token_urlsafe(12)
 
 
-async def run_job(job: Job, work: Callable[[], Awaitable[Report]]) -> None:
+async def run_job(job: Job, work: Callable[[], Awaitable[Report]], store: JobStore) -> None:
     """Run one verification into ``job``; an unexpected failure is the job's error, never lost."""
     job.status = JobStatus.RUNNING
+    try:
+        await _run(job, work)
+    finally:
+        store.ended(job.owner)
+
+
+async def _run(job: Job, work: Callable[[], Awaitable[Report]]) -> None:
     try:
         report = await work()
     except asyncio.CancelledError:

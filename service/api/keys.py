@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any
 
 from aiohttp import web
 from limits import RateLimitItem
-from limits.aio.strategies import MovingWindowRateLimiter
+from limits.aio.strategies import SlidingWindowCounterRateLimiter
 
 from service.api.credentials import KeyStore
 from service.api.jobs import JobStore
@@ -20,10 +19,10 @@ DEPS = web.AppKey("deps", Deps)
 JOBS = web.AppKey("jobs", JobStore)
 KEYSTORE = web.AppKey("keystore", KeyStore)
 OPEN_ACCESS = web.AppKey("open_access", bool)
-LIMITER = web.AppKey("limiter", MovingWindowRateLimiter)
+LIMITER = web.AppKey("limiter", SlidingWindowCounterRateLimiter)
 RATE = web.AppKey("rate", RateLimitItem)
 METRICS = web.AppKey("metrics", Metrics)
-CHECK_CACHE = web.AppKey("check_cache", OrderedDict[tuple[str, str, str | None], dict[str, Any]])
+CHECK_CACHE = web.AppKey("check_cache", OrderedDict[tuple[str, str, str | None], bytes])
 
 REQUEST_ID = web.RequestKey("request_id", str)
 KEY_ID = web.RequestKey("key_id", str)

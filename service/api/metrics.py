@@ -27,6 +27,9 @@ class Metrics:
             "provenance_check_cache", "POST /v1/check answers, by cache outcome", ["outcome"],
             registry=self.registry,
         )  # fmt: skip
+        # Children looked up once: a cache hit should not pay for label lookups.
+        self.check_hits = self.check_cache.labels(outcome="hit")
+        self.check_misses = self.check_cache.labels(outcome="miss")
         self.verdicts = Counter(
             "provenance_verdicts", "Reports made, by verdict", ["verdict"], registry=self.registry
         )
