@@ -40,6 +40,8 @@ def _ruff_codes(source: str, pretend_path: str) -> str:
         "import os\n\nPORT = os.getenv('PORT')\n",
         "from os import environ\n",
         "from service.logs import configure_logging\n",
+        "from aiohttp.web_response import json_response\n",
+        "import aiohttp.web_runner\n",
     ],
 )
 def test_pipeline_may_not_serve_http_read_the_environment_or_set_up_logging(source: str) -> None:
@@ -63,6 +65,13 @@ def tree(tmp_path: Path) -> Path:
         shutil.copytree(ROOT / name, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
     return tmp_path
+
+
+@pytest.mark.parametrize("source", ["from aiohttp import web\n", "from aiohttp.web_app import Application\n"])
+def test_workers_load_no_web_code(source: str) -> None:
+    """The queue workers may not import aiohttp's server side either (the API may)."""
+    assert "TID251" in _ruff_codes(source, "workers/probe.py")
+    assert "TID251" not in _ruff_codes(source, "service/api/probe.py")
 
 
 @pytest.mark.parametrize(

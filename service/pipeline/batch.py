@@ -106,11 +106,16 @@ async def run_batch(
                 data = {"verdict": report.verdict.value, "error": report.error.code}
                 deps.events(ProgressEvent(kind=EventKind.POST_FINISHED, post_id=report.id, data=data))
 
-    for lineno, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        item = read_line(line, lineno, default_format=default_format)
-        window.append(asyncio.create_task(_verify_one(item, deps, gate)))
-        await drain(limit - 1)
-    await drain(0)
+    try:
+        for lineno, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            item = read_line(line, lineno, default_format=default_format)
+            window.append(asyncio.create_task(_verify_one(item, deps, gate)))
+            await drain(limit - 1)
+        await drain(0)
+    finally:  # cancelled (a job's timeout, a shutdown): nothing of this batch runs on unseen
+        for task in window:
+            task.cancel()
+        await asyncio.gather(*window, return_exceptions=True)
     return BatchSummary(posts=posts, flagged=flagged, errors=errors)

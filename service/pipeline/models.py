@@ -84,7 +84,7 @@ class SourceReason(StrEnum):
     """Why a source (or a stage working on it) is not plainly ``ok``: ``source.reason`` in a report.
 
     A closed set: the named members, plus ``http_<status>`` for an HTTP answer that is not a page
-    (``SourceReason.for_http_status(404)`` is ``"http_404"``; statuses 100 to 599 only).
+    (``SourceReason.for_http_status(404)`` is ``"http_404"``; any status 0 to 999, as servers send).
     """
 
     # fetching
@@ -145,15 +145,11 @@ class SourceReason(StrEnum):
     @classmethod
     def _missing_(cls, value: object) -> SourceReason | None:
         # ``http_<status>`` members are made on first use and kept, so they compare by identity too.
-        if not (
-            isinstance(value, str)
-            and len(value) == 8
-            and value.startswith("http_")
-            and value[5:].isascii()
-            and value[5:].isdigit()
-        ):
+        # Any status an answer can carry (0 to 999: servers do send 999 or 600), written canonically.
+        if not (isinstance(value, str) and value.startswith("http_")):
             return None
-        if not 100 <= int(value[5:]) <= 599:
+        code = value[5:]
+        if not (code.isascii() and code.isdigit() and str(int(code)) == code and int(code) <= 999):
             return None
         member = str.__new__(cls, value)
         member._name_ = value.upper()

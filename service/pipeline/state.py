@@ -31,7 +31,8 @@ class SourceCache(Generic[V]):
     def __init__(self, size: int = 1024) -> None:
         self._size = size
         self._done: OrderedDict[_Key, V] = OrderedDict()
-        self._pending: dict[_Key, asyncio.Future[V]] = {}
+        self._pending: dict[_Key, asyncio.Future[V]] = {}  # reads under way, shared by their callers
+        self._waiting: dict[_Key, int] = {}  # callers waiting on each read under way
         self.reads = 0
 
     def peek(self, key: _Key) -> V | None:
@@ -39,27 +40,37 @@ class SourceCache(Generic[V]):
         return self._done.get(key)
 
     async def get(self, key: _Key, read: Callable[[], Awaitable[V]]) -> V:
+        """The value for ``key``: cached, or being read for another caller, or read now.
+
+        The read runs in its own task, so a caller that is cancelled (its job timed out) leaves the
+        read going for every other caller waiting on it, instead of cancelling them all; when the
+        last caller gives up, the read is cancelled too.
+        """
         if key in self._done:
             self._done.move_to_end(key)
             return self._done[key]
-        if key in self._pending:
-            return await asyncio.shield(self._pending[key])
-        future: asyncio.Future[V] = asyncio.get_running_loop().create_future()
-        self._pending[key] = future
-        try:
+        task = self._pending.get(key)
+        if task is None:
             self.reads += 1
-            value = await read()
-        except BaseException as exc:
-            future.set_exception(exc)
-            future.exception()  # mark retrieved: waiters re-raise it themselves
-            raise
+            task = self._pending[key] = asyncio.ensure_future(read())
+            task.add_done_callback(lambda done: self._settle(key, done))
+        self._waiting[key] = self._waiting.get(key, 0) + 1
+        try:
+            return await asyncio.shield(task)
         finally:
-            self._pending.pop(key, None)
-        future.set_result(value)
-        self._done[key] = value
+            left = self._waiting[key] = self._waiting[key] - 1
+            if left == 0:
+                del self._waiting[key]
+                if not task.done():
+                    task.cancel()  # every caller gave up: nobody is left to want this read
+
+    def _settle(self, key: _Key, task: asyncio.Future[V]) -> None:
+        self._pending.pop(key, None)
+        if task.cancelled() or task.exception() is not None:
+            return  # a failed read is not kept: the next caller reads again
+        self._done[key] = task.result()
         if len(self._done) > self._size:
             self._done.popitem(last=False)
-        return value
 
 
 class IndexCache(Generic[V]):

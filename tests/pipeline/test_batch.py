@@ -143,3 +143,36 @@ async def test_post_that_fails_unexpectedly_is_an_error_report_and_logged() -> N
     assert [e for e in logs if e["event"] == "post_failed"] == [
         {"event": "post_failed", "log_level": "error", "post_id": "bad", "exc_info": True}
     ]
+
+
+async def test_a_cancelled_batch_leaves_nothing_running() -> None:
+    """Cancelling a batch (a job's timeout, a shutdown) cancels every post it started: no fetch of
+    it goes on unseen."""
+    import asyncio
+
+    from service.pipeline.models import FetchResult
+
+    started: list[str] = []
+    hanging: list[asyncio.Task[object]] = []
+
+    class HangingFetcher(FakeFetcher):
+        async def fetch(self, url: str) -> FetchResult:
+            started.append(url)
+            task = asyncio.current_task()
+            assert task is not None
+            hanging.append(task)
+            await asyncio.Event().wait()
+            raise AssertionError("never answered")
+
+    lines = [json.dumps({"id": str(i), "text": f"see https://news.example/{i}"}) for i in range(6)]
+    deps = Deps(settings=NO_PROBE, fetcher=HangingFetcher({}), extractor=TextExtractor())
+    batch = asyncio.create_task(run_batch(lines, lambda _line: None, deps=deps, concurrency=3))
+    for _ in range(50):
+        await asyncio.sleep(0)
+        if len(started) >= 3:
+            break
+    assert len(started) == 3
+    batch.cancel()
+    await asyncio.gather(batch, return_exceptions=True)
+    await asyncio.sleep(0)
+    assert all(task.done() for task in hanging)

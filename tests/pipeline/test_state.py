@@ -62,3 +62,25 @@ async def test_failed_read_is_not_cached() -> None:
         await cache.get(("live", "u"), read)
     assert await cache.get(("live", "u"), read) == "ok"
     assert attempts == 2
+
+
+async def test_a_cancelled_caller_leaves_the_shared_read_to_the_others() -> None:
+    """Two callers share one read; the first is cancelled (its job timed out): the second still
+    gets the value, and it is cached."""
+    cache: SourceCache[str] = SourceCache()
+    release = asyncio.Event()
+
+    async def read() -> str:
+        await release.wait()
+        return "page"
+
+    first = asyncio.create_task(cache.get(("live", "k"), read))
+    second = asyncio.create_task(cache.get(("live", "k"), read))
+    await asyncio.sleep(0)
+    first.cancel()
+    await asyncio.sleep(0)
+    release.set()
+    assert await second == "page"
+    assert first.cancelled()
+    assert cache.peek(("live", "k")) == "page"
+    assert cache.reads == 1

@@ -18,7 +18,7 @@ from service.pipeline.evidence.store import EvidenceStore
 from service.pipeline.evidence.wayback import WaybackClient
 from service.pipeline.fetch.redirects import REDIRECT_STATUSES, Hop, follow_redirects
 from service.pipeline.fetch.warc_reader import Capture
-from service.pipeline.models import Fetcher, FetchResult, Redirect, SourceReason, SourceStatus
+from service.pipeline.models import Fetcher, FetchResult, Redirect, SourceReason, SourceStatus, header_value
 
 log = structlog.get_logger(__name__)
 
@@ -99,7 +99,7 @@ class EvidenceFetcher:
             return None
         status = SourceStatus.OK if raw.status == 200 else SourceStatus.ERROR
         headers = tuple((str(k), str(v)) for k, v in raw.headers.items())
-        content_type = next((v for k, v in headers if k.lower() == "content-type"), None)
+        content_type = header_value(headers, "content-type")
         return FetchResult(
             url=url,
             final_url=url,

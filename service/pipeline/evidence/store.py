@@ -300,7 +300,7 @@ def _parse_line(line: str, key: str, folder: Path) -> Capture | None:
         return Capture(
             url=str(fields["url"]),
             captured_at=_parse_warc_date(str(fields["date"])),
-            path=folder / str(fields["filename"]),
+            path=folder / _plain_name(str(fields["filename"])),
             offset=int(fields["offset"]),
             length=int(fields["length"]),
             status=int(fields["status"]),
@@ -309,3 +309,10 @@ def _parse_line(line: str, key: str, folder: Path) -> Capture | None:
         )
     except (ValueError, KeyError, TypeError):
         return None
+
+
+def _plain_name(name: str) -> str:
+    """An index entry names a file in the same folder, never a path elsewhere (``../x``)."""
+    if not name or "/" in name or "\\" in name or name.startswith("."):
+        raise ValueError(f"not a file name of this store: {name!r}")
+    return name

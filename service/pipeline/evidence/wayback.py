@@ -5,8 +5,8 @@ blocking ``time.sleep`` calls, so one slow answer would freeze the event loop (o
 can never be cancelled), and its save call uses the keyless endpoint the archive now refuses
 (dependencies.md §2.1). Everything here runs on the caller's aiohttp session with a per-request
 timeout; this is the only module that catches aiohttp errors for Wayback calls, and it turns them
-into ``errors.py`` classes. Captures never hold up a verdict: ``capture`` waits at most ``wait_s``,
-and ``capture_queue.SaveQueue`` retries rate-limited captures later instead of dropping them.
+into ``errors.py`` classes. Saves never hold up a verdict: ``save`` waits at most ``wait_s``, and
+``save_queue.SaveQueue`` retries rate-limited saves later instead of dropping them.
 """
 
 from __future__ import annotations
@@ -45,8 +45,9 @@ from service.pipeline.evidence.wayback_parse import (
     parse_spn_submit,
     spn_error,
 )
-from service.pipeline.fetch.redirects import Hop, follow_redirects
+from service.pipeline.fetch.redirects import REDIRECT_STATUSES, Hop, follow_redirects, join_location
 from service.pipeline.models import Redirect, SourceReason, WaybackStatus
+from service.pipeline.urls import URL_PARSE_ERRORS
 from service.settings import WaybackSettings
 
 __all__ = [
@@ -219,8 +220,12 @@ class WaybackClient:
         """The next ``/web/<ts>id_/`` URL on the archive, or None for any other redirect."""
         if not location:
             return None
-        target = URL(current).join(URL(location))
-        if target.origin() != URL(self.base_url).origin() or not _ID_REPLAY.match(target.raw_path):
+        try:
+            target = URL(join_location(current, location))
+            same_archive = target.origin() == URL(self.base_url).origin()
+        except URL_PARSE_ERRORS:
+            return None  # a Location nobody can parse is no hop to follow
+        if not same_archive or not _ID_REPLAY.match(target.raw_path):
             return None
         return str(target)
 
@@ -241,7 +246,7 @@ class WaybackClient:
             request = self._session.get(target, allow_redirects=False, timeout=self._timeout)
             async with _translated("replay"), request as r:
                 location = r.headers.get("Location")
-                if 300 <= r.status < 400 and self._replay_hop(location, target) is not None:
+                if r.status in REDIRECT_STATUSES and self._replay_hop(location, target) is not None:
                     return Hop(r.status, location or "")
                 _check(r.status, r.headers.get("Retry-After"), "replay")
                 if "X-Archive-Src" not in r.headers and not 300 <= r.status < 400:

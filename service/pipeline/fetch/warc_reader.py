@@ -146,46 +146,45 @@ def read_capture(capture: Capture, *, limit: int, original: Capture | None = Non
         ) from e
 
 
-def _read_body(path: Path, offset: int, limit: int) -> bytes:
-    with path.open("rb") as fh:
-        fh.seek(offset)
-        rec = next(iter(ArchiveIterator(fh)))
-        body: bytes = rec.content_stream().read(limit + 1)
-    if len(body) > limit:
-        raise BodyTooLarge(f"more than {limit} bytes")
-    return body
-
-
 def _read_checked(capture: Capture, original: Capture | None, limit: int) -> StoredAnswer:
-    """Seek to a capture and decode it, digests checked."""
+    """Seek to a capture and decode it: the record must be the one its index names, and every
+    record with a payload (redirects included) must pass its digests; a revisit takes its body
+    from its original, read under the same rules."""
     with capture.path.open("rb") as fh:
         fh.seek(capture.offset)
         rec = next(iter(ArchiveIterator(fh, check_digests="raise")))
         if rec.rec_type not in ("response", "revisit") or rec.http_headers is None:
             raise ArchiveLoadFailed(f"no response record at {capture.path.name}:{capture.offset}")
+        uri = (rec.rec_headers.get_header("WARC-Target-URI") or "").strip().strip("<>")
+        if uri != capture.url:
+            raise ArchiveLoadFailed(
+                f"the record at {capture.path.name}:{capture.offset} is not {capture.url!r}"
+            )
         http = rec.http_headers
-        status = int(http.get_statuscode() or 0)
+        try:
+            status = int(http.get_statuscode() or 0)
+        except ValueError as e:
+            raise ArchiveLoadFailed("unreadable HTTP status line") from e
         headers = tuple((str(k), str(v)) for k, v in http.headers)
         ip = rec.rec_headers.get_header("WARC-IP-Address")
         ip = str(ip) if ip else None
-        redirect = status in REDIRECT_STATUSES
-        if not capture.revisit and not redirect:
-            body: bytes = rec.content_stream().read(limit + 1)
-            if len(body) > limit:
-                raise BodyTooLarge(f"more than {limit} bytes")
-            # warcio checks a digest only once the record was read to its declared length: a
-            # record cut short never gets there, so "not checked" is a failure too when the
-            # record declares a digest.
-            declared = rec.rec_headers.get_header("WARC-Payload-Digest") or rec.rec_headers.get_header(
-                "WARC-Block-Digest"
-            )
-            if declared and rec.digest_checker.passed is not True:
-                raise ArchiveLoadFailed("record digest not verified (truncated?)")
-            return StoredAnswer(status, headers, body, ip)
-    if capture.revisit and not redirect:
+        body: bytes = rec.content_stream().read(limit + 1)
+        if len(body) > limit:
+            raise BodyTooLarge(f"more than {limit} bytes")
+        # warcio checks a digest only once the record was read to its declared length: a record
+        # cut short never gets there, so "not checked" is a failure too when it declares a digest.
+        # (A revisit's payload digest names its original's payload, checked when that is read.)
+        declared = rec.rec_headers.get_header("WARC-Payload-Digest") or rec.rec_headers.get_header(
+            "WARC-Block-Digest"
+        )
+        if not capture.revisit and declared and rec.digest_checker.passed is not True:
+            raise ArchiveLoadFailed("record digest not verified (truncated?)")
+    if status in REDIRECT_STATUSES:
+        return StoredAnswer(status, headers, b"", ip)
+    if capture.revisit:
         if original is None:
             raise FetchError(
                 "revisit of a capture not in the archive", reason=SourceReason.REVISIT_ORIGINAL_MISSING
             )
-        return StoredAnswer(status, headers, _read_body(original.path, original.offset, limit), ip)
-    return StoredAnswer(status, headers, b"", ip)
+        return StoredAnswer(status, headers, read_capture(original, limit=limit).body, ip)
+    return StoredAnswer(status, headers, body, ip)

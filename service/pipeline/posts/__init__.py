@@ -29,4 +29,5 @@ _WHERE = {
 }
 
 
-__getattr__ = lazy_getattr(__name__, _WHERE)
+if not TYPE_CHECKING:  # type checkers see the imports above, and refuse any other name
+    __getattr__ = lazy_getattr(__name__, _WHERE)

@@ -1,10 +1,10 @@
 """Reading a post: which passages it quotes or copies, which URLs it cites, and which goes with which.
 
 Pure, no I/O. The post is read as lines (plain text and Markdown as written; HTML through a
-rendering that maps each character back to the raw markup, see ``_post_html``). Lines become
-blocks (``_post_blocks``); blocks become passages: explicit ones (quotation marks, blockquotes,
-greentext) and unmarked paragraphs, which the verifier later judges copied or the poster's own.
-Attachment rules are in ``_attach``.
+rendering that maps each character back to the raw markup, see ``html.py``). Lines become
+blocks (``blocks.py``; quotation marks in ``quotes.py``); blocks become passages: explicit ones
+(quotation marks, blockquotes, greentext) and unmarked paragraphs, which the verifier later judges
+copied or the poster's own. Attachment rules are in ``_attach``.
 """
 
 from __future__ import annotations

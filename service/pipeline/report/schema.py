@@ -43,7 +43,7 @@ def _object(properties: dict[str, Any], *, nullable: bool = False) -> dict[str, 
 
 SOURCE_REASON = {
     "type": ["string", "null"],
-    "anyOf": [{"enum": [r.value for r in SourceReason] + [None]}, {"pattern": "^http_[1-5][0-9]{2}$"}],
+    "anyOf": [{"enum": [r.value for r in SourceReason] + [None]}, {"pattern": "^http_(0|[1-9][0-9]{0,2})$"}],
 }
 
 WARC_ENTRY = _object(

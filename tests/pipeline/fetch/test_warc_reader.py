@@ -339,3 +339,52 @@ def test_warc_files_refuses_a_missing_path(tmp_path: Path) -> None:
     """A path that does not exist is an error, not an empty archive."""
     with pytest.raises(FileNotFoundError, match="nope"):
         warc_files([tmp_path / "nope.warc.gz"])
+
+
+def _edit(path: Path, old: bytes, new: bytes) -> None:
+    """Replace bytes of an uncompressed WARC in place (same length: every offset stays valid)."""
+    assert len(old) == len(new)
+    data = path.read_bytes()
+    assert data.count(old) == 1
+    path.write_bytes(data.replace(old, new))
+
+
+def test_a_revisits_edited_original_is_corrupt(tmp_path: Path) -> None:
+    """A revisit takes its body from its original, read under the same digest check: an edited
+    original is no evidence, through the revisit either."""
+    original_path = write_warc(tmp_path / "a.warc", [Cap(URL_A, DAY_1, BODY)], compress=False)
+    original = _only(original_path)
+    assert original.digest is not None
+    again = Cap(URL_A, DAY_2, original.digest.encode(), kind="revisit")
+    revisit = _only(write_warc(tmp_path / "b.warc", [again], compress=False))
+    assert read_capture(revisit, limit=LIMIT, original=original).body == BODY
+    _edit(original_path, b"resigned", b"resumed!")
+    _corrupt(revisit, original=original)
+
+
+def test_a_redirects_edited_location_is_corrupt(tmp_path: Path) -> None:
+    """A redirect record with a body is digest-checked too: an edited Location is not followed."""
+    hop = Cap(URL_A, DAY_1, b"<a href=/good>moved</a>", status="302 Found",
+              headers=(("Location", "/good-page"), ("Content-Type", "text/html")))  # fmt: skip
+    path = write_warc(tmp_path / "r.warc", [hop], compress=False)
+    capture = _only(path)
+    assert read_capture(capture, limit=LIMIT).status == 302
+    _edit(path, b"Location: /good-page", b"Location: /evil-page")
+    _corrupt(capture)
+
+
+def test_a_record_that_is_not_the_indexed_capture_is_corrupt(tmp_path: Path) -> None:
+    """An index entry pointing at another URL's record is refused, not read as this URL's page."""
+    path = write_warc(tmp_path / "two.warc.gz", [Cap(URL_A, DAY_1, BODY), Cap(URL_B, DAY_1, b"<p>other</p>")])
+    first, second = index_warc(path)
+    assert read_capture(second, limit=LIMIT).body == b"<p>other</p>"
+    _corrupt(replace(first, offset=second.offset))
+
+
+def test_an_odd_status_reads_back() -> None:
+    """A record whose status is outside 100..599 (a server's 999) reads back with that status."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = write_warc(
+            Path(folder) / "odd.warc.gz", [Cap(URL_A, DAY_1, BODY, status="999 Request denied")]
+        )
+        assert read_capture(_only(path), limit=LIMIT).status == 999
