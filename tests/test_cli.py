@@ -201,3 +201,34 @@ def test_json_report_has_every_field_of_the_contract() -> None:
         assert {"url", "span", "exact", "prefix", "suffix", "text_fragment_url"} <= set(quote["source"])
         assert quote["source"]["text_fragment_url"].startswith(quote["source"]["url"] + "#:~:text=")
         assert all(d["op"] in {"equal", "insert", "delete", "replace"} for d in quote["diff"])
+
+
+def test_keys_create_list_revoke(tmp_path: Path) -> None:
+    """``keys create`` prints a key once (only its hash is stored), ``list`` shows it active, then
+    revoked after ``revoke``; revoking an unknown id is a one-line error and exit 2."""
+    data = str(tmp_path / "data")
+    created = run("keys", "create", "--name", "moderation", "--data-dir", data)
+    assert created.returncode == 0
+    key_id, token = created.stdout.split()
+    assert token.startswith("pvk_")
+    assert token not in (tmp_path / "data" / "api-keys.json").read_text()
+    listed = run("keys", "list", "--data-dir", data).stdout
+    assert listed.split()[0] == key_id
+    assert "active moderation" in listed
+    assert run("keys", "revoke", key_id, "--data-dir", data).returncode == 0
+    assert "revoked" in run("keys", "list", "--data-dir", data).stdout
+    bad = run("keys", "revoke", "nope", "--data-dir", data)
+    assert (bad.returncode, bad.stderr.strip()) == (2, "provenance: no key with id 'nope'")
+
+
+def test_serve_refuses_to_be_open_on_a_public_address() -> None:
+    """``serve --open`` on 0.0.0.0 stops at once with one line, unless --allow-open-public is given."""
+    refused = run("serve", "--host", "0.0.0.0", "--open", "--port", "1")
+    assert refused.returncode == 2
+    assert "refusing to serve 0.0.0.0 without API keys" in refused.stderr
+    assert "Traceback" not in refused.stderr
+
+
+def test_version() -> None:
+    """``provenance --version`` names the version."""
+    assert run("--version").stdout.startswith("provenance ")
