@@ -188,6 +188,7 @@ class ApiSettings:
     max_jobs_per_key: int = 8  # verifications running at once for one key
     keepalive_s: float = 15.0  # SSE comment interval
     check_cache_size: int = 4096
+    source_max_age_s: float = 900.0  # a page read by the server is read again after this long
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> ApiSettings:

@@ -12,6 +12,7 @@ import contextlib
 import ipaddress
 from collections import OrderedDict
 from collections.abc import AsyncIterator
+from dataclasses import replace
 
 from aiohttp import web
 from limits import parse
@@ -26,6 +27,7 @@ from service.api.jobs import JobStore
 from service.api.metrics import Metrics
 from service.api.routes import ROUTES
 from service.pipeline import open_deps
+from service.pipeline.state import SourceCache
 from service.settings import Settings
 
 SWEEP_S = 60.0
@@ -58,8 +60,10 @@ def open_access(settings: Settings) -> bool:
 
 
 async def _pipeline(app: web.Application) -> AsyncIterator[None]:
-    async with open_deps(app[keys.SETTINGS]) as deps:
-        app[keys.DEPS] = deps
+    settings = app[keys.SETTINGS]
+    async with open_deps(settings) as deps:
+        # A server runs for days: what it read of a page is read again once it is this old.
+        app[keys.DEPS] = replace(deps, cache=SourceCache(max_age_s=settings.api.source_max_age_s))
         yield
 
 

@@ -8,6 +8,7 @@ dependency container nor the reading of sources depends on the judging module.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -25,19 +26,32 @@ class SourceCache(Generic[V]):
 
     In-flight reads are shared (two posts citing one URL wait for one fetch); finished reads stay
     in a bounded LRU so a long batch keeps flat memory. A batch whose posts cite more distinct
-    URLs than ``size`` at once may read an evicted URL again.
+    URLs than ``size`` at once may read an evicted URL again. ``max_age_s`` bounds how old a kept
+    read may be (a long-running server must read an edited page again; a batch keeps them all).
     """
 
-    def __init__(self, size: int = 1024) -> None:
+    def __init__(
+        self, size: int = 1024, *, max_age_s: float | None = None, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self._size = size
+        self._max_age_s, self._clock = max_age_s, clock
         self._done: OrderedDict[_Key, V] = OrderedDict()
+        self._read_at: dict[_Key, float] = {}
         self._pending: dict[_Key, asyncio.Future[V]] = {}  # reads under way, shared by their callers
         self._waiting: dict[_Key, int] = {}  # callers waiting on each read under way
         self.reads = 0
 
     def peek(self, key: _Key) -> V | None:
-        """A finished read of ``key`` if the cache still holds it; never starts one."""
+        """A finished read of ``key`` if the cache still holds it (and it is young enough)."""
+        self._expire(key)
         return self._done.get(key)
+
+    def _expire(self, key: _Key) -> None:
+        if self._max_age_s is None or key not in self._done:
+            return
+        if self._clock() - self._read_at.get(key, 0.0) > self._max_age_s:
+            del self._done[key]
+            self._read_at.pop(key, None)
 
     async def get(self, key: _Key, read: Callable[[], Awaitable[V]]) -> V:
         """The value for ``key``: cached, or being read for another caller, or read now.
@@ -46,6 +60,7 @@ class SourceCache(Generic[V]):
         read going for every other caller waiting on it, instead of cancelling them all; when the
         last caller gives up, the read is cancelled too.
         """
+        self._expire(key)
         if key in self._done:
             self._done.move_to_end(key)
             return self._done[key]
@@ -69,8 +84,10 @@ class SourceCache(Generic[V]):
         if task.cancelled() or task.exception() is not None:
             return  # a failed read is not kept: the next caller reads again
         self._done[key] = task.result()
+        self._read_at[key] = self._clock()
         if len(self._done) > self._size:
-            self._done.popitem(last=False)
+            oldest, _ = self._done.popitem(last=False)
+            self._read_at.pop(oldest, None)
 
 
 class IndexCache(Generic[V]):

@@ -84,3 +84,25 @@ async def test_a_cancelled_caller_leaves_the_shared_read_to_the_others() -> None
     assert first.cancelled()
     assert cache.peek(("live", "k")) == "page"
     assert cache.reads == 1
+
+
+async def test_reads_older_than_the_age_limit_are_read_again() -> None:
+    """With ``max_age_s`` (a long-running server), a read is kept that long, then read again;
+    without it (a batch), it is kept for as long as the LRU holds it."""
+    now = [1000.0]
+    aged: SourceCache[int] = SourceCache(max_age_s=60, clock=lambda: now[0])
+    forever: SourceCache[int] = SourceCache(clock=lambda: now[0])
+    counter = iter(range(100))
+
+    async def read() -> int:
+        return next(counter)
+
+    first = await aged.get(("live", "k"), read)
+    kept = await forever.get(("live", "k"), read)
+    now[0] += 59
+    assert await aged.get(("live", "k"), read) == first
+    now[0] += 2
+    assert aged.peek(("live", "k")) is None
+    assert await aged.get(("live", "k"), read) != first
+    assert await forever.get(("live", "k"), read) == kept
+    assert (aged.reads, forever.reads) == (2, 1)
