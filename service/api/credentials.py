@@ -62,14 +62,14 @@ class KeyStore:
             sha256=_hash(token),
             created_at=datetime.now(UTC).isoformat(timespec="seconds"),
         )
-        keys = self._load()
+        keys = dict(self._load())
         keys[key.sha256] = key
         self._save(keys)
         return key, token
 
     def revoke(self, key_id: str) -> ApiKey:
         """Revoke the key with this id (it stays listed, marked revoked)."""
-        keys = self._load()
+        keys = dict(self._load())
         for digest, key in keys.items():
             if key.id == key_id:
                 revoked = ApiKey(
@@ -95,7 +95,7 @@ class KeyStore:
             mtime = self.path.stat().st_mtime
         except FileNotFoundError:
             self._by_hash, self._mtime = {}, None
-            return dict(self._by_hash)
+            return self._by_hash
         if mtime != self._mtime:
             try:
                 rows = json.loads(self.path.read_text("utf-8"))["keys"]
@@ -103,7 +103,7 @@ class KeyStore:
             except (OSError, ValueError, KeyError, TypeError) as exc:
                 raise KeyStoreError(f"{self.path}: unreadable key file ({exc})") from exc
             self._mtime = mtime
-        return dict(self._by_hash)
+        return self._by_hash  # read only: create and revoke copy it before changing it
 
     def _save(self, keys: dict[str, ApiKey]) -> None:
         try:

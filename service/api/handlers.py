@@ -27,6 +27,7 @@ from service.api.schemas import (
 )
 from service.pipeline import (
     EventKind,
+    EventSink,
     InputError,
     PipelineError,
     ProgressEvent,
@@ -64,7 +65,7 @@ def _slot(request: web.Request) -> None:
                            headers={"Retry-After": "5"})  # fmt: skip
 
 
-def _job_sink(request: web.Request, job: Job) -> Any:
+def _job_sink(request: web.Request, job: Job) -> EventSink:
     metrics = request.app[keys.METRICS]
 
     def sink(event: ProgressEvent) -> None:

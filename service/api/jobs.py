@@ -18,7 +18,7 @@ from typing import Any
 
 import structlog
 
-from service.pipeline import FailureCode, ProgressEvent, Report
+from service.pipeline import FailureCode, ProgressEvent, QuoteReport, Report, SourceReport
 
 log = structlog.get_logger(__name__)
 
@@ -52,8 +52,10 @@ class Job:
         return self.status in (JobStatus.DONE, JobStatus.FAILED)
 
     def announce(self, event: ProgressEvent) -> None:
-        """A pipeline progress event (the job's ``EventSink``)."""
-        data = dict(event.data)
+        """A pipeline progress event (the job's ``EventSink``), kept as JSON-ready data."""
+        data = {
+            k: v.to_dict() if isinstance(v, SourceReport | QuoteReport) else v for k, v in event.data.items()
+        }
         self.events.append((event.kind.value, data))
         self._wake()
 

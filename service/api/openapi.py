@@ -6,6 +6,7 @@ what ``--format json`` writes; request bodies mirror ``schemas.py``'s field list
 
 from __future__ import annotations
 
+import functools
 from importlib import metadata
 from typing import Any
 
@@ -83,8 +84,9 @@ JOB_LINKS = {
 ID = [{"name": "id", "in": "path", "required": True, "schema": _STR}]
 
 
+@functools.cache
 def document() -> dict[str, Any]:
-    """The OpenAPI document."""
+    """The OpenAPI document (built once: it depends on nothing that changes while serving)."""
     accepted = {
         "type": "object",
         "required": ["job", "events", "status_url"],

@@ -27,10 +27,9 @@ async def verify_post(post: Post, *, deps: Deps) -> Report:
 
     async def read(citation: Citation) -> ReadSource:
         source = await read_source(citation, post.posted_at, deps)
-        if deps.events is not None:
-            report = source.report
-            _emit(deps, EventKind.SOURCE_READ, post, url=citation.url, status=report.status.value,
-                  source=report.to_dict())  # fmt: skip
+        # The entry itself travels with the event: a listener that shows it serialises it.
+        _emit(deps, EventKind.SOURCE_READ, post, url=citation.url, status=source.report.status.value,
+              source=source.report)  # fmt: skip
         return source
 
     sources = await asyncio.gather(*(read(c) for c in post.citations))
@@ -41,9 +40,8 @@ async def verify_post(post: Post, *, deps: Deps) -> Report:
         others = [s for s in sources if s is not cited]
         for quote in judge_block(passage, cited, others, settings=deps.settings.align):
             quotes.append(quote)
-            if deps.events is not None:
-                _emit(deps, EventKind.QUOTE_JUDGED, post, index=len(quotes) - 1, status=quote.status.value,
-                      flagged=quote.flagged, quote=quote.to_dict())  # fmt: skip
+            _emit(deps, EventKind.QUOTE_JUDGED, post, index=len(quotes) - 1, status=quote.status.value,
+                  flagged=quote.flagged, quote=quote)  # fmt: skip
     report = build_report(
         post_id=post.id,
         posted_at=post.posted_at,
