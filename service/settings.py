@@ -206,6 +206,50 @@ class ApiSettings:
         )
 
 
+def _optional_port(environ: Mapping[str, str], name: str) -> int | None:
+    raw = environ.get(name, "").strip()
+    return None if not raw else int(_number(environ, name, 0, minimum=1))
+
+
+@dataclass(frozen=True, slots=True)
+class QueueSettings:
+    """The Redis queue: ``provenance worker`` and ``provenance batch --redis`` (dependencies.md §4).
+
+    Times are in seconds. A job idle past ``lease_s`` (its worker died or hung) is reclaimed by
+    another worker; after ``max_deliveries`` deliveries it goes to the dead-letter stream instead.
+    """
+
+    worker_name: str | None = None  # default: <hostname>-<pid>
+    job_timeout_s: float = 300.0
+    lease_s: float = 60.0
+    max_deliveries: int = 5
+    drain_grace_s: float = 25.0  # SIGTERM: in-flight jobs get this long, then go back to the queue
+    heartbeat_s: float = 10.0
+    metrics_port: int | None = None
+    block_s: float = 2.0  # how long one read waits for new jobs
+    enqueue_window: int = 2000  # jobs a batch client keeps queued ahead of its output
+    result_ttl_s: float = 7 * 24 * 3600.0  # how long a batch's results and markers are kept
+    source_ttl_s: float = 3600.0  # a page read by one worker serves the fleet this long
+    host_concurrency: int = 2  # requests at once to one host, across every worker
+    host_delay_s: float = 0.0  # minimum time between two requests to one host, across every worker
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> QueueSettings:
+        return cls(
+            worker_name=environ.get("PROVENANCE_WORKER_NAME") or None,
+            job_timeout_s=_number(environ, "PROVENANCE_JOB_TIMEOUT", 300.0, minimum=1),
+            lease_s=_number(environ, "PROVENANCE_LEASE", 60.0, minimum=1),
+            max_deliveries=int(_number(environ, "PROVENANCE_MAX_DELIVERIES", 5, minimum=1)),
+            drain_grace_s=_number(environ, "PROVENANCE_DRAIN_GRACE", 25.0),
+            heartbeat_s=_number(environ, "PROVENANCE_HEARTBEAT", 10.0, minimum=0.1),
+            metrics_port=_optional_port(environ, "PROVENANCE_METRICS_PORT"),
+            result_ttl_s=_number(environ, "PROVENANCE_RESULT_TTL", 7 * 24 * 3600.0, minimum=60),
+            source_ttl_s=_number(environ, "PROVENANCE_SOURCE_TTL", 3600.0, minimum=1),
+            host_concurrency=int(_number(environ, "PROVENANCE_HOST_CONCURRENCY", 2, minimum=1)),
+            host_delay_s=_number(environ, "PROVENANCE_HOST_DELAY", 0.0),
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """Everything one run needs."""
@@ -222,6 +266,7 @@ class Settings:
     store: StoreSettings = field(default_factory=StoreSettings)
     wayback: WaybackSettings = field(default_factory=WaybackSettings)
     api: ApiSettings = field(default_factory=ApiSettings)
+    queue: QueueSettings = field(default_factory=QueueSettings)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -235,6 +280,7 @@ class Settings:
         return cls(
             wayback=WaybackSettings.from_env(environ),
             api=ApiSettings.from_env(environ),
+            queue=QueueSettings.from_env(environ),
             http=HttpSettings.from_env(environ),
             data_dir=data_dir,
             archive=archive,
