@@ -8,12 +8,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import os
+import shutil
+import signal
 import sys
+import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
-from typing import IO, NoReturn
+from typing import IO, Any, NoReturn
 
 from service.logs import configure_logging
 from service.pipeline import (
@@ -35,7 +40,15 @@ from service.pipeline import (
     run_batch,
     verify_post,
 )
-from service.settings import ARCHIVE_CHOICES, ArchiveTarget, Settings, SettingsError, parse_archive
+from service.settings import (
+    ARCHIVE_CHOICES,
+    ApiSettings,
+    ArchiveTarget,
+    QueueSettings,
+    Settings,
+    SettingsError,
+    parse_archive,
+)
 
 EXIT_OK, EXIT_FLAGGED, EXIT_USAGE = 0, 1, 2
 
@@ -96,6 +109,19 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--redis", default=None, metavar="URL")
     serve.add_argument("--concurrency", type=int, default=None)
     _shared_options(serve)
+    worker = commands.add_parser("worker", help="a queue worker: verifies posts from the Redis job stream")
+    worker.add_argument("--redis", default=None, metavar="URL")
+    worker.add_argument("--concurrency", type=int, default=None, help="jobs run at once (default 8)")
+    worker.add_argument("--name", default=None, help="this worker's name (default <hostname>-<pid>)")
+    worker.add_argument("--burst", action="store_true", help="exit when no job is left")
+    worker.add_argument("--check", action="store_true", help="exit 0 if this host's worker is alive")
+    worker.add_argument("--metrics-port", type=int, default=None, metavar="PORT")
+    worker.add_argument("--replay", action="append", default=[], metavar="PATH", type=Path)
+    worker.add_argument("--archive", default=None, metavar="none|warc|wayback|warc,wayback")
+    worker.add_argument("--data-dir", type=Path, default=None)
+    worker.add_argument("--allow-private-addresses", action="store_true", default=None)
+    worker.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
+    worker.add_argument("--log-format", default="json", choices=("json", "console"))
     keys = commands.add_parser("keys", help="API keys for serve (stored hashed in the data dir)")
     keys.add_argument("action", choices=("create", "list", "revoke"))
     keys.add_argument("key_id", nargs="?", help="the key to revoke")
@@ -138,7 +164,21 @@ def settings_from(args: argparse.Namespace, environ: Mapping[str, str]) -> Setti
     if concurrency < 1:
         raise UsageError("--concurrency must be at least 1")
     data_dir = args.data_dir or base.data_dir
-    api = base.api
+    redis_url = getattr(args, "redis", None) or base.redis_url
+    return replace(
+        base,
+        queue=_queue_options(args, base.queue),
+        api=_api_options(args, base.api),
+        redis_url=redis_url,
+        http=http,
+        replay=tuple(getattr(args, "replay", ())),
+        archive=archive,
+        data_dir=data_dir,
+        concurrency=concurrency,
+    )
+
+
+def _api_options(args: argparse.Namespace, api: ApiSettings) -> ApiSettings:
     if getattr(args, "host", None) is not None:
         api = replace(api, host=args.host)
     if getattr(args, "port", None) is not None:
@@ -149,17 +189,15 @@ def settings_from(args: argparse.Namespace, environ: Mapping[str, str]) -> Setti
         api = replace(api, open_access=True)
     if getattr(args, "allow_open_public", False):
         api = replace(api, allow_open_public=True)
-    redis_url = getattr(args, "redis", None) or base.redis_url
-    return replace(
-        base,
-        api=api,
-        redis_url=redis_url,
-        http=http,
-        replay=tuple(getattr(args, "replay", ())),
-        archive=archive,
-        data_dir=data_dir,
-        concurrency=concurrency,
-    )
+    return api
+
+
+def _queue_options(args: argparse.Namespace, queue: QueueSettings) -> QueueSettings:
+    if getattr(args, "name", None):
+        queue = replace(queue, worker_name=args.name)
+    if getattr(args, "metrics_port", None) is not None:
+        queue = replace(queue, metrics_port=args.metrics_port)
+    return queue
 
 
 def _check_replay_path(path: Path) -> None:
@@ -238,12 +276,12 @@ def _open_lines(name: str) -> Iterator[IO[bytes]]:
 
 
 @contextlib.contextmanager
-def _open_output(name: str) -> Iterator[IO[str]]:
+def _open_output(name: str, *, append: bool = False) -> Iterator[IO[str]]:
     if name == "-":
         yield sys.stdout
         return
     try:
-        handle = open(name, "w", encoding="utf-8")  # noqa: SIM115 - closed below
+        handle = open(name, "a" if append else "w", encoding="utf-8")  # noqa: SIM115 - closed below
     except OSError as exc:
         raise UsageError(f"{name}: {exc.strerror or exc}") from exc
     with handle:
@@ -273,14 +311,14 @@ class _ProgressBar:
 
 
 async def _batch(args: argparse.Namespace, settings: Settings) -> int:
-    if args.redis:
-        raise UsageError("batch through Redis workers (--redis) is not available in this version")
     if (args.format or "json") != "json":
         raise UsageError("batch writes JSON lines: --format must be json")
     default_format = parse_format(args.input_format)
     if args.input != "-" and args.output != "-" and _same_file(args.input, args.output):
         raise UsageError(f"{args.output}: is the input file; write the reports elsewhere")
     bar = _ProgressBar() if sys.stderr.isatty() else None
+    if settings.redis_url:
+        return await _batch_queued(args, settings, default_format, bar)
     with _open_lines(args.input) as lines, _open_output(args.output) as out:
         async with open_deps(settings, events=bar) as deps:
             summary = await run_batch(
@@ -293,6 +331,113 @@ async def _batch(args: argparse.Namespace, settings: Settings) -> int:
         file=sys.stderr,
     )
     return EXIT_OK
+
+
+async def _batch_queued(
+    args: argparse.Namespace, settings: Settings, default_format: InputFormat, bar: _ProgressBar | None
+) -> int:
+    """The batch through ``provenance worker`` processes; re-run on the same input and output, it
+    finishes an interrupted batch without redoing the posts already in the output."""
+    from service.pipeline.queue import batch_id, run_queued_batch
+    from service.pipeline.streams import RedisNames, connect
+
+    with _open_lines(args.input) as given, _spooled(given, args.input) as lines:
+        batch = batch_id(iter(lambda: lines.read(1 << 20), b""), default_format)
+        lines.seek(0)
+        skip = 0 if args.output == "-" else _resume_point(Path(args.output), lines)
+        lines.seek(0)
+        if skip:
+            print(f"provenance: resuming batch {batch}: {skip} reports already in {args.output}",
+                  file=sys.stderr)  # fmt: skip
+        redis = connect(settings.redis_url or "", block_s=settings.queue.block_s)
+        try:
+            await _reach(redis, settings.redis_url or "")
+            with _open_output(args.output, append=skip > 0) as out:
+                summary = await run_queued_batch(
+                    lines, out.write, redis=redis, names=RedisNames(settings.redis_prefix),
+                    settings=settings.queue, batch=batch, skip=skip, default_format=default_format,
+                    events=bar, sync=partial(_sync, out),
+                )  # fmt: skip
+        finally:
+            await redis.aclose()
+    if bar is not None:
+        bar.close()
+    print(f"{summary.posts} posts, {summary.flagged} flagged, {summary.errors} with errors", file=sys.stderr)
+    return EXIT_OK
+
+
+async def _reach(redis: Any, url: str) -> None:
+    from redis.exceptions import RedisError
+
+    try:
+        await redis.ping()
+    except (RedisError, OSError) as exc:
+        raise UsageError(f"--redis {_redacted(url)}: cannot reach Redis ({exc})") from exc
+
+
+def _redacted(url: str) -> str:
+    """A Redis URL fit for a message: its password left out."""
+    head, at, tail = url.rpartition("@")
+    return f"{head.split('://')[0]}://…@{tail}" if at else url
+
+
+def _sync(out: IO[str]) -> None:
+    out.flush()
+    with contextlib.suppress(OSError, ValueError):  # stdout may be a pipe
+        os.fsync(out.fileno())
+
+
+@contextlib.contextmanager
+def _spooled(given: IO[bytes], name: str) -> Iterator[IO[bytes]]:
+    """The input as a file that can be read twice (once to name the batch): stdin is copied."""
+    if name != "-":
+        yield given
+        return
+    with tempfile.TemporaryFile() as copy:
+        shutil.copyfileobj(given, copy)
+        copy.seek(0)
+        yield copy
+
+
+def _resume_point(output: Path, lines: IO[bytes]) -> int:
+    """How many reports an earlier run of this batch left in ``output``; a partial last line is cut.
+
+    Every report kept must carry the id of its input line, so that a report file of another input
+    is never appended to.
+    """
+    try:
+        data = output.read_bytes()
+    except FileNotFoundError:
+        return 0
+    except OSError as exc:
+        raise UsageError(f"{output}: {exc.strerror or exc}") from exc
+    kept, size = [], 0
+    for raw in data.splitlines(keepends=True):
+        if not raw.endswith(b"\n"):
+            break
+        try:
+            report = json.loads(raw)
+        except ValueError:
+            break
+        if not isinstance(report, dict):
+            break
+        kept.append(report.get("id"))
+        size += len(raw)
+    posted = (line for line in lines if line.strip())
+    for number, (report_id, line) in enumerate(zip(kept, posted, strict=False), start=1):
+        try:
+            wanted = json.loads(line).get("id")
+        except (ValueError, AttributeError):
+            wanted = None
+        if report_id is not None and wanted is not None and str(wanted) != str(report_id):
+            raise UsageError(
+                f"{output}: report {number} is for post {report_id!r}, not {wanted!r}: "
+                "it holds reports of another input; remove it or write elsewhere"
+            )
+    if size < len(data):
+        with output.open("r+b") as handle:
+            handle.truncate(size)
+    return len(kept)
 
 
 def _same_file(a: str, b: str) -> bool:
@@ -335,6 +480,33 @@ def _serve(settings: Settings) -> int:
     return EXIT_OK
 
 
+async def _worker(args: argparse.Namespace, settings: Settings) -> int:
+    from workers.entry import check_worker, run_worker
+
+    if not settings.redis_url:
+        raise UsageError("worker needs --redis URL (or PROVENANCE_REDIS_URL)")
+    if args.check:
+        try:
+            alive = await check_worker(settings, name=args.name)
+        except OSError as exc:
+            raise UsageError(f"cannot reach Redis ({exc})") from exc
+        print("alive" if alive else "no fresh heartbeat", file=sys.stderr)
+        return EXIT_OK if alive else EXIT_FLAGGED
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    from redis.exceptions import RedisError
+
+    try:
+        stats = await run_worker(settings, burst=args.burst, stop=stop)
+    except (RedisError, OSError) as exc:
+        raise UsageError(f"--redis {_redacted(settings.redis_url)}: {exc}") from exc
+    print(f"worker {stats.done} jobs done, {stats.dead_lettered} dead-lettered, {stats.reclaimed} reclaimed",
+          file=sys.stderr)  # fmt: skip
+    return EXIT_OK
+
+
 def _keys(args: argparse.Namespace, settings: Settings) -> int:
     from service.api.credentials import KeyStore, KeyStoreError
 
@@ -367,14 +539,14 @@ def _one_line(message: str, limit: int = 300) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
-        configure_logging(level=args.log_level)
+        configure_logging(level=args.log_level, json=getattr(args, "log_format", "console") == "json")
         settings = settings_from(args, os.environ)
         _check_data_dir(settings)
         if args.command == "serve":
             return _serve(settings)
         if args.command == "keys":
             return _keys(args, settings)
-        runner = {"verify": _verify, "batch": _batch, "capture": _capture}[args.command]
+        runner = {"verify": _verify, "batch": _batch, "capture": _capture, "worker": _worker}[args.command]
         return asyncio.run(runner(args, settings))
     except (UsageError, PipelineError) as exc:
         print(f"provenance: {_one_line(str(exc))}", file=sys.stderr)

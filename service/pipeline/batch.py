@@ -10,8 +10,9 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import structlog
 
@@ -34,8 +35,8 @@ def _decode(line: str | bytes, lineno: int) -> str | Report:
         return error_report(None, FailureCode.BAD_ENCODING, f"line {lineno}: not UTF-8 (byte {exc.start})")
 
 
-def read_line(line: str | bytes, lineno: int, *, default_format: InputFormat) -> Post | Report:
-    """A post, or the error report that stands in for an unreadable line.
+def read_object(line: str | bytes, lineno: int) -> dict[str, Any] | Report:
+    """A batch line's JSON object, or the error report that stands in for an unreadable line.
 
     Lines may come as bytes, so that one line in another encoding is that line's error, not a
     silent replacement character in a quote (which could then be flagged as altered).
@@ -53,12 +54,25 @@ def read_line(line: str | bytes, lineno: int, *, default_format: InputFormat) ->
         )
     if not isinstance(data, dict):
         return error_report(None, FailureCode.BAD_JSON, f"line {lineno}: not a JSON object")
+    return data
+
+
+def post_or_error(data: Mapping[str, Any], lineno: int, *, default_format: InputFormat) -> Post | Report:
+    """The post a batch line's object holds, or its error report (in-process and queue workers)."""
     post_id = data.get("id")
     try:
         return post_from_mapping(data, default_format=default_format)
     except InputError as exc:
         known = str(post_id) if isinstance(post_id, (str, int)) and not isinstance(post_id, bool) else None
         return error_report(known, FailureCode.BAD_INPUT, f"line {lineno}: {exc}")
+
+
+def read_line(line: str | bytes, lineno: int, *, default_format: InputFormat) -> Post | Report:
+    """A post, or the error report that stands in for an unreadable line."""
+    data = read_object(line, lineno)
+    if isinstance(data, Report):
+        return data
+    return post_or_error(data, lineno, default_format=default_format)
 
 
 @dataclass(frozen=True, slots=True)

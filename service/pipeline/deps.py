@@ -12,10 +12,13 @@ from service.pipeline.align.aligner import TextIndex
 from service.pipeline.extract.pool import ExtractorPool
 from service.pipeline.fetch.replay import ReplayArchive
 from service.pipeline.models import Extraction, Fetcher, ProgressEvent
-from service.pipeline.state import IndexCache, ReadSource, SourceCache, new_index_cache
+from service.pipeline.state import IndexCache, Memo, ReadSource, SourceCache, new_index_cache
+from service.pipeline.streams import RedisNames
 from service.settings import ArchiveTarget, Settings
 
 if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
     from service.pipeline.evidence.saves import SaveRunner
     from service.pipeline.evidence.store import EvidenceStore
     from service.pipeline.evidence.wayback import WaybackClient
@@ -39,7 +42,7 @@ class Deps:
     settings: Settings
     fetcher: Fetcher
     extractor: Extractor
-    cache: SourceCache[ReadSource] = field(default_factory=SourceCache)
+    cache: Memo[ReadSource] = field(default_factory=SourceCache)
     indexes: IndexCache[TextIndex] = field(default_factory=new_index_cache)
     events: EventSink | None = None
     live: bool = False
@@ -47,7 +50,7 @@ class Deps:
     saves: SaveRunner | None = None
 
 
-async def _open_wayback(settings: Settings, stack: AsyncExitStack) -> WaybackClient:
+async def _open_wayback(settings: Settings, stack: AsyncExitStack, shared: Redis | None) -> WaybackClient:
     """A Wayback client on its own session: the archive is the operator's configured endpoint, not
     a user's URL, so it goes around the SSRF guard (a fake archive on loopback works in tests)."""
     import aiohttp
@@ -62,17 +65,20 @@ async def _open_wayback(settings: Settings, stack: AsyncExitStack) -> WaybackCli
         )
     )
     limiter: SaveLimiter
-    if settings.redis_url:
+    names = RedisNames(settings.redis_prefix)
+    if shared is not None:
+        limiter = RedisLimiter(shared, names.wayback_limiter, save_rate(settings.wayback))
+    elif settings.redis_url:
         client = redis.from_url(settings.redis_url)
         stack.push_async_callback(client.aclose)
-        limiter = RedisLimiter(client, f"{settings.redis_prefix}:wayback", save_rate(settings.wayback))
+        limiter = RedisLimiter(client, names.wayback_limiter, save_rate(settings.wayback))
     else:
         limiter = LocalLimiter(save_rate(settings.wayback))
     return WaybackClient(session, settings.wayback, limiter, max_body_bytes=settings.http.max_body_bytes)
 
 
 async def _open_live(
-    settings: Settings, stack: AsyncExitStack
+    settings: Settings, stack: AsyncExitStack, shared: Redis | None
 ) -> tuple[Fetcher, EvidenceStore | None, SaveRunner | None]:
     # Imported only for live runs: a replay never loads the HTTP client stack.
     from service.pipeline.evidence.past import EvidenceFetcher
@@ -87,19 +93,36 @@ async def _open_live(
         store = stack.enter_context(
             EvidenceStore(settings.data_dir, settings.store, max_body_bytes=settings.http.max_body_bytes)
         )
-    wayback = await _open_wayback(settings, stack) if ArchiveTarget.WAYBACK in settings.archive else None
-    saves = None
+    wayback = None
+    if ArchiveTarget.WAYBACK in settings.archive:
+        wayback = await _open_wayback(settings, stack, shared)
+    saves = gate = None
+    names = RedisNames(settings.redis_prefix)
+    if shared is not None:
+        from service.pipeline.fleet import RedisHostGate
+
+        queue = settings.queue
+        lease = settings.http.total_timeout + 10.0  # longer than any one request may take
+        gate = RedisHostGate(
+            shared, names, limit=queue.host_concurrency, lease_s=lease, delay_s=queue.host_delay_s
+        )
     if wayback is not None:
+        claim = None
+        if shared is not None:
+            from service.pipeline.fleet import RedisSaveClaims
+
+            claim = RedisSaveClaims(shared, names).claim
         saves = await stack.enter_async_context(
             SaveRunner(
                 wayback,
                 wait_s=settings.wayback.capture_wait_s,
                 data_dir=settings.data_dir,
                 drain_s=settings.wayback.drain_s,
+                claim=claim,
             )
         )
     fetcher = EvidenceFetcher(
-        LiveFetcher(session, settings.http),
+        LiveFetcher(session, settings.http, gate=gate),
         store=store,
         wayback=wayback,
         max_redirects=settings.http.max_redirects,
@@ -108,8 +131,15 @@ async def _open_live(
 
 
 @asynccontextmanager
-async def open_deps(settings: Settings, *, events: EventSink | None = None) -> AsyncIterator[Deps]:
-    """Open the fetcher (live HTTP with its evidence, or WARC replay) and the extraction pool."""
+async def open_deps(
+    settings: Settings, *, events: EventSink | None = None, shared: Redis | None = None
+) -> AsyncIterator[Deps]:
+    """Open the fetcher (live HTTP with its evidence, or WARC replay) and the extraction pool.
+
+    ``shared``: the deployment's Redis (a queue worker's). Then each source is read once for the
+    whole fleet, requests to a host are limited across every worker, and a URL goes to Save Page
+    Now once an hour whoever asks. The caller opens and closes the client.
+    """
     async with AsyncExitStack() as stack:
         # The extraction workers start (spawn, import trafilatura) while the rest is set up.
         starting = asyncio.ensure_future(stack.enter_async_context(ExtractorPool(settings.extract)))
@@ -120,13 +150,24 @@ async def open_deps(settings: Settings, *, events: EventSink | None = None) -> A
                     ReplayArchive.open, list(settings.replay), settings=settings.http
                 )
             else:
-                fetcher, store, saves = await _open_live(settings, stack)
+                fetcher, store, saves = await _open_live(settings, stack, shared)
         finally:
             extractor = await starting
+        indexes = new_index_cache()
+        cache: Memo[ReadSource] = SourceCache()
+        if shared is not None:
+            from service.pipeline.fleet import SharedCacheSettings, SharedSourceCache
+
+            cache = SharedSourceCache(
+                shared, RedisNames(settings.redis_prefix), indexes,
+                SharedCacheSettings(ttl_s=settings.queue.source_ttl_s),
+            )  # fmt: skip
         yield Deps(
             settings=settings,
             fetcher=fetcher,
             extractor=extractor,
+            cache=cache,
+            indexes=indexes,
             events=events,
             live=not settings.replay,
             store=store,

@@ -8,7 +8,7 @@ holds an exception or a free-form string where a closed set of values is meant.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -173,6 +173,8 @@ class FailureCode(StrEnum):
     BAD_JSON = "bad_json"
     BAD_INPUT = "bad_input"
     INTERNAL_ERROR = "internal_error"
+    TIMEOUT = "timeout"  # the post took longer than a queue job may (``QueueSettings.job_timeout_s``)
+    DEAD_LETTERED = "dead_lettered"  # delivered to workers again and again, never finished
 
 
 # ---------------------------------------------------------------- posts
@@ -325,6 +327,10 @@ class WarcEntry:
     digest: str | None
     captured_at: str
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> WarcEntry:
+        return cls(data["file"], data["offset"], data["length"], data["digest"], data["captured_at"])
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "file": self.file,
@@ -365,6 +371,12 @@ class WaybackEntry:
     timestamp: str | None = None
     job_id: str | None = None
     message: str | None = None
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> WaybackEntry:
+        return cls(
+            WaybackStatus(data["status"]), data["url"], data["timestamp"], data["job_id"], data["message"]
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -429,6 +441,10 @@ class AtPostCapture:
     sha256: str | None
     archive_url: str | None
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> AtPostCapture:
+        return cls(data["captured_at"], data["sha256"], data["archive_url"])
+
     def to_dict(self) -> dict[str, Any]:
         return {"captured_at": self.captured_at, "sha256": self.sha256, "archive_url": self.archive_url}
 
@@ -450,6 +466,29 @@ class SourceReport:
     archive_warc: WarcEntry | None = None
     archive_wayback: WaybackEntry | None = None
     at_post: AtPostCapture | None = None
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SourceReport:
+        """The inverse of ``to_dict`` (a source read by one worker, kept in Redis for the fleet)."""
+        archive = data.get("archive") or {}
+        reason = data.get("reason")
+        return cls(
+            url=data["url"],
+            final_url=data["final_url"],
+            status=SourceStatus(data["status"]),
+            reason=None if reason is None else SourceReason(reason),
+            redirects=tuple(Redirect(r["url"], r["status"]) for r in data.get("redirects", ())),
+            http_status=data.get("http_status"),
+            title=data.get("title"),
+            author=data.get("author"),
+            published=data.get("published"),
+            canonical_url=data.get("canonical_url"),
+            sha256=data.get("sha256"),
+            fetched_at=data.get("fetched_at"),
+            archive_warc=WarcEntry.from_dict(archive["warc"]) if archive.get("warc") else None,
+            archive_wayback=WaybackEntry.from_dict(archive["wayback"]) if archive.get("wayback") else None,
+            at_post=AtPostCapture.from_dict(data["at_post"]) if data.get("at_post") else None,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -12,13 +12,26 @@ import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from service.pipeline.align.aligner import TextIndex, index_text
 from service.pipeline.models import SourceReport, TextKind
 
 V = TypeVar("V")
 _Key = tuple[str, str]
+
+
+class Memo(Protocol[V]):
+    """What reading sources needs of a cache: this process's ``SourceCache``, or the fleet's
+    ``fleet.SharedSourceCache`` in front of it."""
+
+    def peek(self, key: _Key) -> V | None:
+        """A finished read of ``key`` already at hand, without reading anything."""
+        ...
+
+    async def get(self, key: _Key, read: Callable[[], Awaitable[V]]) -> V:
+        """The value for ``key``, read at most once however many callers ask at once."""
+        ...
 
 
 class SourceCache(Generic[V]):

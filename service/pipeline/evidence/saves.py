@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -47,6 +48,9 @@ def log_wayback(data_dir: Path, outcome: SaveOutcome) -> None:
         handle.write(json.dumps(entry) + "\n")
 
 
+CLAIMED_ELSEWHERE = "submitted by another worker within the hour"
+
+
 class SaveRunner:
     """Save Page Now captures running beside verification, awaited briefly, drained on close.
 
@@ -57,9 +61,18 @@ class SaveRunner:
     """
 
     def __init__(
-        self, wayback: WaybackClient, *, wait_s: float, data_dir: Path | None, drain_s: float = 60.0
+        self,
+        wayback: WaybackClient,
+        *,
+        wait_s: float,
+        data_dir: Path | None,
+        drain_s: float = 60.0,
+        claim: Callable[[str], Awaitable[bool]] | None = None,
     ) -> None:
+        """``claim``, when given, is asked before a URL is submitted: False means another process
+        of the deployment submitted it this hour (``fleet.RedisSaveClaims``), so this one does not."""
         self._wait_s, self._data_dir, self._drain_s = wait_s, data_dir, drain_s
+        self._claim = claim
         self._queue = SaveQueue(
             wayback, on_result=self._landed, on_submitted=self._submitted, on_retry=self._retrying,
             poll_for_s=drain_s,
@@ -100,7 +113,10 @@ class SaveRunner:
         landed = self._outcomes.get(url)
         if landed is None:
             landed = self._outcomes[url] = asyncio.get_running_loop().create_future()
-            self._queue.put(url)
+            if self._claim is not None and not await self._claim(url):
+                landed.set_result(SaveOutcome(url, WaybackStatus.SKIPPED, None, message=CLAIMED_ELSEWHERE))
+            else:
+                self._queue.put(url)
         try:
             return wayback_entry(await asyncio.wait_for(asyncio.shield(landed), self._wait_s))
         except TimeoutError:

@@ -9,7 +9,9 @@ or HTTP problem: aiohttp's exceptions are translated into the ``errors.py`` tree
 from __future__ import annotations
 
 import asyncio
+from contextlib import AbstractAsyncContextManager, nullcontext
 from datetime import UTC, datetime
+from typing import Protocol
 
 import aiohttp
 from yarl import URL
@@ -89,12 +91,27 @@ async def _error_body(resp: aiohttp.ClientResponse) -> bytes:
         return b""
 
 
-class LiveFetcher:
-    """Answers URLs from the live web (the ``Fetcher`` protocol)."""
+class HostGate(Protocol):
+    """Politeness shared beyond this process (``fleet.RedisHostGate``): held around each request."""
 
-    def __init__(self, session: aiohttp.ClientSession, settings: HttpSettings) -> None:
+    def hold(self, host: str) -> AbstractAsyncContextManager[None]:
+        """Wait for a turn at ``host``; the turn ends when the context does."""
+        ...
+
+
+class LiveFetcher:
+    """Answers URLs from the live web (the ``Fetcher`` protocol).
+
+    The session's connector limits requests per host in this process; ``gate``, when given,
+    limits them across every process of the deployment.
+    """
+
+    def __init__(
+        self, session: aiohttp.ClientSession, settings: HttpSettings, *, gate: HostGate | None = None
+    ) -> None:
         self._session = session
         self._settings = settings
+        self._gate = gate
 
     async def fetch(self, url: str) -> FetchResult:
         """Follow ``url`` to its final answer within the redirect, size and time limits."""
@@ -144,7 +161,10 @@ class LiveFetcher:
         self, url: str, target: URL, redirects: tuple[Redirect, ...], fetched_at: datetime, dials: DialLog
     ) -> FetchResult | Hop:
         settings = self._settings
-        async with self._session.get(target, allow_redirects=False) as resp:
+        async with (
+            self._gate.hold(target.host or "") if self._gate is not None else nullcontext(),
+            self._session.get(target, allow_redirects=False) as resp,
+        ):
             peer = _peer(resp, dials)
             headers = tuple(resp.headers.items())
 

@@ -1,0 +1,239 @@
+"""A batch through the queue (``provenance batch --redis``): enqueue, then collect in input order.
+
+The batch's posts go to the job stream that ``provenance worker`` processes consume; their
+results come back on the batch's own result stream, and are written in input order as the
+in-process batch writes them. At most ``enqueue_window`` posts are queued ahead of the output,
+so a batch of any length keeps flat memory here and in Redis.
+
+A batch is named by a digest of its input (``batch_id``): run again on the same input and
+output, it skips the reports already in the output, enqueues only the posts never enqueued, and
+collects the results the workers wrote meanwhile. Each post is enqueued once (one Lua script
+checks and adds), and each result is written once by the workers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import structlog
+
+from service.pipeline.batch import BatchSummary, read_object
+from service.pipeline.deps import EventSink
+from service.pipeline.models import EventKind, InputFormat, ProgressEvent, Report
+from service.pipeline.streams import JobMessage, MessageError, RedisNames, ResultMessage
+from service.settings import QueueSettings
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+log = structlog.get_logger(__name__)
+
+# KEYS: job stream, the batch's queued set, its done set. ARGV: seq, ttl s, then the fields.
+_ENQUEUE = """
+if redis.call('SISMEMBER', KEYS[3], ARGV[1]) == 1 then return 0 end
+if redis.call('SADD', KEYS[2], ARGV[1]) == 0 then return 0 end
+redis.call('EXPIRE', KEYS[2], ARGV[2])
+redis.call('XADD', KEYS[1], '*', unpack(ARGV, 3))
+return 1
+"""
+
+
+def batch_id(chunks: Iterable[bytes], default_format: InputFormat) -> str:
+    """A batch's name: the digest of its input (and of how its posts are read)."""
+    digest = hashlib.sha256(f"provenance-batch-v1\x00{default_format.value}\x00".encode())
+    for chunk in chunks:
+        digest.update(chunk)
+    return digest.hexdigest()[:24]
+
+
+@dataclass(frozen=True, slots=True)
+class _Finished:
+    line: str
+    verdict: str
+    flagged: bool
+    error: str | None
+    sources: int
+    post_id: str | None
+
+
+def _local(report: Report) -> _Finished:
+    """A line that was never a post (not JSON, say): its report is made here, not by a worker."""
+    line = json.dumps(report.to_dict(), ensure_ascii=False) + "\n"
+    error = report.error.code.value if report.error else None
+    return _Finished(line, report.verdict.value, report.flagged, error, 0, report.id)
+
+
+def _remote(result: ResultMessage) -> _Finished:
+    return _Finished(result.report.rstrip("\n") + "\n", result.verdict, result.flagged, result.error,
+                     result.sources, None)  # fmt: skip
+
+
+class QueuedBatch:
+    """One batch's round trip through Redis; ``run`` returns when every report is written."""
+
+    def __init__(
+        self,
+        redis: Redis,
+        names: RedisNames,
+        settings: QueueSettings,
+        *,
+        batch: str,
+        skip: int = 0,
+        default_format: InputFormat = InputFormat.AUTO,
+        events: EventSink | None = None,
+    ) -> None:
+        self._redis, self._names, self._settings = redis, names, settings
+        self._batch, self._skip, self._format, self._events = batch, skip, default_format, events
+        self._finished: dict[int, _Finished] = {}
+        self._to_delete: list[bytes | str] = []
+        self._last_id: bytes | str = "0"
+        self._count = 0  # non-blank lines seen
+        self.enqueued = 0
+        self.collected = 0
+
+    async def run(
+        self,
+        lines: Iterable[str | bytes],
+        write: Callable[[str], object],
+        sync: Callable[[], object] | None = None,
+    ) -> BatchSummary:
+        """Enqueue the posts of ``lines`` and write one report line per post, in input order.
+
+        ``sync`` makes written lines durable (flush and fsync); results are deleted from Redis
+        only after it, so an interrupted batch never loses a report it had not really written.
+        """
+        posts = flagged = errors = 0
+        next_seq = self._skip
+        total: int | None = None
+        source = self._numbered(lines)
+        quiet_s = 0.0
+        while True:
+            while total is None and self._count - next_seq < self._settings.enqueue_window:
+                item = next(source, None)
+                if item is None:
+                    total = self._count
+                    break
+                await self._submit(*item)
+            while next_seq in self._finished:
+                done = self._finished.pop(next_seq)
+                write(done.line)
+                posts += 1
+                flagged += done.flagged
+                errors += done.error is not None
+                self._announce(done)
+                next_seq += 1
+            if total is not None and next_seq >= total:
+                break
+            if len(self._to_delete) >= 200:
+                await self._flush_deletes(sync)
+            got = await self._collect(next_seq)
+            quiet_s = 0.0 if got else quiet_s + self._settings.block_s
+            if quiet_s >= 30.0:
+                await self._warn_if_no_workers()
+                quiet_s = 0.0
+        if sync is not None:
+            sync()
+        await self._forget()
+        return BatchSummary(posts=posts, flagged=flagged, errors=errors)
+
+    # ---------------------------------------------------------------- enqueueing
+
+    def _numbered(self, lines: Iterable[str | bytes]) -> Iterator[tuple[int, int, str | bytes]]:
+        """(seq, line number, line) for each non-blank line; seq is the place in the output."""
+        for lineno, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            seq = self._count
+            self._count += 1
+            if seq < self._skip:
+                continue  # its report is in the output already
+            yield seq, lineno, line
+
+    async def _submit(self, seq: int, lineno: int, line: str | bytes) -> None:
+        data = read_object(line, lineno)
+        if isinstance(data, Report):
+            self._finished[seq] = _local(data)
+            return
+        message = JobMessage(self._batch, seq, data, self._format.value, line=lineno)
+        fields: list[str] = []
+        for key, value in message.to_fields().items():
+            fields += [key, value]
+        added = await self._redis.eval(
+            _ENQUEUE, 3, self._names.jobs, self._names.queued(self._batch), self._names.done(self._batch),
+            seq, int(self._settings.result_ttl_s), *fields,
+        )  # fmt: skip
+        self.enqueued += int(added)
+
+    # ---------------------------------------------------------------- collecting
+
+    async def _collect(self, next_seq: int) -> bool:
+        """Read results that arrived (waiting up to ``block_s``); True when any did."""
+        stream = self._names.results(self._batch)
+        answer: Any = await self._redis.xread(
+            {stream: self._last_id}, count=500, block=int(self._settings.block_s * 1000)
+        )
+        got = False
+        for _, entries in answer:
+            for entry_id, fields in entries:
+                self._last_id = entry_id
+                self._to_delete.append(entry_id)
+                try:
+                    result = ResultMessage.from_fields(fields)
+                except MessageError as exc:
+                    log.warning("unreadable_result", batch=self._batch, error=str(exc))
+                    continue
+                if result.seq >= next_seq and result.seq not in self._finished:
+                    self._finished[result.seq] = _remote(result)
+                    self.collected += 1
+                    got = True
+        return got
+
+    async def _flush_deletes(self, sync: Callable[[], object] | None) -> None:
+        if sync is not None:
+            sync()
+        if self._to_delete:
+            await self._redis.xdel(self._names.results(self._batch), *self._to_delete)
+            self._to_delete.clear()
+
+    async def _forget(self) -> None:
+        """The batch is complete: its bookkeeping in Redis is no longer needed."""
+        names = self._names
+        await self._redis.delete(
+            names.queued(self._batch), names.done(self._batch), names.results(self._batch)
+        )
+
+    async def _warn_if_no_workers(self) -> None:
+        async for _ in self._redis.scan_iter(match=self._names.workers, count=100):
+            return
+        log.warning("no_workers", batch=self._batch, hint="start `provenance worker` with the same --redis")
+
+    def _announce(self, done: _Finished) -> None:
+        if self._events is None:
+            return
+        for _ in range(done.sources):
+            self._events(ProgressEvent(kind=EventKind.SOURCE_READ, post_id=done.post_id, data={}))
+        data: dict[str, Any] = {"verdict": done.verdict, "error": done.error}
+        self._events(ProgressEvent(kind=EventKind.POST_FINISHED, post_id=done.post_id, data=data))
+
+
+async def run_queued_batch(
+    lines: Iterable[str | bytes],
+    write: Callable[[str], object],
+    *,
+    redis: Redis,
+    names: RedisNames,
+    settings: QueueSettings,
+    batch: str,
+    skip: int = 0,
+    default_format: InputFormat = InputFormat.AUTO,
+    events: EventSink | None = None,
+    sync: Callable[[], object] | None = None,
+) -> BatchSummary:
+    """``run_batch`` through the workers: same lines in, same report lines out, in input order."""
+    queued = QueuedBatch(redis, names, settings, batch=batch, skip=skip, default_format=default_format,
+                         events=events)  # fmt: skip
+    return await queued.run(lines, write, sync)
