@@ -4,13 +4,12 @@ batch verifies it (the same reading of the line, the same error reports)."""
 from __future__ import annotations
 
 import asyncio
-import json
 
 import structlog
 from service.pipeline import Deps, FailureCode, InputFormat, Report, verify_post
 from service.pipeline.batch import post_or_error
 from service.pipeline.report.build import error_report
-from service.pipeline.streams import JobMessage, ResultMessage
+from service.pipeline.streams import JobMessage, ResultMessage, json_text
 
 log = structlog.get_logger(__name__)
 
@@ -19,7 +18,7 @@ def result_of(message: JobMessage, report: Report, *, worker: str) -> ResultMess
     """The result a batch collects: the report line and what its progress bar shows."""
     return ResultMessage(
         seq=message.seq,
-        report=json.dumps(report.to_dict(), ensure_ascii=False),
+        report=json_text(report.to_dict()),
         verdict=report.verdict.value,
         flagged=report.flagged,
         error=report.error.code.value if report.error else None,

@@ -26,7 +26,7 @@ import os
 import socket
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -100,7 +100,6 @@ class WorkerStats:
     dead_lettered: int = 0
     reclaimed: int = 0
     handed_back: int = 0
-    by_seq: dict[str, int] = field(default_factory=dict)
 
 
 class Worker:
@@ -256,10 +255,10 @@ class Worker:
                 raise
             finally:
                 keeping.cancel()
-            await asyncio.shield(self._finish(entry_id, message, result))
+            outcome = await asyncio.shield(self._finish(entry_id, message, result))
             self._metrics.observe_job(result, time.monotonic() - started)
             log.info("job_done", verdict=result.verdict, error=result.error, deliveries=deliveries,
-                     seconds=round(time.monotonic() - started, 3))  # fmt: skip
+                     result=outcome, seconds=round(time.monotonic() - started, 3))  # fmt: skip
 
     async def _keep_lease(self, entry_id: Any) -> None:
         """Reset the entry's idle time every third of a lease while its job runs."""
@@ -287,8 +286,12 @@ class Worker:
         result: ResultMessage | None,
         *,
         dead: tuple[str, int, Any] | None = None,
-    ) -> None:
-        """Write the result once and acknowledge, retrying while Redis is away (a restart)."""
+    ) -> str:
+        """Write the result once and acknowledge, retrying while Redis is away (a restart).
+
+        Returns ``written``, ``duplicate`` (done before: acknowledged only), ``stale`` (another
+        worker owns the job now: nothing written) or ``gone``/``unwritten``.
+        """
         names = self._names
         batch = message.batch if message else ""
         keys = [names.jobs, names.done(batch), names.results(batch), names.dead]
@@ -311,8 +314,9 @@ class Worker:
                 log.warning("result_not_written", attempt=attempt + 1, error=str(exc))
                 await asyncio.sleep(min(2.0, 0.1 * 2**attempt))
         else:
-            return  # left pending: another delivery writes it
+            return "unwritten"  # left pending: another delivery writes it
         self._count(outcome, dead is not None)
+        return outcome
 
     def _count(self, outcome: str, dead: bool) -> None:
         if outcome == "stale":

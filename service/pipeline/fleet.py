@@ -135,28 +135,40 @@ class SharedSourceCache:
         value_key = self._names.source(kind, url_key)
         lease_key = self._names.source_lease(kind, url_key)
         token = secrets.token_hex(8)
-        lease_ms = int(self._settings.lease_s * 1000)
         waited = False
         while True:
             try:
-                raw = await self._redis.get(value_key)
-                if raw is not None:
-                    self.shared_hits += 1
-                    return decode_source(raw, self._indexes)
-                taken = await self._redis.set(lease_key, token, nx=True, px=lease_ms)
-            except (
-                RedisError,
-                OSError,
-                ValueError,
-            ) as exc:  # Redis away, or a value this version cannot read
+                raw, taken = await self._lookup(value_key, lease_key, token)
+            except (RedisError, OSError) as exc:
                 log.warning("shared_cache_unavailable", error=str(exc))
                 self.reads += 1
                 return await read()
+            if raw is not None:
+                try:
+                    value = decode_source(raw, self._indexes)
+                except (ValueError, KeyError, TypeError) as exc:  # written by another version
+                    log.warning("shared_source_unreadable", error=str(exc))
+                    self.reads += 1
+                    return await read()
+                self.shared_hits += 1
+                return value
             if taken:
                 return await self._read_under_lease(value_key, lease_key, token, read)
             if not waited:
                 waited, self.waits = True, self.waits + 1
             await asyncio.sleep(self._settings.poll_s)  # another process is reading it
+
+    async def _lookup(self, value_key: str, lease_key: str, token: str) -> tuple[bytes | str | None, bool]:
+        """The stored value, or whether we now hold the lease to read it ourselves."""
+        raw = await self._redis.get(value_key)
+        if raw is not None:
+            return raw, False
+        if not await self._redis.set(lease_key, token, nx=True, px=int(self._settings.lease_s * 1000)):
+            return None, False
+        raw = await self._redis.get(value_key)  # stored by the holder before us, between our calls
+        if raw is not None:
+            await self._redis.eval(_RELEASE, 1, lease_key, token)
+        return raw, raw is None
 
     async def _read_under_lease(
         self, value_key: str, lease_key: str, token: str, read: Callable[[], Awaitable[ReadSource]]
@@ -166,6 +178,12 @@ class SharedSourceCache:
         renewing = asyncio.ensure_future(self._renew(lease_key, token, lease_ms))
         try:
             value = await read()
+        except BaseException:
+            # A read that failed or was given up: free the lease now, so that a waiting process
+            # reads at once instead of after the lease lapses.
+            with suppress(RedisError, OSError):
+                await asyncio.shield(self._redis.eval(_RELEASE, 1, lease_key, token))
+            raise
         finally:
             renewing.cancel()
             with suppress(asyncio.CancelledError):

@@ -108,6 +108,17 @@ def _text(fields: Mapping[Any, Any], name: str) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
+def json_text(value: object) -> str:
+    """JSON as readable text, or ASCII-escaped when it holds a lone surrogate (a ``\\ud800``
+    escape in the input): Redis takes only encodable strings, and both spell the same value."""
+    text = json.dumps(value, ensure_ascii=False)
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return json.dumps(value)
+    return text
+
+
 def _check_version(fields: Mapping[Any, Any]) -> None:
     version = _text(fields, "v")
     if version != str(VERSION):
@@ -138,7 +149,7 @@ class JobMessage:
             "v": str(VERSION),
             "batch": self.batch,
             "seq": str(self.seq),
-            "post": json.dumps(self.post, ensure_ascii=False),
+            "post": json_text(self.post),
             "format": self.default_format,
             "line": str(self.line),
         }
