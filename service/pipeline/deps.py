@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Protocol
 from service.pipeline.align.aligner import TextIndex
 from service.pipeline.extract.pool import ExtractorPool
 from service.pipeline.fetch.replay import ReplayArchive
-from service.pipeline.models import Extraction, Fetcher, ProgressEvent
+from service.pipeline.models import Extraction, Fetcher, ProbeAnswer, ProgressEvent
 from service.pipeline.state import IndexCache, ReadSource, SourceCache, new_index_cache
 from service.settings import ArchiveTarget, Settings
 
@@ -34,12 +34,15 @@ class Extractor(Protocol):
 @dataclass(frozen=True, slots=True)
 class Deps:
     """What verification works with. ``live`` is False when every answer comes from WARC files;
-    ``store`` records live answers as evidence; ``saves`` submits them to the Wayback Machine."""
+    ``store`` records live answers as evidence; ``saves`` submits them to the Wayback Machine.
+    ``cache`` holds the run's reads of cited URLs, ``probes`` its soft-404 probes by origin
+    (``("probe", origin)``), so a host is probed once while its answer is kept."""
 
     settings: Settings
     fetcher: Fetcher
     extractor: Extractor
     cache: SourceCache[ReadSource] = field(default_factory=SourceCache)
+    probes: SourceCache[ProbeAnswer] = field(default_factory=SourceCache)
     indexes: IndexCache[TextIndex] = field(default_factory=new_index_cache)
     events: EventSink | None = None
     live: bool = False
