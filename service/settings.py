@@ -77,7 +77,7 @@ class HttpSettings:
     limit: int = 64
     user_agent: str = "ProvenanceBot/0.1 (+https://github.com/provenance; source verification)"
     accepted_content_types: tuple[str, ...] = ("text/html", "application/xhtml+xml", "text/plain")
-    probe_soft_404: bool = True  # fetch a random sibling path of each live page to spot soft 404s
+    probe_soft_404: bool = True  # fetch a made-up path of each cited host (once per origin) to spot soft 404s
     # Ports a URL may name when private addresses are refused (security.md §1.5); None = any.
     allowed_ports: tuple[int, ...] | None = (80, 443, 8000, 8080, 8443)
 

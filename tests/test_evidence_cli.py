@@ -12,10 +12,12 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from service.pipeline.extract.health import probe_url
 from tests.fakes.origin import PAGES, serve_origin
 from tests.fakes.wayback import FakeWayback, serve_wayback
 
@@ -244,6 +246,38 @@ async def test_soft_404_verdict_survives_replay(tmp_path: Path) -> None:
     live = json.loads(out)
     assert live["sources"][0]["status"] == "soft_404"
     await assert_replay_agrees(live, post, tmp_path)
+
+
+async def test_a_soft_404_found_only_by_the_probe_survives_replay(tmp_path: Path) -> None:
+    """A catch-all site with no tell-tale title, caught by its probe alone: the live run probes the
+    host once for both cited pages and stores the answer; a replay of the store (the probe URL
+    depends on the origin only) reaches the same soft_404 verdicts, for the same reason."""
+    template = (ROOT / "tests" / "data" / "health" / "catch_all.html").read_text("utf-8")
+    asked: list[str] = []
+
+    async def handler(request: web.Request) -> web.Response:
+        asked.append(request.path)
+        slug = request.path.rsplit("/", 1)[-1]
+        return web.Response(text=template.replace("__SLUG__", slug), content_type="text/html")
+
+    async with serve_every_path(handler) as server:
+        urls = [str(server.make_url(path)) for path in ("/2019/garden-notes", "/2020/bridge-opens")]
+        post = "".join(
+            f'"Fishermen stayed ashore on Friday as a storm closed the harbour"\n\n{u}\n\n' for u in urls
+        )
+        code, out, err = await run("verify", "-", "--allow-private-addresses", "--data-dir", str(tmp_path),
+                                   stdin=post)  # fmt: skip
+    assert code == 0, err
+    live = json.loads(out)
+    assert [(s["status"], s["reason"]) for s in live["sources"]] == [("soft_404", "same_as_random_path")] * 2
+    assert sorted(asked) == sorted(
+        [urlsplit(probe_url(urls[0])).path, "/2019/garden-notes", "/2020/bridge-opens"]
+    )
+    code, out, err = await run("verify", "-", "--replay", str(tmp_path), stdin=post)
+    assert code == 0, err
+    replayed = json.loads(out)
+    assert _essentials(replayed) == _essentials(live)
+    assert [s["reason"] for s in replayed["sources"]] == ["same_as_random_path"] * 2
 
 
 async def test_challenge_page_on_503_is_blocked_and_kept_as_evidence(tmp_path: Path) -> None:

@@ -51,7 +51,7 @@ class WorkerMetrics:
         self.seconds.observe(seconds)
 
     def observe_cache(self, cache: object) -> None:
-        """Counts of the run's source cache (``fleet.SharedSourceCache`` has both)."""
+        """Counts of the run's source cache (``fleet.SharedCache`` has both)."""
         reads, hits = getattr(cache, "reads", None), getattr(cache, "shared_hits", None)
         if isinstance(reads, int):
             self.fetches.set(reads)

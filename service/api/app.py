@@ -62,8 +62,12 @@ def open_access(settings: Settings) -> bool:
 async def _pipeline(app: web.Application) -> AsyncIterator[None]:
     settings = app[keys.SETTINGS]
     async with open_deps(settings) as deps:
-        # A server runs for days: what it read of a page is read again once it is this old.
-        app[keys.DEPS] = replace(deps, cache=SourceCache(max_age_s=settings.api.source_max_age_s))
+        # A server runs for days: what it read of a page, or of a host's soft-404 probe, is read
+        # again once it is this old.
+        max_age_s = settings.api.source_max_age_s
+        app[keys.DEPS] = replace(
+            deps, cache=SourceCache(max_age_s=max_age_s), probes=SourceCache(max_age_s=max_age_s)
+        )
         yield
 
 

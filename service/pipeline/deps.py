@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Protocol
 from service.pipeline.align.aligner import TextIndex
 from service.pipeline.extract.pool import ExtractorPool
 from service.pipeline.fetch.replay import ReplayArchive
-from service.pipeline.models import Extraction, Fetcher, ProgressEvent
+from service.pipeline.models import Extraction, Fetcher, ProbeAnswer, ProgressEvent
 from service.pipeline.state import IndexCache, Memo, ReadSource, SourceCache, new_index_cache
 from service.pipeline.streams import RedisNames
 from service.settings import ArchiveTarget, Settings
@@ -37,12 +37,15 @@ class Extractor(Protocol):
 @dataclass(frozen=True, slots=True)
 class Deps:
     """What verification works with. ``live`` is False when every answer comes from WARC files;
-    ``store`` records live answers as evidence; ``saves`` submits them to the Wayback Machine."""
+    ``store`` records live answers as evidence; ``saves`` submits them to the Wayback Machine.
+    ``cache`` holds the run's reads of cited URLs, ``probes`` its soft-404 probes by origin
+    (``("probe", origin)``), so a host is probed once while its answer is kept."""
 
     settings: Settings
     fetcher: Fetcher
     extractor: Extractor
     cache: Memo[ReadSource] = field(default_factory=SourceCache)
+    probes: Memo[ProbeAnswer] = field(default_factory=SourceCache)
     indexes: IndexCache[TextIndex] = field(default_factory=new_index_cache)
     events: EventSink | None = None
     live: bool = False
@@ -155,18 +158,20 @@ async def open_deps(
             extractor = await starting
         indexes = new_index_cache()
         cache: Memo[ReadSource] = SourceCache()
+        probes: Memo[ProbeAnswer] = SourceCache()
         if shared is not None:
-            from service.pipeline.fleet import SharedCacheSettings, SharedSourceCache
+            from service.pipeline.fleet import SharedCache, SharedCacheSettings, probe_codec, source_codec
 
-            cache = SharedSourceCache(
-                shared, RedisNames(settings.redis_prefix), indexes,
-                SharedCacheSettings(ttl_s=settings.queue.source_ttl_s),
-            )  # fmt: skip
+            names = RedisNames(settings.redis_prefix)
+            fleet = SharedCacheSettings(ttl_s=settings.queue.source_ttl_s)
+            cache = SharedCache(shared, names, source_codec(indexes), fleet)
+            probes = SharedCache(shared, names, probe_codec(), fleet)
         yield Deps(
             settings=settings,
             fetcher=fetcher,
             extractor=extractor,
             cache=cache,
+            probes=probes,
             indexes=indexes,
             events=events,
             live=not settings.replay,

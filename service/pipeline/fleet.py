@@ -1,8 +1,9 @@
 """What every process of a deployment shares through Redis, so that the fleet behaves as one.
 
-- ``SharedSourceCache``: each cited page is fetched and extracted once for the whole fleet. The
-  first process to want a source takes a lease and reads it; the others wait for its value and
-  take the read over if the lease lapses (its holder died). Values live for a TTL.
+- ``SharedCache``: each cited page (and each host's soft-404 probe) is fetched and extracted
+  once for the whole fleet. The first process to want a value takes a lease and reads it; the
+  others wait for its value and take the read over if the lease lapses (its holder died).
+  Values live for a TTL.
 - ``RedisHostGate``: at most N requests at once to one host across every worker, and an optional
   minimum delay between two of them.
 - ``RedisSaveClaims``: one Save Page Now submission per URL per hour, whichever process and
@@ -24,13 +25,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import structlog
 from redis.exceptions import RedisError
 
 from service.pipeline.align.aligner import TextIndex
-from service.pipeline.models import SourceReport, SourceStatus, TextKind
+from service.pipeline.models import ProbeAnswer, SourceReport, SourceStatus, TextKind
 from service.pipeline.state import IndexCache, ReadSource, SourceCache, SourceText
 from service.pipeline.streams import RedisNames
 
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
 log = structlog.get_logger(__name__)
 
 _Key = tuple[str, str]
+V = TypeVar("V")
 CODEC_VERSION = 1
 
 # Delete a key only if it still holds our token (a lease we hold, not one taken over since).
@@ -102,35 +104,59 @@ class SharedCacheSettings:
     poll_s: float = 0.05
 
 
-class SharedSourceCache:
+@dataclass(frozen=True, slots=True)
+class Codec(Generic[V]):
+    """How a cached value travels through Redis, and whether it is a failure (kept briefly)."""
+
+    encode: Callable[[V], bytes]
+    decode: Callable[[bytes | str], V]
+    failed: Callable[[V], bool]
+
+
+def source_codec(indexes: IndexCache[TextIndex]) -> Codec[ReadSource]:
+    return Codec(encode_source, lambda raw: decode_source(raw, indexes),
+                 lambda value: value.report.status in _RETRY_SOON)  # fmt: skip
+
+
+def probe_codec() -> Codec[ProbeAnswer]:
+    return Codec(lambda value: json.dumps(value.to_dict(), ensure_ascii=False).encode(),
+                 lambda raw: ProbeAnswer.from_dict(json.loads(raw)),
+                 lambda value: value.status in _RETRY_SOON)  # fmt: skip
+
+
+_RETRY_SOON = frozenset({SourceStatus.ERROR, SourceStatus.TIMEOUT})
+
+
+class SharedCache(Generic[V]):
     """This process's ``SourceCache`` in front of the fleet's copy in Redis (the ``Memo`` protocol).
 
-    ``reads`` counts sources this process read itself; ``shared_hits`` those another process had
-    read. A Redis error makes the read local (a source read twice beats a post not verified).
+    ``kind`` keeps the key spaces of two caches apart (sources, probes). ``reads`` counts values
+    this process read itself; ``shared_hits`` those another process had read. A Redis error
+    makes the read local (a page read twice beats a post not verified).
     """
 
     def __init__(
         self,
         redis: Redis,
         names: RedisNames,
-        indexes: IndexCache[TextIndex],
+        codec: Codec[V],
         settings: SharedCacheSettings = SharedCacheSettings(),
         *,
-        local: SourceCache[ReadSource] | None = None,
+        local: SourceCache[V] | None = None,
     ) -> None:
-        self._redis, self._names, self._indexes, self._settings = redis, names, indexes, settings
-        self._local: SourceCache[ReadSource] = local if local is not None else SourceCache()
+        self._redis, self._names, self._codec, self._settings = redis, names, codec, settings
+        self._local: SourceCache[V] = local if local is not None else SourceCache()
         self.reads = 0
         self.shared_hits = 0
         self.waits = 0
 
-    def peek(self, key: _Key) -> ReadSource | None:
+    def peek(self, key: _Key) -> V | None:
         return self._local.peek(key)
 
-    async def get(self, key: _Key, read: Callable[[], Awaitable[ReadSource]]) -> ReadSource:
+    async def get(self, key: _Key, read: Callable[[], Awaitable[V]]) -> V:
         return await self._local.get(key, lambda: self._shared(key, read))
 
-    async def _shared(self, key: _Key, read: Callable[[], Awaitable[ReadSource]]) -> ReadSource:
+    async def _shared(self, key: _Key, read: Callable[[], Awaitable[V]]) -> V:
         kind, url_key = key
         value_key = self._names.source(kind, url_key)
         lease_key = self._names.source_lease(kind, url_key)
@@ -145,7 +171,7 @@ class SharedSourceCache:
                 return await read()
             if raw is not None:
                 try:
-                    value = decode_source(raw, self._indexes)
+                    value = self._codec.decode(raw)
                 except (ValueError, KeyError, TypeError) as exc:  # written by another version
                     log.warning("shared_source_unreadable", error=str(exc))
                     self.reads += 1
@@ -171,8 +197,8 @@ class SharedSourceCache:
         return raw, raw is None
 
     async def _read_under_lease(
-        self, value_key: str, lease_key: str, token: str, read: Callable[[], Awaitable[ReadSource]]
-    ) -> ReadSource:
+        self, value_key: str, lease_key: str, token: str, read: Callable[[], Awaitable[V]]
+    ) -> V:
         self.reads += 1
         lease_ms = int(self._settings.lease_s * 1000)
         renewing = asyncio.ensure_future(self._renew(lease_key, token, lease_ms))
@@ -188,10 +214,9 @@ class SharedSourceCache:
             renewing.cancel()
             with suppress(asyncio.CancelledError):
                 await renewing
-        ok = value.report.status is not SourceStatus.ERROR and value.report.status is not SourceStatus.TIMEOUT
-        ttl = self._settings.ttl_s if ok else self._settings.failed_ttl_s
+        ttl = self._settings.failed_ttl_s if self._codec.failed(value) else self._settings.ttl_s
         try:
-            await self._redis.set(value_key, encode_source(value), px=int(ttl * 1000))
+            await self._redis.set(value_key, self._codec.encode(value), px=int(ttl * 1000))
             await self._redis.eval(_RELEASE, 1, lease_key, token)
         except (RedisError, OSError) as exc:
             log.warning("shared_cache_unavailable", error=str(exc))

@@ -292,6 +292,59 @@ class Fetcher(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class ProbeAnswer:
+    """What the soft-404 rule keeps of the answer to a host's made-up path (``extract/health.py``).
+
+    One per origin, shared by every page of the host, so it is small and JSON-safe for a cache
+    that other processes read: the body's digest instead of the body, the texts as the rule
+    compares them. ``to_dict``/``from_dict`` round-trip exactly; ``v`` guards the format.
+    """
+
+    url: str
+    final_url: str
+    status: SourceStatus
+    http_status: int | None = None
+    sha256: str | None = None
+    main_text: str | None = None
+    """The extracted main text; None when the probe was not extracted."""
+    page_text: str = ""
+    """The visible text, normalised as the rule reads it (lower case, spaces collapsed)."""
+    canonical_url: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "v": PROBE_ANSWER_VERSION,
+            "url": self.url,
+            "final_url": self.final_url,
+            "status": self.status.value,
+            "http_status": self.http_status,
+            "sha256": self.sha256,
+            "main_text": self.main_text,
+            "page_text": self.page_text,
+            "canonical_url": self.canonical_url,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ProbeAnswer:
+        """The answer ``to_dict`` wrote; ValueError for another format version or status."""
+        if data.get("v") != PROBE_ANSWER_VERSION:
+            raise ValueError(f"probe answer format {data.get('v')!r}, expected {PROBE_ANSWER_VERSION}")
+        return cls(
+            url=data["url"],
+            final_url=data["final_url"],
+            status=SourceStatus(data["status"]),
+            http_status=data["http_status"],
+            sha256=data["sha256"],
+            main_text=data["main_text"],
+            page_text=data["page_text"],
+            canonical_url=data["canonical_url"],
+        )
+
+
+PROBE_ANSWER_VERSION = 1
+
+
 # ---------------------------------------------------------------- extraction
 
 

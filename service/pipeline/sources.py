@@ -8,20 +8,20 @@ passage may be checked against.
 from __future__ import annotations
 
 import asyncio
-import hashlib
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 import structlog
 
 from service.pipeline.deps import Deps
 from service.pipeline.errors import ArchiveError, ExtractionError
-from service.pipeline.extract.health import Health, assess, probe_url
+from service.pipeline.extract.health import Health, assess, probe_answer, probe_url
 from service.pipeline.models import (
     AtPostCapture,
     Citation,
     Extraction,
     FetchResult,
+    ProbeAnswer,
     SourceReason,
     SourceReport,
     SourceStatus,
@@ -30,6 +30,7 @@ from service.pipeline.models import (
     WaybackEntry,
 )
 from service.pipeline.state import ReadSource, SourceText
+from service.pipeline.urls import url_origin
 
 log = structlog.get_logger(__name__)
 
@@ -65,21 +66,66 @@ async def _extract(fetched: FetchResult, deps: Deps) -> tuple[Extraction | None,
     return extraction, None
 
 
-async def _health(fetched: FetchResult, extraction: Extraction | None, deps: Deps) -> Health:
-    """Blocked, paywalled or soft 404; a page is compared with a made-up sibling path.
+async def _read_probe(origin: str, deps: Deps) -> ProbeAnswer:
+    """Fetch and read ``origin``'s made-up path; a live answer is kept in the evidence store, so a
+    replay of the store asks for the same probe (``probe_url`` depends on the origin only) and
+    reaches the same verdict."""
+    fetched = await deps.fetcher.fetch(probe_url(origin))
+    extraction = None
+    if fetched.status is SourceStatus.OK:
+        extraction, _ = await _extract(fetched, deps)
+    if deps.live:
+        await _keep(fetched, extraction, deps)
+    return probe_answer(fetched, extraction)
 
-    The sibling path is derived from the URL (not random), and its answer is kept in the
-    evidence store, so a replay of the store asks for the same probe and reaches the same verdict.
+
+def _probe(origin: str, deps: Deps) -> asyncio.Future[ProbeAnswer]:
+    """The probe of ``origin``, started now: read once per origin while ``deps.probes`` keeps it."""
+    return asyncio.ensure_future(deps.probes.get(("probe", origin), lambda: _read_probe(origin, deps)))
+
+
+@dataclass(frozen=True, slots=True)
+class _EarlyProbe:
+    """The probe of the cited URL's origin, started with the page's fetch."""
+
+    origin: str
+    answer: asyncio.Future[ProbeAnswer]
+
+
+def _start_probe(url: str, deps: Deps) -> _EarlyProbe | None:
+    origin = url_origin(url) if deps.settings.http.probe_soft_404 else None
+    return _EarlyProbe(origin, _probe(origin, deps)) if origin else None
+
+
+async def _drop(early: _EarlyProbe | None) -> None:
+    """Stop waiting for a probe; the cache cancels its read unless another page waits for it."""
+    if early is None:
+        return
+    early.answer.cancel()
+    await asyncio.wait([early.answer])
+    if not early.answer.cancelled():
+        early.answer.exception()  # an unused probe's failure is not the page's: read and dropped
+
+
+async def _health(
+    fetched: FetchResult, extraction: Extraction | None, early: _EarlyProbe | None, deps: Deps
+) -> Health:
+    """Blocked, paywalled or soft 404; a page the other rules find ok is compared with a made-up
+    path of its host (``probe_url``), one probe per origin.
+
+    The probe belongs to the origin that answered (the final URL's). It was started with the
+    fetch for the cited URL's origin, the same one unless the page redirected to another host or
+    scheme; then the final origin's probe is read now, and the early one is dropped like any probe
+    no rule needs (a page that failed, is blocked, paywalled or already a soft 404): not waited for.
     """
-    probe = probe_extraction = None
-    if fetched.status is SourceStatus.OK and deps.settings.http.probe_soft_404:
-        token = hashlib.sha256(fetched.final_url.encode()).hexdigest()[:16]
-        probe = await deps.fetcher.fetch(probe_url(fetched.final_url, token=token))
-        if probe.status is SourceStatus.OK:
-            probe_extraction, _ = await _extract(probe, deps)
-        if deps.live:
-            await _keep(probe, probe_extraction, deps)
-    return assess(fetched, extraction, probe=probe, probe_extraction=probe_extraction)
+    health = assess(fetched, extraction)
+    if early is None or extraction is None or health.status is not SourceStatus.OK:
+        return health
+    origin = url_origin(fetched.final_url)
+    if origin is None:
+        return health
+    probe = await (early.answer if origin == early.origin else _probe(origin, deps))
+    return assess(fetched, extraction, probe=probe)
 
 
 async def _keep(fetched: FetchResult, extraction: Extraction | None, deps: Deps) -> WarcEntry | None:
@@ -122,11 +168,15 @@ def _source_report(
 
 
 async def _read_live(citation: Citation, deps: Deps) -> ReadSource:
-    fetched = await deps.fetcher.fetch(citation.key)
-    extraction, failure = await _extract(fetched, deps)
-    health, warc, wayback = await asyncio.gather(
-        _health(fetched, extraction, deps), _keep(fetched, extraction, deps), _save(fetched, deps)
-    )
+    early = _start_probe(citation.key, deps)  # alongside the page, not after it
+    try:
+        fetched = await deps.fetcher.fetch(citation.key)
+        extraction, failure = await _extract(fetched, deps)
+        health, warc, wayback = await asyncio.gather(
+            _health(fetched, extraction, early, deps), _keep(fetched, extraction, deps), _save(fetched, deps)
+        )
+    finally:
+        await _drop(early)
     if failure is not None:
         health = Health(SourceStatus.ERROR, failure)
     report = replace(

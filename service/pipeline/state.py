@@ -23,7 +23,7 @@ _Key = tuple[str, str]
 
 class Memo(Protocol[V]):
     """What reading sources needs of a cache: this process's ``SourceCache``, or the fleet's
-    ``fleet.SharedSourceCache`` in front of it."""
+    ``fleet.SharedCache`` in front of it."""
 
     def peek(self, key: _Key) -> V | None:
         """A finished read of ``key`` already at hand, without reading anything."""

@@ -71,7 +71,7 @@ class RedisNames:
 
     # ---------------------------------------------------------------- the fleet's shared state
     def source(self, kind: str, key: str) -> str:
-        """A source read by one process, serving every process (``fleet.SharedSourceCache``)."""
+        """A source read by one process, serving every process (``fleet.SharedCache``)."""
         return f"{self.prefix}:source:{_digest(kind, key)}"
 
     def source_lease(self, kind: str, key: str) -> str:

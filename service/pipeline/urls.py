@@ -22,7 +22,7 @@ from service.pipeline.errors import InvalidURL, UnsupportedURL
 URL_PARSE_ERRORS: tuple[type[Exception], ...] = (ValueError, UnicodeError, TypeError, IndexError)
 """What yarl raises for a string it cannot parse (IndexError: ``HTTP://[]@`` in yarl 1.2x)."""
 
-__all__ = ["FoundURL", "extract_urls", "normalize_url"]
+__all__ = ["FoundURL", "extract_urls", "normalize_url", "url_origin"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +162,18 @@ def normalize_url(url: str) -> str:
         base += "/"
     kept = [part for part in query.split("&") if part and not _is_tracking(part)]
     return base + ("?" + "&".join(kept) if kept else "")
+
+
+def url_origin(url: str) -> str | None:
+    """Scheme, host and port of ``url`` (``https://example.com``, ``http://[::1]:8080``): lower
+    case, IDNA host, no default port, no user info. None for a relative or malformed URL."""
+    try:
+        parsed = URL(url)
+        if not parsed.absolute or parsed.scheme not in {"http", "https"}:
+            return None
+        return str(parsed.origin())
+    except URL_PARSE_ERRORS:
+        return None
 
 
 def _candidate(text: str, match: re.Match[str]) -> FoundURL | None:

@@ -7,6 +7,7 @@ import json
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import jsonschema
 import pytest
@@ -16,8 +17,11 @@ from service.api import keys
 from service.api.app import OpenOnPublicInterface, create_app
 from service.api.credentials import KeyStore
 from service.api.openapi import document
+from service.pipeline.extract.health import probe_url
 from service.pipeline.report.schema import REPORT, report_schema
+from service.settings import ApiSettings, ExtractSettings, HttpSettings, Settings
 from tests.api.conftest import SEED_POST, SEED_POSTED_AT, TOI, TOI_SENTENCE, MakeClient, seed_settings
+from tests.fakes.origin import serve_origin
 
 Client = TestClient[Any, Any]
 REPORTS = jsonschema.Draft202012Validator(report_schema())
@@ -347,3 +351,26 @@ async def test_readiness_fails_when_the_extraction_pool_is_gone(client: Client) 
     await pool.__aexit__(None, None, None)
     resp = await client.get("/readyz")
     assert (resp.status, (await resp.json())["error"]["code"]) == (503, "not_ready")
+
+
+@pytest.mark.parametrize(("max_age_s", "probes"), [(900.0, 1), (0.0, 2)])
+async def test_the_server_probes_a_host_once_per_source_max_age(
+    tmp_path: Path, max_age_s: float, probes: int
+) -> None:
+    """Two requests citing two pages of one host: the server sends one soft-404 probe to the host
+    while its answer is younger than ``source_max_age_s``, and probes again once it is older."""
+    async with serve_origin() as origin:
+        settings = Settings(
+            archive=frozenset(),
+            data_dir=tmp_path / "data",
+            http=HttpSettings(allow_private_addresses=True, total_timeout=10.0),
+            extract=ExtractSettings(workers=1),
+            api=ApiSettings(source_max_age_s=max_age_s),
+        )
+        async with TestClient(TestServer(create_app(settings), host="127.0.0.1")) as client:
+            for name in ("a", "b"):
+                resp = await client.post("/v1/verify", json={"text": origin.url(f"/pages/{name}")})
+                assert resp.status == 200, await resp.text()
+        probe = urlsplit(probe_url(origin.url("/"))).path
+        assert origin.hits[probe] == probes
+        assert origin.hits["/pages/a"] == origin.hits["/pages/b"] == 1

@@ -45,7 +45,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def load_pages(corpus: Path, limit: int) -> list[tuple[str, bytes, list[str]]]:
     """(id, raw html, quotable paragraphs) of the first ``limit`` manifest pages."""
-    pages = []
+    pages: list[tuple[str, bytes, list[str]]] = []
     with (corpus / "manifest.jsonl").open(encoding="utf-8") as handle:
         for line in handle:
             if len(pages) >= limit:
@@ -151,24 +151,13 @@ async def run_queued(
 ) -> tuple[float, str]:
     env = {**os.environ, "PROVENANCE_REDIS_PREFIX": f"bench-{secrets.token_hex(4)}", "PROVENANCE_LEASE": "5"}
     out = work / f"{tag}.jsonl"
+    logs = [(work / f"{tag}-w{i}.log").open("wb") for i in range(workers)]  # a pipe could fill up
+    worker_args = ["worker", "--redis", redis, "--burst", "--allow-private-addresses",
+                   "--data-dir", str(work / f"{tag}-data"), "--log-level", "warning"]  # fmt: skip
     procs = [
         await asyncio.create_subprocess_exec(
-            *cli(),
-            "worker",
-            "--redis",
-            redis,
-            "--burst",
-            "--name",
-            f"{tag}-w{i}",
-            "--allow-private-addresses",
-            "--data-dir",
-            str(work / f"{tag}-data"),
-            "--log-level",
-            "warning",
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )  # fmt: skip
+            *cli(), *worker_args, "--name", f"{tag}-w{i}", env=env, stdout=subprocess.DEVNULL, stderr=logs[i]
+        )
         for i in range(workers)
     ]
     started = time.perf_counter()
@@ -191,11 +180,11 @@ async def run_queued(
     if client.returncode != 0:
         raise SystemExit(f"queued batch failed: {err.decode()[-2000:]}")
     reclaimed = []
-    for proc in procs:
-        _, werr = await proc.communicate()
-        reclaimed += [
-            line for line in werr.decode().splitlines() if "reclaimed" in line and "worker " in line
-        ]
+    for i, proc in enumerate(procs):
+        await proc.wait()
+        logs[i].close()
+        text = (work / f"{tag}-w{i}.log").read_text(errors="replace")
+        reclaimed += [line for line in text.splitlines() if "reclaimed" in line and "worker " in line]
     return seconds, note + "; ".join(reclaimed)
 
 
@@ -214,17 +203,15 @@ async def main_async(args: argparse.Namespace) -> int:
             print(f"    {check_output(work / 'a.jsonl', args.posts)}")
             origin.hits.clear()
             b, _ = await run_queued(work, posts, args.redis, args.workers, kill=False, tag="b")
-            print(
-                f"(b) queue, {args.workers} workers: {b:.2f} s, {args.posts / b:.1f} posts/s; {fetch_counts(origin)}"
-            )
+            rate = f"{b:.2f} s, {args.posts / b:.1f} posts/s"
+            print(f"(b) queue, {args.workers} workers: {rate}; {fetch_counts(origin)}")
             print(f"    {check_output(work / 'b.jsonl', args.posts)}")
             print(f"ratio (b)/(a) = {a / b:.2f}  (>= 0.9: the queue itself costs little)")
             if args.kill:
                 origin.hits.clear()
                 c, note = await run_queued(work, posts, args.redis, args.workers, kill=True, tag="c")
-                print(
-                    f"(c) queue, one worker killed: {c:.2f} s, {args.posts / c:.1f} posts/s; {fetch_counts(origin)}"
-                )
+                rate = f"{c:.2f} s, {args.posts / c:.1f} posts/s"
+                print(f"(c) queue, one worker killed: {rate}; {fetch_counts(origin)}")
                 print(f"    {note}")
                 print(f"    {check_output(work / 'c.jsonl', args.posts)}")
     finally:

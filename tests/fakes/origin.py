@@ -203,6 +203,20 @@ async def serve_origin(
         await server.close()
 
 
+@asynccontextmanager
+async def serve_every_path(handler: Handler, host: str = "127.0.0.1") -> AsyncIterator[Origin]:
+    """A site answering every path with ``handler``; ``hits`` counts its requests per path."""
+    app = web.Application(middlewares=[_count])
+    app[HITS] = Counter()
+    app.router.add_get("/{tail:.*}", handler)
+    server = TestServer(app, host=host, port=0)
+    await server.start_server()
+    try:
+        yield Origin(server, app[HITS])
+    finally:
+        await server.close()
+
+
 UNTYPED_HTML = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s" % (
     len(DEFAULT_PAGES["b"]),
     DEFAULT_PAGES["b"],

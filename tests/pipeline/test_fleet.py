@@ -15,13 +15,16 @@ from service.pipeline.align.aligner import TextIndex
 from service.pipeline.fleet import (
     RedisHostGate,
     RedisSaveClaims,
+    SharedCache,
     SharedCacheSettings,
-    SharedSourceCache,
     decode_source,
     encode_source,
+    probe_codec,
+    source_codec,
 )
 from service.pipeline.models import (
     AtPostCapture,
+    ProbeAnswer,
     Redirect,
     SourceReason,
     SourceReport,
@@ -77,15 +80,15 @@ async def test_two_processes_asking_at_once_read_a_source_once(shared_redis: Sha
         await asyncio.sleep(0.2)
         return _source(new_index_cache())
 
-    one = SharedSourceCache(redis, names, new_index_cache(), FAST)
-    two = SharedSourceCache(redis, names, new_index_cache(), FAST)
+    one = SharedCache(redis, names, source_codec(new_index_cache()), FAST)
+    two = SharedCache(redis, names, source_codec(new_index_cache()), FAST)
     key = ("live", "https://example.org/a")
     a, b = await asyncio.gather(one.get(key, read), two.get(key, read))
     assert reads == 1
     assert a.report == b.report
     assert [t.text for t in a.live] == [t.text for t in b.live]
     assert (one.reads + two.reads, one.shared_hits + two.shared_hits) == (1, 1)
-    third = SharedSourceCache(redis, names, new_index_cache(), FAST)
+    third = SharedCache(redis, names, source_codec(new_index_cache()), FAST)
     await third.get(key, read)  # a later process: straight from Redis
     assert (reads, third.shared_hits) == (1, 1)
     ttl = await redis.pttl(names.source(*key))
@@ -97,7 +100,7 @@ async def test_a_dead_holders_lease_lapses_and_another_process_reads(shared_redi
     redis, names = shared_redis
     key = ("live", "https://example.org/dead-holder")
     await redis.set(names.source_lease(*key), "ghost", px=300)
-    cache = SharedSourceCache(redis, names, new_index_cache(), FAST)
+    cache = SharedCache(redis, names, source_codec(new_index_cache()), FAST)
 
     async def read() -> ReadSource:
         return _source(new_index_cache())
@@ -112,7 +115,7 @@ async def test_a_dead_holders_lease_lapses_and_another_process_reads(shared_redi
 async def test_a_failed_read_frees_its_lease_and_is_not_kept(shared_redis: Shared) -> None:
     """An exception releases the lease at once; a failed fetch is kept only briefly."""
     redis, names = shared_redis
-    cache = SharedSourceCache(redis, names, new_index_cache(), FAST)
+    cache = SharedCache(redis, names, source_codec(new_index_cache()), FAST)
     key = ("live", "https://example.org/boom")
 
     async def boom() -> ReadSource:
@@ -133,7 +136,7 @@ async def test_without_redis_sources_are_read_locally() -> None:
     """Redis away: the post is still verified, its sources read by this process."""
     dead = connect("redis://127.0.0.1:1/0")
     try:
-        cache = SharedSourceCache(dead, RedisNames("x"), new_index_cache(), FAST)
+        cache = SharedCache(dead, RedisNames("x"), source_codec(new_index_cache()), FAST)
 
         async def read() -> ReadSource:
             return _source(new_index_cache())
@@ -193,3 +196,27 @@ async def test_a_url_is_claimed_for_save_page_now_once_an_hour(shared_redis: Sha
     assert await second.claim("https://example.org/b") is True
     clock[0] += 3600
     assert await second.claim("https://example.org/a") is True
+
+
+async def test_a_hosts_probe_is_shared_by_the_fleet(shared_redis: Shared) -> None:
+    """One soft-404 probe per host for every worker: the second process takes the first's answer."""
+    redis, names = shared_redis
+    probe = ProbeAnswer(
+        url="https://example.org/0a1b", final_url="https://example.org/", status=SourceStatus.OK,
+        http_status=200, sha256="ef" * 32, main_text="Home", page_text="home news",
+        canonical_url="https://example.org/",
+    )  # fmt: skip
+    probes = 0
+
+    async def read() -> ProbeAnswer:
+        nonlocal probes
+        probes += 1
+        return probe
+
+    one = SharedCache(redis, names, probe_codec(), FAST)
+    two = SharedCache(redis, names, probe_codec(), FAST)
+    key = ("probe", "https://example.org")
+    assert await one.get(key, read) == probe
+    assert await two.get(key, read) == probe
+    assert (probes, two.shared_hits) == (1, 1)
+    assert await redis.exists(names.source("live", "https://example.org")) == 0  # its own key space

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from yarl import URL
 
 from service.pipeline.errors import InvalidURL, UnsupportedURL
-from service.pipeline.urls import FoundURL, extract_urls, normalize_url, surt_key
+from service.pipeline.urls import FoundURL, extract_urls, normalize_url, surt_key, url_origin
 
 CASES_PATH = Path(__file__).parents[2].parent / "shared" / "data" / "linkify-it" / "cases.json"
 
@@ -193,3 +193,21 @@ def test_surt_key_agrees_with_the_fetch_key() -> None:
     plain = "https://news.example/a?id=7"
     assert surt_key(plain + "&utm_source=feed#comments") == surt_key(plain) == "example,news)/a?id=7"
     assert surt_key("http://127.0.0.1:8080/x") == "127.0.0.1:8080)/x"
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("HTTPS://News.Example.COM:443/a/b?c=1#d", "https://news.example.com"),
+        ("http://user:pw@h.example:8080/x", "http://h.example:8080"),
+        ("http://[::1]:8080/x", "http://[::1]:8080"),
+        ("https://bücher.example/x", "https://xn--bcher-kva.example"),
+        ("/relative/path", None),
+        ("ftp://h.example/x", None),
+        ("http://[::1", None),
+    ],
+)
+def test_url_origin_is_scheme_host_and_port_or_none(url: str, expected: str | None) -> None:
+    """The origin keys the soft-404 probe: lower case, IDNA host, no default port or user info;
+    None when there is no http(s) origin to probe."""
+    assert url_origin(url) == expected

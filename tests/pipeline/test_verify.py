@@ -6,6 +6,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from service.pipeline.deps import Deps
+from service.pipeline.extract.health import probe_url
 from service.pipeline.models import (
     EventKind,
     FetchResult,
@@ -294,20 +295,26 @@ async def test_one_word_changed_in_a_short_copied_line_is_altered() -> None:
     assert "negation_changed" in [r.value for r in report.quotes[0].reasons]
 
 
-async def test_soft_404_probe_is_a_fixed_sibling_path() -> None:
-    """Each source is compared with one made-up sibling path, the same one on every run."""
-    text = "The mayor said the plan would not raise taxes for residents this year.\n\n" + A + "\n"
+async def test_soft_404_probe_is_one_fixed_path_per_origin() -> None:
+    """The pages of one host are compared with one made-up path of its origin, the same on every
+    run and whichever page is read first (so a replay, reading in another order, asks for it too)."""
+    quoted = {
+        A: "The mayor said the plan would not raise taxes for residents this year.",
+        B: "Fishermen stayed ashore on Friday as a storm with winds of over ninety kilometres an hour "
+        "closed the harbour for the second time this winter.",
+    }
     calls = []
-    for _ in range(2):
-        fetcher = FakeFetcher({A: PAGE_A})
+    for order in ((A, B), (B, A), (A, B)):
+        text = "".join(f"{quoted[url]}\n\n{url}\n\n" for url in order)
+        fetcher = FakeFetcher({A: PAGE_A, B: PAGE_B})
         deps = Deps(settings=Settings(), fetcher=fetcher, extractor=TextExtractor())
-        await verify_post(parse_post(text, InputFormat.TEXT), deps=deps)
-        calls.append(fetcher.calls)
-    assert calls[0] == calls[1]
-    assert calls[0][0] == A
-    assert len(calls[0]) == 2
-    assert calls[0][1].startswith("https://news.example/")
-    assert calls[0][1] != A
+        report = await verify_post(parse_post(text, InputFormat.TEXT), deps=deps)
+        assert report.verdict.value == "verified"
+        calls.append(sorted(fetcher.calls))
+    assert calls[0] == calls[1] == calls[2]
+    [probe] = [url for url in calls[0] if url not in {A, B}]
+    assert probe == probe_url("https://news.example/")
+    assert calls[0] == sorted([A, B, probe])
 
 
 async def test_hostile_page_times_out_and_the_rest_of_the_post_goes_on() -> None:

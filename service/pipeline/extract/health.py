@@ -12,18 +12,27 @@ whole-heading match, so an article that merely mentions "not found" or "subscrib
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from itertools import islice
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit
 
 from service.pipeline.extract import page_text as _pagetext
 from service.pipeline.extract.signals import read_signals
-from service.pipeline.models import Extraction, FetchResult, PageSignals, SourceReason, SourceStatus
+from service.pipeline.models import (
+    Extraction,
+    FetchResult,
+    PageSignals,
+    ProbeAnswer,
+    SourceReason,
+    SourceStatus,
+)
+from service.pipeline.urls import url_origin
 
-__all__ = ["Health", "assess", "probe_url"]
+__all__ = ["Health", "assess", "probe_answer", "probe_url"]
 
 _MAX_HTML = 2 * 1024 * 1024
 _SHORT_WORDS = 150  # a teaser or a challenge page; a real article is longer
@@ -125,43 +134,43 @@ class _ParsedAnswer:
 # ---------------------------------------------------------------- probe URL
 
 
-def probe_url(url: str, *, token: str) -> str:
-    """A sibling of ``url`` that should not exist: its last path segment replaced by ``token``.
+def probe_url(url: str) -> str:
+    """The made-up path probed for ``url``'s origin: ``/<token>`` at its root, the token 16 hex
+    digits of the SHA-256 of the origin (scheme, host, port) alone.
 
-    Same scheme, host and port; query and fragment dropped. The token takes the segment's shape:
-    digits for a numeric id, hyphen-joined chunks for a slug, the file extension kept, a trailing
-    slash kept, so the probe reaches the same route (and its not-found handling) as the article.
+    One probe per origin, the same whichever page of the host was read first, so that a replay of
+    the evidence store (its pages read in any order) asks for the very probe a live run stored.
+    A sitewide catch-all (every unknown path answered 200 with the home page, a search page or one
+    "not found" template) answers a root path as it answers a deep one, so it is still caught.
+    What a root probe gives up is per-route not-found handling: a site whose ``/news/<slug>``
+    route alone renders a 200 placeholder for unknown slugs, while unknown root paths get a real
+    404, is no longer caught by the probe (the title and redirect rules still apply).
+    Raises ValueError for a URL without an http(s) origin.
     """
-    if not re.fullmatch(r"[A-Za-z0-9]+", token):
-        raise ValueError("token must be a non-empty run of ASCII letters and digits")
-    parts = urlsplit(url)
-    segments = parts.path.split("/")
-    trailing = len(segments) > 2 and segments[-1] == ""
-    if trailing:
-        segments.pop()
-    last = segments[-1] if len(segments) > 1 else ""
-    new = _shaped(last, token)
-    if new == last:
-        new = "z" + new
-    segments = [*segments[:-1], new] if len(segments) > 1 else ["", new]
-    path = "/".join(segments) + ("/" if trailing else "")
-    out = urlunsplit((parts.scheme, parts.netloc, path, "", ""))
-    return out if out != url else urlunsplit((parts.scheme, parts.netloc, path + "z", "", ""))
+    origin = url_origin(url)
+    if origin is None:
+        raise ValueError(f"no http(s) origin in {url[:80]!r}")
+    return f"{origin}/{hashlib.sha256(origin.encode()).hexdigest()[:16]}"
 
 
-def _shaped(segment: str, token: str) -> str:
-    stem, dot, ext = segment.rpartition(".")
-    if not (dot and stem and re.fullmatch(r"[A-Za-z0-9]{1,5}", ext)):
-        stem, ext = segment, ""
-    if stem.isdigit() and stem.isascii():
-        body = str(int(token, 36) % 10 ** len(stem)).zfill(len(stem))
-        if body == stem:
-            body = str((int(stem) + 1) % 10 ** len(stem)).zfill(len(stem))
-    else:
-        pieces = max(1, min(stem.count("-") + 1, 4, len(token)))
-        size = -(-len(token) // pieces)
-        body = "-".join(token[i : i + size] for i in range(0, len(token), size))
-    return body + (f".{ext}" if ext else "")
+def probe_answer(probe: FetchResult, extraction: Extraction | None) -> ProbeAnswer:
+    """What ``assess`` needs of a probe's answer. Texts only for a 2xx ok answer, the one kind
+    the soft-404 rule compares with a page."""
+    answer = ProbeAnswer(
+        url=probe.url,
+        final_url=probe.final_url,
+        status=probe.status,
+        http_status=probe.http_status,
+        sha256=probe.sha256,
+    )
+    if not _comparable(answer):
+        return answer
+    q = _read(probe, extraction)
+    return replace(answer, main_text=q.main_text, page_text=q.text, canonical_url=q.canonical)
+
+
+def _comparable(probe: ProbeAnswer) -> bool:
+    return probe.status is SourceStatus.OK and 200 <= (probe.http_status or 200) < 300
 
 
 # ---------------------------------------------------------------- reading a page
@@ -342,21 +351,18 @@ _RULES: tuple[Callable[[_ParsedAnswer], Health | None], ...] = (
 # ---------------------------------------------------------------- random-path probe
 
 
-def _same_as_random_path(
-    p: _ParsedAnswer, probe: FetchResult, probe_extraction: Extraction | None
-) -> Health | None:
-    """Soft 404: a random sibling path (``probe_url``) also answered 200 with near-identical text
+def _same_as_random_path(p: _ParsedAnswer, probe: ProbeAnswer) -> Health | None:
+    """Soft 404: the host's made-up path (``probe_url``) also answered 200 with near-identical text
     (robustify.js). Not when the probe is a real 4xx, was redirected to this very page, or
     declares this page's canonical URL (a decorative slug: ``/questions/123/<any-slug>``)."""
     f = p.fetched
-    if probe.status is not SourceStatus.OK or not 200 <= (probe.http_status or 200) < 300:
+    if not _comparable(probe):
         return None
-    q = _read(probe, probe_extraction)
-    if probe.final_url == f.final_url or (p.canonical and p.canonical == q.canonical and not (
+    if probe.final_url == f.final_url or (p.canonical and p.canonical == probe.canonical_url and not (
         _is_home(_path(p.canonical)) or _looks_error(p.canonical) or p.canonical == probe.url
     )):  # fmt: skip
         return None
-    score = _similarity(p, q)
+    score = _similarity(p, probe)
     if score is None:
         return None
     if score < _SAME_TEXT:
@@ -365,26 +371,24 @@ def _same_as_random_path(
     return Health(SourceStatus.SOFT_404, SourceReason.SAME_AS_RANDOM_PATH, evidence)
 
 
-def _similarity(p: _ParsedAnswer, q: _ParsedAnswer) -> float | None:
+def _similarity(p: _ParsedAnswer, q: ProbeAnswer) -> float | None:
     """Main texts when both pages were extracted (boilerplate shared by every page of a site would
     make two articles look alike), else visible texts; None for an article against an empty page."""
-    if p.fetched.body and p.fetched.body == q.fetched.body:
+    f = p.fetched
+    if f.sha256 is not None and f.sha256 == q.sha256:  # the same non-empty body
         return 1.0
+    mine, theirs = (f.url, f.final_url), (q.url, q.final_url)
     if p.main_text is None or q.main_text is None or not (p.main_text.strip() or q.main_text.strip()):
-        return _jaccard(_shingles(p.text, p.fetched), _shingles(q.text, q.fetched))
+        return _jaccard(_shingles(p.text, mine), _shingles(q.page_text, theirs))
     if not (p.main_text.strip() and q.main_text.strip()):
         return None
-    return _jaccard(_shingles(p.main_text, p.fetched), _shingles(q.main_text, q.fetched))
+    return _jaccard(_shingles(p.main_text, mine), _shingles(q.main_text, theirs))
 
 
-def _shingles(text: str, f: FetchResult) -> set[tuple[str, ...]]:
+def _shingles(text: str, urls: tuple[str, str]) -> set[tuple[str, ...]]:
     """Word 3-shingles, without the words of the page's own last path segment (error pages
-    often echo the requested path)."""
-    echo = {
-        w
-        for url in (f.url, f.final_url)
-        for w in _APOSTROPHE_WORD_RE.findall(_path(url).lower().rsplit("/", 1)[-1])
-    }
+    often echo the requested path); ``urls`` are the requested and the final URL."""
+    echo = {w for url in urls for w in _APOSTROPHE_WORD_RE.findall(_path(url).lower().rsplit("/", 1)[-1])}
     words = [w for w in _APOSTROPHE_WORD_RE.findall(text.lower()) if w not in echo]
     if len(words) < 3:
         return {tuple(words)} if words else set()
@@ -399,16 +403,14 @@ def _jaccard(a: set[tuple[str, ...]], b: set[tuple[str, ...]]) -> float:
 
 
 def assess(
-    fetched: FetchResult,
-    extraction: Extraction | None,
-    *,
-    probe: FetchResult | None = None,
-    probe_extraction: Extraction | None = None,
+    fetched: FetchResult, extraction: Extraction | None, *, probe: ProbeAnswer | None = None
 ) -> Health:
     """The health of one fetch: blocked, paywalled or soft_404 for a page that came back ok.
 
     Other statuses pass through unchanged, except an HTTP 503 error whose body is a challenge
-    page (blocked) and any HTTP 402 (paywalled). ``probe`` is the fetch of ``probe_url(...)``.
+    page (blocked) and any HTTP 402 (paywalled). ``probe`` is ``probe_answer`` of the fetch of
+    ``probe_url(fetched.final_url)``; it is consulted last, only when every other rule found the
+    page ok, so a caller may assess without it first and fetch it only then.
     """
     if fetched.status is not SourceStatus.OK:
         if fetched.http_status == 402:
@@ -424,7 +426,7 @@ def assess(
         if found is not None:
             return found
     if probe is not None:
-        found = _same_as_random_path(page, probe, probe_extraction)
+        found = _same_as_random_path(page, probe)
         if found is not None:
             return found
     return _OK

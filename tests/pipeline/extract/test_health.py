@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -9,13 +11,19 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from service.pipeline.extract.health import Health, assess, probe_url
+from service.pipeline.extract.health import Health, assess, probe_answer, probe_url
 from service.pipeline.extract.pool import extract_article
-from service.pipeline.models import Extraction, FetchResult, Redirect, SourceReason, SourceStatus
+from service.pipeline.models import (
+    Extraction,
+    FetchResult,
+    ProbeAnswer,
+    Redirect,
+    SourceReason,
+    SourceStatus,
+)
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "health"
 ARTICLE_URL = "https://news.example.com/local/2023/city-council-approves-bridge"
-TOKEN = "3f9a1c7be04d5a62"
 
 
 def page(name: str) -> bytes:
@@ -47,8 +55,15 @@ def extracted(result: FetchResult) -> Extraction:
 def check(
     result: FetchResult, *, probe: FetchResult | None = None, probe_extraction: Extraction | None = None
 ) -> Health:
-    """assess() with the real extractor, as the pipeline runs it."""
-    return assess(result, extracted(result), probe=probe, probe_extraction=probe_extraction)
+    """assess() with the real extractor, as the pipeline runs it; the probe's answer is read as
+    the pipeline keeps it (``probe_answer``, through JSON as a shared cache would hold it)."""
+    answer = None if probe is None else kept(probe_answer(probe, probe_extraction))
+    return assess(result, extracted(result), probe=answer)
+
+
+def kept(answer: ProbeAnswer) -> ProbeAnswer:
+    """The answer after a trip through a JSON cache."""
+    return ProbeAnswer.from_dict(json.loads(json.dumps(answer.to_dict())))
 
 
 def titled(title: str, h1: str = "", paragraphs: int = 2) -> bytes:
@@ -65,55 +80,42 @@ def words(n: int) -> str:
 # ---------------------------------------------------------------- probe_url
 
 
-def test_probe_url_replaces_a_slug_with_a_hyphenated_token() -> None:
-    """A slug's last segment becomes the token split into hyphen-joined chunks, in the same folder."""
-    out = probe_url("https://news.example.com/news/2023/abc-def-ghi", token=TOKEN)
-    head, _, last = out.rpartition("/")
-    assert head == "https://news.example.com/news/2023"
-    assert last.replace("-", "") == TOKEN
-    assert last.count("-") == 2
+def _token(origin: str) -> str:
+    return hashlib.sha256(origin.encode()).hexdigest()[:16]
 
 
-def test_probe_url_for_the_root_and_an_empty_path() -> None:
-    """The home page's probe is /<token>, with or without the slash in the input."""
-    assert probe_url("https://example.com/", token=TOKEN) == f"https://example.com/{TOKEN}"
-    assert probe_url("https://example.com", token=TOKEN) == f"https://example.com/{TOKEN}"
+def test_probe_url_is_a_root_path_named_by_the_origin() -> None:
+    """The probe is /<16 hex digits of the origin's SHA-256> at the root, whatever the page's path."""
+    out = probe_url("https://news.example.com/news/2023/abc-def-ghi")
+    assert out == f"https://news.example.com/{_token('https://news.example.com')}"
 
 
-def test_probe_url_keeps_extension_trailing_slash_and_port_and_drops_query() -> None:
-    """The file extension and trailing slash survive, so the same route answers; query and fragment go."""
-    assert probe_url("http://h.example:8080/a/story.html?id=3#top", token="abc123") == (
-        "http://h.example:8080/a/abc123.html"
-    )
-    assert probe_url("https://h.example/blog/my-post/", token="abc123") == "https://h.example/blog/abc-123/"
+def test_probe_url_is_one_per_origin() -> None:
+    """Every page of an origin gets the same probe: path, query, fragment, user info, letter case
+    and a written default port do not change it."""
+    pages = ["https://h.example/", "https://h.example", "https://h.example/a/story.html?id=3#top",
+             "https://user@H.Example:443/blog/my-post/", "HTTPS://h.example/story/48213"]  # fmt: skip
+    assert {probe_url(url) for url in pages} == {f"https://h.example/{_token('https://h.example')}"}
 
 
-def test_probe_url_keeps_numeric_ids_numeric() -> None:
-    """A numeric id becomes other digits of the same length (the article route's not-found path)."""
-    out = probe_url("https://h.example/story/48213", token=TOKEN)
-    last = out.rsplit("/", 1)[1]
-    assert last.isdigit()
-    assert len(last) == 5
-    assert last != "48213"
+def test_probe_url_differs_per_scheme_host_and_port() -> None:
+    """Another scheme, host or port is another origin, with its own probe."""
+    urls = [
+        "https://h.example/a",
+        "http://h.example/a",
+        "https://www.h.example/a",
+        "https://h.example:8443/a",
+    ]
+    probes = [probe_url(url) for url in urls]
+    assert len(set(probes)) == len(urls)
+    assert probes[3] == f"https://h.example:8443/{_token('https://h.example:8443')}"
 
 
-def test_probe_url_is_deterministic_in_the_token() -> None:
-    """The same token gives the same probe; another token another probe."""
-    url = "https://h.example/a/b-c"
-    assert probe_url(url, token="aaaa1111") == probe_url(url, token="aaaa1111")
-    assert probe_url(url, token="aaaa1111") != probe_url(url, token="bbbb2222")
-
-
-def test_probe_url_differs_even_when_the_token_equals_the_segment() -> None:
-    """A token that happens to equal the last segment still gives another URL."""
-    assert probe_url("https://h.example/abc123", token="abc123") != "https://h.example/abc123"
-
-
-@pytest.mark.parametrize("token", ["", "a/b", "a b", "é"])
-def test_probe_url_rejects_tokens_that_are_not_plain_alphanumerics(token: str) -> None:
-    """A token must be a URL-safe run of ASCII letters and digits."""
-    with pytest.raises(ValueError, match="token"):
-        probe_url("https://h.example/a", token=token)
+@pytest.mark.parametrize("url", ["", "/relative/path", "ftp://h.example/a", "http://[::1"])
+def test_probe_url_refuses_a_url_without_an_http_origin(url: str) -> None:
+    """No origin, no probe: the caller must not guess one."""
+    with pytest.raises(ValueError, match="origin"):
+        probe_url(url)
 
 
 _SEGMENT = st.text(alphabet="abcXYZ019-_.~%", max_size=12)
@@ -125,18 +127,70 @@ _SEGMENT = st.text(alphabet="abcXYZ019-_.~%", max_size=12)
     port=st.none() | st.integers(min_value=1, max_value=65535),
     segments=st.lists(_SEGMENT, max_size=6),
     query=st.sampled_from(["", "?a=1", "?x", "#frag"]),
-    token=st.text(alphabet="0123456789abcdef", min_size=1, max_size=16),
 )
-def test_probe_url_keeps_the_origin_and_never_returns_the_input(
-    scheme: str, host: str, port: int | None, segments: list[str], query: str, token: str
+def test_probe_url_keeps_the_origin_and_ignores_the_path(
+    scheme: str, host: str, port: int | None, segments: list[str], query: str
 ) -> None:
-    """For any path and token, the probe has the same scheme, host and port and is another URL."""
+    """For any path, the probe has the page's scheme, host and port, one hex segment and no query,
+    and is the probe of the origin's home page."""
     netloc = host if port is None else f"{host}:{port}"
     url = f"{scheme}://{netloc}/" + "/".join(segments) + query
-    out = probe_url(url, token=token)
+    out = probe_url(url)
     before, after = urlsplit(url), urlsplit(out)
-    assert (after.scheme, after.hostname, after.port) == (before.scheme, before.hostname, before.port)
-    assert out != url
+    default = {"http": 80, "https": 443}[scheme]
+    assert (after.scheme, after.hostname, after.port) == (before.scheme, before.hostname,
+                                                         None if port == default else port)  # fmt: skip
+    assert after.path[1:].isalnum()
+    assert len(after.path) == 17
+    assert (after.query, after.fragment) == ("", "")
+    assert out == probe_url(f"{scheme}://{netloc}/")
+
+
+# ---------------------------------------------------------------- probe_answer
+
+
+_TEXT = st.text(max_size=40)
+_OPT_TEXT = st.none() | _TEXT
+
+
+@given(
+    answer=st.builds(
+        ProbeAnswer,
+        url=_TEXT,
+        final_url=_TEXT,
+        status=st.sampled_from(SourceStatus),
+        http_status=st.none() | st.integers(min_value=100, max_value=599),
+        sha256=st.none() | st.text(alphabet="0123456789abcdef", min_size=64, max_size=64),
+        main_text=_OPT_TEXT,
+        page_text=_TEXT,
+        canonical_url=_OPT_TEXT,
+    )
+)
+def test_probe_answer_round_trips_through_json(answer: ProbeAnswer) -> None:
+    """Any answer survives to_dict -> JSON -> from_dict unchanged, field for field and in type."""
+    back = kept(answer)
+    assert back == answer
+    assert type(back.status) is SourceStatus
+
+
+def test_probe_answer_of_another_format_version_is_refused() -> None:
+    """An entry written by another format version is not misread as this one."""
+    data = ProbeAnswer(url="u", final_url="u", status=SourceStatus.OK).to_dict()
+    with pytest.raises(ValueError, match="format"):
+        ProbeAnswer.from_dict({**data, "v": 2})
+
+
+def test_probe_answer_keeps_no_text_of_a_probe_the_rule_does_not_compare() -> None:
+    """A 404 probe is kept as its status alone: no page text is stored for it."""
+    probe = fetched(page("not_found.html"), url=probe_url(ARTICLE_URL), status=SourceStatus.DEAD,
+                    http_status=404, reason=SourceReason("http_404"))  # fmt: skip
+    answer = probe_answer(probe, None)
+    assert (answer.status, answer.http_status, answer.page_text, answer.main_text) == (
+        SourceStatus.DEAD,
+        404,
+        "",
+        None,
+    )
 
 
 # ---------------------------------------------------------------- pass-through
@@ -453,9 +507,9 @@ def catch_all(slug: str) -> bytes:
 
 
 def test_a_random_path_answering_the_same_template_is_a_soft_404() -> None:
-    """The page and a random sibling answer the same catch-all page (echoing the path): soft 404."""
+    """The page and a random path answer the same catch-all page (echoing the path): soft 404."""
     url = "https://blog.example.com/2019/garden-notes"
-    probe = fetched(catch_all(TOKEN), url=probe_url(url, token=TOKEN))
+    probe = fetched(catch_all(probe_url(url).rsplit("/", 1)[1]), url=probe_url(url))
     result = fetched(catch_all("garden-notes"), url=url)
     assert check(result).status is SourceStatus.OK  # nothing else gives it away
     health = check(result, probe=probe, probe_extraction=extracted(probe))
@@ -466,22 +520,22 @@ def test_a_random_path_answering_the_same_template_is_a_soft_404() -> None:
 def test_a_site_serving_its_home_page_for_any_path_is_a_soft_404() -> None:
     """Identical bodies at the article and at a random path, without a redirect: soft 404."""
     url = "https://news.example.com/local/2023/gone-story"
-    probe = fetched(page("home.html"), url=probe_url(url, token=TOKEN))
-    health = assess(fetched(page("home.html"), url=url), None, probe=probe)
+    probe = fetched(page("home.html"), url=probe_url(url))
+    health = assess(fetched(page("home.html"), url=url), None, probe=kept(probe_answer(probe, None)))
     assert (health.status, health.reason) == (SourceStatus.SOFT_404, "same_as_random_path")
     assert "similarity: 1.00" in health.evidence
 
 
 def test_a_random_path_answering_a_different_article_is_ok() -> None:
     """When the probe's page says something else, the cited page is real."""
-    probe = fetched(page("long_free_article.html"), url=probe_url(ARTICLE_URL, token=TOKEN))
+    probe = fetched(page("long_free_article.html"), url=probe_url(ARTICLE_URL))
     health = check(fetched(page("article.html")), probe=probe, probe_extraction=extracted(probe))
     assert health == Health(SourceStatus.OK)
 
 
 def test_a_random_path_answering_404_is_ok() -> None:
     """A site that answers a random path with a real 404 has real pages at its other URLs."""
-    probe = fetched(page("not_found.html"), url=probe_url(ARTICLE_URL, token=TOKEN),
+    probe = fetched(page("not_found.html"), url=probe_url(ARTICLE_URL),
                     status=SourceStatus.DEAD, http_status=404, reason=SourceReason("http_404"))  # fmt: skip
     assert check(fetched(page("article.html")), probe=probe, probe_extraction=None).status is SourceStatus.OK
 
@@ -489,23 +543,22 @@ def test_a_random_path_answering_404_is_ok() -> None:
 def test_a_probe_redirected_to_this_very_page_is_ok() -> None:
     """/questions/123/<any-slug> redirecting to the real slug is the article, not a soft 404."""
     url = "https://qa.example.com/questions/123/real-slug"
-    probe = fetched(page("article.html"), url=probe_url(url, token=TOKEN), final_url=url)
-    assert assess(fetched(page("article.html"), url=url), None, probe=probe).status is SourceStatus.OK
+    probe = fetched(page("article.html"), url=probe_url(url), final_url=url)
+    answer = kept(probe_answer(probe, None))
+    assert assess(fetched(page("article.html"), url=url), None, probe=answer).status is SourceStatus.OK
 
 
 def test_a_probe_declaring_the_same_canonical_article_is_ok() -> None:
     """A decorative slug served without redirect but with the article's canonical URL is the article."""
     url = "https://qa.example.com/questions/123/real-slug"
-    probe = fetched(page("article.html"), url=probe_url(url, token=TOKEN))
+    probe = fetched(page("article.html"), url=probe_url(url))
     result = fetched(page("article.html"), url=url)
     assert check(result, probe=probe, probe_extraction=extracted(probe)).status is SourceStatus.OK
 
 
 def test_an_article_against_an_empty_probe_page_is_ok() -> None:
     """An extracted article compared with a probe page that has no main text: not the same page."""
-    probe = fetched(
-        b"<html><body><div id='app'></div></body></html>", url=probe_url(ARTICLE_URL, token=TOKEN)
-    )
+    probe = fetched(b"<html><body><div id='app'></div></body></html>", url=probe_url(ARTICLE_URL))
     result = fetched(page("article.html"))
     assert check(result, probe=probe, probe_extraction=extracted(probe)).status is SourceStatus.OK
 
