@@ -94,6 +94,10 @@ class ExtractSettings:
     timeout_s: float = 10.0
     max_html_bytes: int = 5 * MIB
 
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> ExtractSettings:
+        return cls(workers=int(_number(environ, "PROVENANCE_EXTRACT_WORKERS", 2, minimum=1)))
+
 
 @dataclass(frozen=True, slots=True)
 class AlignSettings:
@@ -282,6 +286,7 @@ class Settings:
             api=ApiSettings.from_env(environ),
             queue=QueueSettings.from_env(environ),
             http=HttpSettings.from_env(environ),
+            extract=ExtractSettings.from_env(environ),
             data_dir=data_dir,
             archive=archive,
             redis_url=environ.get("PROVENANCE_REDIS_URL") or None,
