@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -57,6 +58,9 @@ def test_seed_post_replayed_is_verified() -> None:
         (("verify", "-", "--replay", "no/such.warc.gz"), "no such file"),
         (("verify", "-", "--input-format", "docx"), "--input-format"),
         (("frobnicate",), "invalid choice"),
+        (("worker",), "worker needs --redis"),
+        (("batch", "-", "-o", "-", "--redis", "redis://127.0.0.1:1/0"), "cannot reach Redis"),
+        (("worker", "--redis", "redis://u:secret@127.0.0.1:1/0"), "redis://…@127.0.0.1:1/0"),
         ((), "required"),
     ],
 )
@@ -232,3 +236,27 @@ def test_serve_refuses_to_be_open_on_a_public_address() -> None:
 def test_version() -> None:
     """``provenance --version`` names the version."""
     assert run("--version").stdout.startswith("provenance ")
+
+
+def test_resume_point_keeps_whole_reports_and_cuts_a_half_written_one(tmp_path: Path) -> None:
+    """A batch re-run keeps the complete report lines of its own input and cuts a partial last line."""
+    from service.cli import _resume_point
+
+    lines = b"".join(json.dumps({"id": f"p{i}", "text": "x"}).encode() + b"\n" for i in range(5))
+    out = tmp_path / "out.jsonl"
+    out.write_bytes(b'{"id": "p0"}\n{"id": "p1"}\n{"id": "p2", "verd')
+    assert _resume_point(out, io.BytesIO(lines)) == 2
+    assert out.read_bytes() == b'{"id": "p0"}\n{"id": "p1"}\n'
+    assert _resume_point(tmp_path / "missing.jsonl", io.BytesIO(lines)) == 0
+
+
+def test_resume_point_refuses_the_reports_of_another_input(tmp_path: Path) -> None:
+    """Appending to reports of other posts would misalign every line after: refused, file untouched."""
+    from service.cli import UsageError, _resume_point
+
+    lines = b"".join(json.dumps({"id": f"p{i}", "text": "x"}).encode() + b"\n" for i in range(3))
+    out = tmp_path / "out.jsonl"
+    out.write_bytes(b'{"id": "p0"}\n{"id": "other"}\n')
+    with pytest.raises(UsageError, match="another input"):
+        _resume_point(out, io.BytesIO(lines))
+    assert out.read_bytes() == b'{"id": "p0"}\n{"id": "other"}\n'

@@ -13,13 +13,16 @@ checks and adds), and each result is written once by the workers.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from functools import partial
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import structlog
+from redis.exceptions import RedisError
 
 from service.pipeline.batch import BatchSummary, read_object
 from service.pipeline.deps import EventSink
@@ -31,6 +34,9 @@ if TYPE_CHECKING:
     from redis.asyncio import Redis
 
 log = structlog.get_logger(__name__)
+T = TypeVar("T")
+_REDIS_OUTAGE_S = 300.0  # a batch client gives up after Redis has been away this long
+_CHECK_AFTER_QUIET_S = 10.0  # no result for this long: look for workers and for lost jobs
 
 # KEYS: job stream, the batch's queued set, its done set. ARGV: seq, ttl s, then the fields.
 _ENQUEUE = """
@@ -92,6 +98,8 @@ class QueuedBatch:
         self._to_delete: list[bytes | str] = []
         self._last_id: bytes | str = "0"
         self._count = 0  # non-blank lines seen
+        self._outstanding: dict[int, tuple[int, str | bytes]] = {}  # enqueued, not yet written
+        self._check_soon = False
         self.enqueued = 0
         self.collected = 0
 
@@ -117,9 +125,10 @@ class QueuedBatch:
                 if item is None:
                     total = self._count
                     break
-                await self._submit(*item)
+                await self._retrying(partial(self._submit, *item))
             while next_seq in self._finished:
                 done = self._finished.pop(next_seq)
+                self._outstanding.pop(next_seq, None)
                 write(done.line)
                 posts += 1
                 flagged += done.flagged
@@ -129,16 +138,47 @@ class QueuedBatch:
             if total is not None and next_seq >= total:
                 break
             if len(self._to_delete) >= 200:
-                await self._flush_deletes(sync)
-            got = await self._collect(next_seq)
+                await self._retrying(partial(self._flush_deletes, sync))
+            got = await self._retrying(partial(self._collect, next_seq))
             quiet_s = 0.0 if got else quiet_s + self._settings.block_s
-            if quiet_s >= 30.0:
-                await self._warn_if_no_workers()
+            if quiet_s >= _CHECK_AFTER_QUIET_S or (self._check_soon and not got):
+                await self._retrying(self._check_on_redis)
                 quiet_s = 0.0
         if sync is not None:
             sync()
-        await self._forget()
+        await self._retrying(self._forget)
         return BatchSummary(posts=posts, flagged=flagged, errors=errors)
+
+    async def _retrying(self, operation: Callable[[], Awaitable[T]]) -> T:
+        """Redis away (a restart, a failover) is waited out, up to ``_REDIS_OUTAGE_S``."""
+        waited = 0.0
+        while True:
+            try:
+                return await operation()
+            except (RedisError, OSError) as exc:
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    raise asyncio.CancelledError from exc  # redis-py reports a cancelled read as an error
+                if waited >= _REDIS_OUTAGE_S:
+                    raise
+                log.warning("redis_unavailable", batch=self._batch, error=str(exc), waited_s=round(waited))
+                await asyncio.sleep(1.0)
+                waited += 1.0
+                self._check_soon = True
+
+    async def _check_on_redis(self) -> None:
+        """Long quiet: are workers running, and does Redis still know this batch? A Redis that
+        lost its data (restarted without an append-only file) lost the queued posts too: they
+        are enqueued again from what this client holds."""
+        self._check_soon = False
+        if self._outstanding and not await self._redis.exists(self._names.queued(self._batch)):
+            log.warning("batch_lost_by_redis", batch=self._batch, requeued=len(self._outstanding))
+            self._last_id = "0"
+            for seq, (lineno, line) in sorted(self._outstanding.items()):
+                await self._submit(seq, lineno, line)
+        async for _ in self._redis.scan_iter(match=self._names.workers, count=100):
+            return
+        log.warning("no_workers", batch=self._batch, hint="start `provenance worker` with the same --redis")
 
     # ---------------------------------------------------------------- enqueueing
 
@@ -158,6 +198,7 @@ class QueuedBatch:
         if isinstance(data, Report):
             self._finished[seq] = _local(data)
             return
+        self._outstanding[seq] = (lineno, line)
         message = JobMessage(self._batch, seq, data, self._format.value, line=lineno)
         fields: list[str] = []
         for key, value in message.to_fields().items():
@@ -205,11 +246,6 @@ class QueuedBatch:
         await self._redis.delete(
             names.queued(self._batch), names.done(self._batch), names.results(self._batch)
         )
-
-    async def _warn_if_no_workers(self) -> None:
-        async for _ in self._redis.scan_iter(match=self._names.workers, count=100):
-            return
-        log.warning("no_workers", batch=self._batch, hint="start `provenance worker` with the same --redis")
 
     def _announce(self, done: _Finished) -> None:
         if self._events is None:

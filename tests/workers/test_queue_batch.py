@@ -85,12 +85,22 @@ async def test_queued_batch_writes_what_the_in_process_batch_writes(shared_redis
     assert not await redis.exists(names.results("b1"), names.done("b1"), names.queued("b1"))
 
 
-def _echo_worker(redis: Redis, names: RedisNames, seen: Counter[int], *, seed: int) -> Worker:
-    """A worker whose jobs finish in random order, each result naming its post."""
+def _echo_worker(
+    redis: Redis,
+    names: RedisNames,
+    seen: Counter[int],
+    *,
+    seed: int,
+    held: tuple[int, asyncio.Event] | None = None,
+) -> Worker:
+    """A worker whose jobs finish in random order, each result naming its post; with ``held``,
+    jobs from that number on wait for the event."""
     rng = random.Random(seed)
 
     async def handle(message: JobMessage) -> ResultMessage:
         seen[message.seq] += 1
+        if held is not None and message.seq >= held[0]:
+            await held[1].wait()
         await asyncio.sleep(rng.random() * 0.03)
         line = json.dumps({"id": message.post["id"]})
         return ResultMessage(message.seq, line, "verified", False, None, 0, "echo")
@@ -119,7 +129,11 @@ async def test_out_of_order_results_are_written_in_input_order_within_the_window
     async def watch() -> None:
         nonlocal peak
         while True:
-            peak = max(peak, await redis.scard(names.queued("b2")) - await redis.scard(names.done("b2")))
+            both = redis.pipeline(transaction=True)  # one moment: the batch deletes both when it ends
+            _ = both.scard(names.queued("b2"))
+            _ = both.scard(names.done("b2"))
+            queued, done = await both.execute()
+            peak = max(peak, queued - done)
             await asyncio.sleep(0.005)
 
     watching = asyncio.ensure_future(watch())
@@ -144,18 +158,20 @@ async def test_an_interrupted_batch_resumes_without_enqueueing_a_post_twice(shar
     small = QueueSettings(block_s=0.05, enqueue_window=25)
     client = QueuedBatch(redis, names, small, batch="b3")
     interrupted = asyncio.ensure_future(client.run(lines, first.write))
-    worker = _echo_worker(redis, names, seen, seed=3)
+    release = asyncio.Event()
+    worker = _echo_worker(redis, names, seen, seed=3, held=(20, release))
     stop = asyncio.Event()
     working = asyncio.ensure_future(worker.run(stop=stop))
     for _ in range(500):
-        if first.getvalue().count("\n") >= 10:
+        if first.getvalue().count("\n") >= 20:
             break
         await asyncio.sleep(0.01)
     interrupted.cancel()
     with pytest.raises(asyncio.CancelledError):
         await interrupted
+    release.set()
     written = first.getvalue().count("\n")
-    assert 10 <= written < 40
+    assert written == 20
     second = io.StringIO()
     resumed = QueuedBatch(
         redis, names, QueueSettings(block_s=0.05, enqueue_window=25), batch="b3", skip=written

@@ -55,10 +55,15 @@ async def _done_at_least(redis: Redis, names: RedisNames, count: int) -> bool:
 
 
 def make_worker(redis: Redis, names: RedisNames, handled: Counter[int], *, name: str, delay: float = 0.0,
-                settings: QueueSettings = FAST, concurrency: int = 4) -> Worker:  # fmt: skip
+                settings: QueueSettings = FAST, concurrency: int = 4,
+                until: asyncio.Event | None = None) -> Worker:  # fmt: skip
+    """A worker whose jobs take ``delay`` seconds (or last ``until`` the event is set)."""
+
     async def handle(message: JobMessage) -> ResultMessage:
         handled[message.seq] += 1
         await asyncio.sleep(delay)
+        if until is not None:
+            await until.wait()
         report = json.dumps({"id": message.post["id"], "verdict": "verified"})
         return ResultMessage(message.seq, report, "verified", False, None, 1, name)
 
@@ -132,7 +137,8 @@ async def test_a_result_is_written_once_and_a_stale_owner_is_fenced_off(shared_r
     already done (a re-delivery) writes nothing more."""
     redis, names = shared_redis
     await enqueue(redis, names, 1)
-    slow = make_worker(redis, names, Counter(), name="slow", delay=0.5,
+    claimed = asyncio.Event()
+    slow = make_worker(redis, names, Counter(), name="slow", until=claimed,
                        settings=QueueSettings(lease_s=30, block_s=0.05, heartbeat_s=0.1))  # fmt: skip
     await slow.ensure_group()
     stop = asyncio.Event()
@@ -140,6 +146,7 @@ async def test_a_result_is_written_once_and_a_stale_owner_is_fenced_off(shared_r
     await eventually(lambda: redis.xpending_range(names.jobs, GROUP, "-", "+", 10))
     [pending] = await redis.xpending_range(names.jobs, GROUP, "-", "+", 10)
     await redis.xclaim(names.jobs, GROUP, "thief", 0, [pending["message_id"]])
+    claimed.set()  # the slow job ends only now, after its job was taken over
     await eventually(lambda: _true(slow.stats.stale))
     stop.set()
     stats = await running
@@ -159,13 +166,13 @@ async def test_a_drained_worker_hands_its_jobs_back_at_once(shared_redis: Shared
     redis, names = shared_redis
     await enqueue(redis, names, 1)
     long_lease = QueueSettings(lease_s=30, block_s=0.05, heartbeat_s=0.1, drain_grace_s=0.1)
-    stuck = make_worker(redis, names, Counter(), name="stuck", delay=10, settings=long_lease)
+    stuck = make_worker(redis, names, Counter(), name="stuck", until=asyncio.Event(), settings=long_lease)
     stop = asyncio.Event()
     await stuck.ensure_group()
     running = asyncio.ensure_future(stuck.run(stop=stop))
     await eventually(lambda: _pending(redis, names))
     stop.set()
-    stats = await asyncio.wait_for(running, 2)
+    stats = await asyncio.wait_for(running, 10)
     assert stats.handed_back == 1
     assert stats.done == 0
     handled: Counter[int] = Counter()
@@ -184,7 +191,7 @@ async def test_trimming_never_drops_a_pending_job(shared_redis: Shared) -> None:
     await redis.xreadgroup(GROUP, "slowpoke", {names.jobs: ">"}, count=1)  # holds the first job
     stop = asyncio.Event()
     running = asyncio.ensure_future(worker.run(stop=stop))
-    await eventually(lambda: _done_at_least(redis, names, 249))
+    await eventually(lambda: _done_at_least(redis, names, 249), within_s=60)
     stop.set()
     await running
     assert await redis.xrange(names.jobs, ids[0], ids[0])  # still there for its reclaim
