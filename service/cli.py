@@ -18,7 +18,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
-from typing import IO, Any, NoReturn
+from typing import IO, TYPE_CHECKING, Any, NoReturn
 
 from service.logs import configure_logging
 from service.pipeline import (
@@ -49,6 +49,9 @@ from service.settings import (
     SettingsError,
     parse_archive,
 )
+
+if TYPE_CHECKING:
+    from service.api.credentials import KeyStore
 
 EXIT_OK, EXIT_FLAGGED, EXIT_USAGE = 0, 1, 2
 
@@ -122,11 +125,12 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--allow-private-addresses", action="store_true", default=None)
     worker.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
     worker.add_argument("--log-format", default="json", choices=("json", "console"))
-    keys = commands.add_parser("keys", help="API keys for serve (stored hashed in the data dir)")
+    keys = commands.add_parser("keys", help="API keys for serve (stored hashed: in Redis, else the data dir)")
     keys.add_argument("action", choices=("create", "list", "revoke"))
     keys.add_argument("key_id", nargs="?", help="the key to revoke")
     keys.add_argument("--name", default="", help="a label for a new key")
     keys.add_argument("--data-dir", type=Path, default=None)
+    keys.add_argument("--redis", default=None, metavar="URL", help="keep the keys in this Redis")
     keys.add_argument("--log-level", default="warning", choices=("debug", "info", "warning", "error"))
     keys.set_defaults(archive=None, allow_private_addresses=None)
     parser.add_argument("--version", action="version", version=f"provenance {_version()}")
@@ -508,24 +512,40 @@ async def _worker(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _keys(args: argparse.Namespace, settings: Settings) -> int:
-    from service.api.credentials import KeyStore, KeyStoreError
+    from service.api.credentials import KeyStore, KeyStoreError, RedisKeyStore
 
-    store = KeyStore(settings.data_dir)
+    store: KeyStore
+    if settings.redis_url:
+        import redis
+
+        from service.pipeline.streams import RedisNames
+
+        client = redis.Redis.from_url(settings.redis_url, protocol=2, socket_connect_timeout=5.0)
+        store = RedisKeyStore(RedisNames(settings.redis_prefix), client)
+    else:
+        store = KeyStore(settings.data_dir)
     try:
-        if args.action == "create":
-            key, token = store.create(args.name)
-            print(f"{key.id} {token}")
-            print("the key is shown once: keep it now", file=sys.stderr)
-        elif args.action == "list":
-            for key in store.all_keys():
-                state = f"revoked {key.revoked_at}" if key.revoked_at else "active"
-                print(f"{key.id} {key.created_at} {state} {key.name}".rstrip())
-        else:
-            if not args.key_id:
-                raise UsageError("keys revoke needs the id of the key (see keys list)")
-            store.revoke(args.key_id)
+        return _key_action(args, store)
     except KeyStoreError as exc:
         raise UsageError(str(exc)) from exc
+    finally:
+        if isinstance(store, RedisKeyStore):
+            store.close()
+
+
+def _key_action(args: argparse.Namespace, store: KeyStore) -> int:
+    if args.action == "create":
+        key, token = store.create(args.name)
+        print(f"{key.id} {token}")
+        print("the key is shown once: keep it now", file=sys.stderr)
+    elif args.action == "list":
+        for key in store.all_keys():
+            state = f"revoked {key.revoked_at}" if key.revoked_at else "active"
+            print(f"{key.id} {key.created_at} {state} {key.name}".rstrip())
+    else:
+        if not args.key_id:
+            raise UsageError("keys revoke needs the id of the key (see keys list)")
+        store.revoke(args.key_id)
     return EXIT_OK
 
 

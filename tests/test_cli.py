@@ -10,12 +10,17 @@ import sys
 from pathlib import Path
 
 import pytest
+from redis.asyncio import Redis
+
+from service.pipeline.streams import RedisNames
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = ROOT / "tests" / "data" / "seed"
 
 
-def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+def run(
+    *args: str, stdin: str | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "service", *args],
         capture_output=True,
@@ -24,6 +29,7 @@ def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str
         cwd=ROOT,
         timeout=120,
         check=False,
+        env={**os.environ, **(env or {})},
     )
 
 
@@ -223,6 +229,24 @@ def test_keys_create_list_revoke(tmp_path: Path) -> None:
     assert "revoked" in run("keys", "list", "--data-dir", data).stdout
     bad = run("keys", "revoke", "nope", "--data-dir", data)
     assert (bad.returncode, bad.stderr.strip()) == (2, "provenance: no key with id 'nope'")
+
+
+@pytest.mark.slow
+async def test_keys_in_redis(shared_redis: tuple[Redis, RedisNames], tmp_path: Path) -> None:
+    """With --redis the keys live in the deployment's Redis, hashed, not in the data folder."""
+    redis, names = shared_redis
+    env = {"PROVENANCE_REDIS_PREFIX": names.prefix}
+    url = "redis://127.0.0.1:6379/0"
+    created = run("keys", "create", "--name", "fleet", "--redis", url, "--data-dir", str(tmp_path), env=env)
+    assert created.returncode == 0, created.stderr
+    key_id, token = created.stdout.split()
+    stored: dict[bytes, bytes] = await redis.hgetall(names.api_keys)  # type: ignore[assignment]
+    assert len(stored) == 1
+    assert token not in json.dumps({k.decode(): v.decode() for k, v in stored.items()})
+    assert "active fleet" in run("keys", "list", "--redis", url, env=env).stdout
+    assert run("keys", "revoke", key_id, "--redis", url, env=env).returncode == 0
+    assert "revoked" in run("keys", "list", "--redis", url, env=env).stdout
+    assert not (tmp_path / "api-keys.json").exists()
 
 
 def test_serve_refuses_to_be_open_on_a_public_address() -> None:

@@ -41,8 +41,16 @@ class WorkerMetrics:
             "provenance_worker_stream_lag", "Jobs in the stream not yet delivered", registry=self.registry
         )
         self.port = port
+        self._server = None
         if port is not None:
-            start_http_server(port, addr=addr, registry=self.registry)
+            self._server, _ = start_http_server(port, addr=addr, registry=self.registry)
+
+    def close(self) -> None:
+        """Stop serving the metrics (the worker is stopping)."""
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
 
     def observe_job(self, result: ResultMessage, seconds: float) -> None:
         self.jobs.labels(verdict=result.verdict).inc()

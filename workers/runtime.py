@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 log = structlog.get_logger(__name__)
 
 Handler = Callable[[JobMessage], Awaitable[ResultMessage]]
-DeadLetter = Callable[[JobMessage, int], ResultMessage]
+DeadLetter = Callable[[JobMessage, int], Awaitable[ResultMessage]]
 
 # Is entry ARGV[2] of group ARGV[1] still pending with consumer ARGV[3]?
 _OWNED = """
@@ -235,7 +235,7 @@ class Worker:
         deliveries = 1 if fresh else await self._deliveries(entry_id)
         if deliveries > self._settings.max_deliveries:
             error = f"delivered {deliveries} times without a result"
-            result = self._dead_letter(message, deliveries - 1)
+            result = await self._dead_letter(message, deliveries - 1)
             with structlog.contextvars.bound_contextvars(job_id=message.job_id, batch_id=message.batch):
                 log.error("job_dead_lettered", deliveries=deliveries - 1)
                 await self._finish(entry_id, message, result, dead=(error, deliveries - 1, fields))
@@ -304,7 +304,8 @@ class Worker:
         flat: list[str] = []
         for key, value in (result.to_fields() if result else {}).items():
             flat += [key, value]
-        seq = str(message.seq) if message and result else ""
+        # A batch's job writes its result once here; an API job wrote its own into its hash.
+        seq = str(message.seq) if message and result and not message.job else ""
         args = [GROUP, entry_id, self.name, seq, int(self._settings.result_ttl_s), *dead_args, *flat]
         for attempt in range(30):
             try:

@@ -14,23 +14,28 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator
 from dataclasses import replace
 
+import structlog
 from aiohttp import web
 from limits import parse
 from limits.aio.storage import MemoryStorage, Storage
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from limits.storage import storage_from_string
+from redis.exceptions import RedisError
 
 from service.api import keys, middlewares
-from service.api.credentials import KeyStore
+from service.api.credentials import REFRESH_S, KeyStore, KeyStoreError, RedisKeyStore
 from service.api.handlers import STATIC
 from service.api.jobs import JobStore
 from service.api.metrics import Metrics
+from service.api.queued import QueuedJobs
 from service.api.routes import ROUTES
 from service.pipeline import open_deps
 from service.pipeline.state import SourceCache
+from service.pipeline.streams import RedisNames, connect
 from service.settings import Settings
 
 SWEEP_S = 60.0
+log = structlog.get_logger(__name__)
 
 
 class OpenOnPublicInterface(Exception):
@@ -71,6 +76,39 @@ async def _pipeline(app: web.Application) -> AsyncIterator[None]:
         yield
 
 
+async def _shared(app: web.Application) -> AsyncIterator[None]:
+    """With Redis: verifications go to the queue workers, API keys come from Redis (re-read every
+    ``REFRESH_S`` by a background task), and the client is closed with the app."""
+    settings = app[keys.SETTINGS]
+    if settings.redis_url is None:
+        yield
+        return
+    redis = connect(settings.redis_url)
+    store = app[keys.KEYSTORE]
+    refresher: asyncio.Task[None] | None = None
+    if isinstance(store, RedisKeyStore):
+        await store.refresh(redis)
+
+        async def refresh() -> None:
+            while True:
+                await asyncio.sleep(REFRESH_S)
+                try:
+                    await store.refresh(redis)
+                except (RedisError, OSError, KeyStoreError) as exc:  # keep the last snapshot
+                    log.warning("api_keys_not_refreshed", error=str(exc))
+
+        refresher = asyncio.get_running_loop().create_task(refresh())
+    app[keys.QUEUED] = QueuedJobs(redis, settings)
+    try:
+        yield
+    finally:
+        if refresher is not None:
+            refresher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await refresher
+        await redis.aclose()
+
+
 async def _jobs(app: web.Application) -> AsyncIterator[None]:
     store = app[keys.JOBS]
 
@@ -108,13 +146,17 @@ def create_app(settings: Settings) -> web.Application:
     app[keys.SETTINGS] = settings
     app[keys.OPEN_ACCESS] = open_access(settings)
     app[keys.JOBS] = JobStore(settings.api.job_ttl_s)
-    app[keys.KEYSTORE] = KeyStore(settings.data_dir)
+    app[keys.KEYSTORE] = (
+        RedisKeyStore(RedisNames(settings.redis_prefix))
+        if settings.redis_url
+        else KeyStore(settings.data_dir)
+    )
     app[keys.LIMITER] = SlidingWindowCounterRateLimiter(_limit_storage(settings))
     app[keys.RATE] = parse(settings.api.rate_limit)
     app[keys.METRICS] = Metrics()
     app[keys.CHECK_CACHE] = OrderedDict[tuple[str, str, str | None], bytes]()
     app.on_response_prepare.append(middlewares.add_cors_headers)
-    app.cleanup_ctx.extend([_pipeline, _jobs])
+    app.cleanup_ctx.extend([_pipeline, _shared, _jobs])
     app.add_routes(ROUTES)
     if STATIC.is_dir():
         app.router.add_static("/static/", str(STATIC), name="static")

@@ -1,6 +1,7 @@
 """API keys: made once, shown once, stored only as a hash (``provenance keys create|list|revoke``).
 
-Kept in ``<data_dir>/api-keys.json`` (the embedded default; the queue issue adds Redis). A key is
+Kept in ``<data_dir>/api-keys.json`` (the embedded default), or in Redis when the deployment has
+one (``RedisKeyStore``: every API process sees a new or revoked key within ``REFRESH_S``). A key is
 256 random bits, so one SHA-256 is enough to store it: a slow password hash protects guessable
 secrets, and nobody guesses 256 bits. Lookups compare hashes, so the token never sits in memory
 longer than the request that carries it.
@@ -15,9 +16,19 @@ import secrets
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from redis.exceptions import RedisError
+
+from service.pipeline.streams import RedisNames
+
+if TYPE_CHECKING:
+    import redis
+    import redis.asyncio
 
 PREFIX = "pvk_"
 FILE_NAME = "api-keys.json"
+REFRESH_S = 2.0
 
 
 class KeyStoreError(Exception):
@@ -116,3 +127,60 @@ class KeyStore:
         except OSError as exc:
             raise KeyStoreError(f"{self.path}: cannot write ({exc.strerror or exc})") from exc
         self._by_hash, self._mtime = dict(keys), None
+
+
+def _rows(raw: dict[Any, Any]) -> dict[str, ApiKey]:
+    keys = {}
+    for value in raw.values():
+        try:
+            key = ApiKey(**json.loads(value))
+        except (ValueError, TypeError) as exc:
+            raise KeyStoreError(f"unreadable key in Redis ({exc})") from exc
+        keys[key.sha256] = key
+    return keys
+
+
+class RedisKeyStore(KeyStore):
+    """The API keys of a deployment, in the Redis hash ``<prefix>:apikeys`` (field: the key's hash).
+
+    ``provenance keys`` changes them through a blocking client; each API process checks requests
+    against a snapshot that ``refresh`` renews every ``REFRESH_S`` (a lookup per request would put a
+    Redis round trip on the hot path), so a revoked key stops working within that time.
+    """
+
+    def __init__(self, names: RedisNames, client: redis.Redis | None = None) -> None:
+        self.path = Path(names.api_keys)
+        self._hash_key = names.api_keys
+        self._client = client
+        self._by_hash = {}
+        self._mtime = None
+
+    def _load(self) -> dict[str, ApiKey]:
+        if self._client is None:
+            return self._by_hash
+        try:
+            raw: Any = self._client.hgetall(self._hash_key)
+        except (RedisError, OSError) as exc:
+            raise KeyStoreError(f"cannot read the keys from Redis ({exc})") from exc
+        self._by_hash = _rows(raw)
+        return self._by_hash
+
+    def _save(self, keys: dict[str, ApiKey]) -> None:
+        if self._client is None:
+            raise KeyStoreError("this key store only reads (an API process)")
+        rows: dict[Any, Any] = {digest: json.dumps(asdict(key)) for digest, key in keys.items()}
+        try:
+            self._client.hset(self._hash_key, mapping=rows)  # never deletes: concurrent creates both stay
+        except (RedisError, OSError) as exc:
+            raise KeyStoreError(f"cannot write the keys to Redis ({exc})") from exc
+        self._by_hash = dict(keys)
+
+    def close(self) -> None:
+        """Close the blocking client, when this store has one (``provenance keys``)."""
+        if self._client is not None:
+            self._client.close()
+
+    async def refresh(self, client: redis.asyncio.Redis) -> None:
+        """Renew the snapshot the API checks requests against."""
+        raw: Any = await client.hgetall(self._hash_key)
+        self._by_hash = _rows(raw)

@@ -15,6 +15,7 @@ from aiohttp import web
 
 from service.api import keys
 from service.api.jobs import Job, JobStatus, run_job
+from service.api.queued import END, QueuedJob, QueuedJobs
 from service.api.schemas import (
     CHECK_FIELDS,
     VERIFY_FIELDS,
@@ -58,9 +59,13 @@ def _json(data: Any, status: int = 200) -> web.Response:
     return web.json_response(data, status=status, dumps=lambda d: json.dumps(d, ensure_ascii=False))
 
 
-def _slot(request: web.Request) -> None:
+async def _slot(request: web.Request) -> None:
     limit = request.app[keys.SETTINGS].api.max_jobs_per_key
-    if request.app[keys.JOBS].running(owner(request)) >= limit:
+    queued = request.app.get(keys.QUEUED)
+    running = request.app[keys.JOBS].running(owner(request))
+    if queued is not None:
+        running += await queued.running(owner(request))
+    if running >= limit:
         raise RequestError(429, "too_many_jobs", f"{limit} verifications are already running for this key",
                            headers={"Retry-After": "5"})  # fmt: skip
 
@@ -87,7 +92,10 @@ async def verify(request: web.Request) -> web.Response:
         post = post_from_mapping(data)
     except InputError as exc:
         raise RequestError(400, "bad_input", str(exc)) from exc
-    _slot(request)
+    await _slot(request)
+    queued = request.app.get(keys.QUEUED)
+    if queued is not None:
+        return await _verify_queued(request, queued, data, post.text, post.format.value)
     store = request.app[keys.JOBS]
     job = store.new_job(owner(request), post.text, post.format.value)
     deps = replace(request.app[keys.DEPS], events=_job_sink(request, job))
@@ -111,28 +119,69 @@ async def verify(request: web.Request) -> web.Response:
     return _json(job.report.to_dict())
 
 
+def _accepted(job_id: str) -> dict[str, str]:
+    return {"job": job_id, "events": f"/v1/jobs/{job_id}/events", "status_url": f"/v1/jobs/{job_id}"}
+
+
+async def _verify_queued(
+    request: web.Request, queued: QueuedJobs, data: dict[str, Any], text: str, fmt: str
+) -> web.Response:
+    """The verification on a queue worker; the answer as the in-process path gives it."""
+    job_id = await queued.create(owner(request), data, text, fmt)
+    if not flag(request, "wait", True):
+        return _json(_accepted(job_id), status=202)
+    job = await queued.finished(job_id, request.app[keys.SETTINGS].api.verify_wait_s)
+    if job is None or not job.finished:
+        return _json(_accepted(job_id), status=202)
+    if job.report is None:
+        raise RequestError(
+            500, "internal_error", str((job.error or {}).get("message", "verification failed"))
+        )
+    request.app[keys.METRICS].verdicts.labels(verdict=str(json.loads(job.report).get("verdict"))).inc()
+    return web.Response(text=job.report, content_type="application/json")
+
+
+_UNKNOWN_JOB = "no such job (finished jobs are kept for a while, then dropped)"
+
+
 def _job(request: web.Request) -> Job:
     job = request.app[keys.JOBS].job(request.match_info["id"])
     if job is None:
-        raise RequestError(
-            404, "unknown_job", "no such job (finished jobs are kept for a while, then dropped)"
-        )
+        raise RequestError(404, "unknown_job", _UNKNOWN_JOB)
+    return job
+
+
+async def _queued_job(request: web.Request) -> QueuedJob | None:
+    queued = request.app.get(keys.QUEUED)
+    if queued is None:
+        return None
+    job = await queued.get(request.match_info["id"])
+    if job is None:
+        raise RequestError(404, "unknown_job", _UNKNOWN_JOB)
     return job
 
 
 async def job_status(request: web.Request) -> web.Response:
     """GET /v1/jobs/{id}: the job's state and, when done, its report."""
-    return _json(_job(request).to_dict())
+    queued = await _queued_job(request)
+    return _json(queued.to_dict() if queued is not None else _job(request).to_dict())
 
 
 async def job_report_html(request: web.Request) -> web.Response:
     """GET /v1/jobs/{id}/report.html: the self-contained HTML report, as a download."""
-    job = _job(request)
-    if job.report is None:
-        raise RequestError(409, "not_done", f"the job is {job.status.value}")
+    queued = await _queued_job(request)
+    if queued is not None:
+        if queued.html is None:
+            raise RequestError(409, "not_done", f"the job is {queued.status}")
+        html = queued.html
+    else:
+        job = _job(request)
+        if job.report is None:
+            raise RequestError(409, "not_done", f"the job is {job.status.value}")
+        html = render_html(job.report)
     return web.Response(
-        text=render_html(job.report), content_type="text/html",
-        headers={"Content-Disposition": f'attachment; filename="provenance-{job.id}.html"'},
+        text=html, content_type="text/html",
+        headers={"Content-Disposition": f'attachment; filename="provenance-{request.match_info["id"]}.html"'},
     )  # fmt: skip
 
 
@@ -146,7 +195,8 @@ async def job_events(request: web.Request) -> web.StreamResponse:
 
     Events are numbered from 1; ``Last-Event-ID`` (or ``?last_event_id=``) resumes after one.
     """
-    job = _job(request)
+    queued = await _queued_job(request)
+    job = _job(request) if queued is None else None
     keepalive = request.app[keys.SETTINGS].api.keepalive_s
     raw = request.headers.get("Last-Event-ID") or request.query.get("last_event_id") or "0"
     cursor = int(raw) if raw.isdigit() else 0
@@ -154,24 +204,58 @@ async def job_events(request: web.Request) -> web.StreamResponse:
                                            "X-Accel-Buffering": "no"})  # fmt: skip
     await response.prepare(request)
     try:
-        while True:
-            while cursor < len(job.events):
-                kind, data = job.events[cursor]
-                cursor += 1
-                await response.write(_sse(kind, data, cursor))
-            if job.finished:
-                if job.report is not None:
-                    await response.write(_sse("report", job.report.to_dict(), cursor + 1))
-                else:
-                    await response.write(_sse("error", {"error": job.error}, cursor + 1))
-                break
-            if not await job.changed(keepalive):
-                await response.write(b": keep-alive\n\n")
+        if job is not None:
+            await _stream_local(response, job, cursor, keepalive)
+        else:
+            await _stream_queued(request, response, request.match_info["id"], cursor, keepalive)
     except (ConnectionResetError, asyncio.CancelledError):
-        log.info("sse_client_gone", job_id=job.id)
+        log.info("sse_client_gone", job_id=request.match_info["id"])
         raise
     await response.write_eof()
     return response
+
+
+async def _stream_local(response: web.StreamResponse, job: Job, cursor: int, keepalive: float) -> None:
+    while True:
+        while cursor < len(job.events):
+            kind, data = job.events[cursor]
+            cursor += 1
+            await response.write(_sse(kind, data, cursor))
+        if job.finished:
+            if job.report is not None:
+                await response.write(_sse("report", job.report.to_dict(), cursor + 1))
+            else:
+                await response.write(_sse("error", {"error": job.error}, cursor + 1))
+            return
+        if not await job.changed(keepalive):
+            await response.write(b": keep-alive\n\n")
+
+
+async def _stream_queued(
+    request: web.Request, response: web.StreamResponse, job_id: str, cursor: int, keepalive: float
+) -> None:
+    """The worker's events as it writes them to Redis, then the outcome from the job's hash."""
+    queued = request.app[keys.QUEUED]
+    ended = False
+    while not ended:
+        sent = False
+        async for number, kind, data in queued.events(job_id, after=cursor, wait_s=keepalive):
+            if kind == END:
+                ended = True
+                break
+            cursor, sent = number, True
+            await response.write(_sse(kind, data, number))
+        if not (ended or sent):
+            current = await queued.get(job_id)
+            ended = current is None or current.finished  # finished before its end mark was read
+            if not ended:
+                await response.write(b": keep-alive\n\n")
+    job = await queued.get(job_id)
+    if job is not None and job.report is not None:
+        # The report goes as the worker wrote it (JSON already): not parsed and encoded again.
+        await response.write(f"id: {cursor + 1}\nevent: report\ndata: {job.report}\n\n".encode())
+    else:
+        await response.write(_sse("error", {"error": job.error if job else None}, cursor + 1))
 
 
 async def check(request: web.Request) -> web.Response:
@@ -256,7 +340,7 @@ async def create_batch(request: web.Request) -> web.Response:
     lines = [line for line in body.split(b"\n") if line.strip()]
     if not lines:
         raise RequestError(400, "empty_batch", "no post in the body (one JSON object per line)")
-    _slot(request)
+    await _slot(request)
     batch = app[keys.JOBS].new_batch(owner(request), len(lines))
     deps = app[keys.DEPS]
 
@@ -266,9 +350,14 @@ async def create_batch(request: web.Request) -> web.Response:
         batch.errors += report.get("error") is not None
         batch.results.append(line.rstrip("\n"))
 
+    queued = app.get(keys.QUEUED)
+
     async def work() -> None:
         try:
-            await run_batch(lines, write, deps=deps, concurrency=settings.concurrency)
+            if queued is not None:  # on the queue workers; the reports collected here
+                await queued.run_batch(batch.id, lines, write)
+            else:
+                await run_batch(lines, write, deps=deps, concurrency=settings.concurrency)
             batch.status = JobStatus.DONE
         except Exception as exc:
             log.exception("batch_failed", batch_id=batch.id)

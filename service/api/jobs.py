@@ -18,7 +18,7 @@ from typing import Any
 
 import structlog
 
-from service.pipeline import FailureCode, ProgressEvent, QuoteReport, Report, SourceReport
+from service.pipeline import FailureCode, ProgressEvent, Report
 
 log = structlog.get_logger(__name__)
 
@@ -53,10 +53,7 @@ class Job:
 
     def announce(self, event: ProgressEvent) -> None:
         """A pipeline progress event (the job's ``EventSink``), kept as JSON-ready data."""
-        data = {
-            k: v.to_dict() if isinstance(v, SourceReport | QuoteReport) else v for k, v in event.data.items()
-        }
-        self.events.append((event.kind.value, data))
+        self.events.append((event.kind.value, event.plain_data()))
         self._wake()
 
     async def changed(self, wait_s: float) -> bool:

@@ -11,6 +11,7 @@ from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from service.api.credentials import KeyStore
 from service.api.jobs import JobStore
 from service.api.metrics import Metrics
+from service.api.queued import QueuedJobs
 from service.pipeline import Deps
 from service.settings import Settings
 
@@ -22,6 +23,8 @@ OPEN_ACCESS = web.AppKey("open_access", bool)
 LIMITER = web.AppKey("limiter", SlidingWindowCounterRateLimiter)
 RATE = web.AppKey("rate", RateLimitItem)
 METRICS = web.AppKey("metrics", Metrics)
+QUEUED = web.AppKey("queued", QueuedJobs)
+"""Present when the deployment has Redis: verifications then run on the queue workers."""
 CHECK_CACHE = web.AppKey("check_cache", OrderedDict[tuple[str, str, str | None], bytes])
 
 REQUEST_ID = web.RequestKey("request_id", str)

@@ -25,6 +25,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import structlog
@@ -32,7 +33,7 @@ from redis.exceptions import RedisError
 
 from service.pipeline.align.aligner import TextIndex
 from service.pipeline.models import ProbeAnswer, SourceReport, SourceStatus, TextKind
-from service.pipeline.state import IndexCache, ReadSource, SourceCache, SourceText
+from service.pipeline.state import IndexCache, ReadSource, Revalidate, SourceCache, SourceText
 from service.pipeline.streams import RedisNames
 
 if TYPE_CHECKING:
@@ -71,11 +72,12 @@ def encode_source(source: ReadSource) -> bytes:
         "live": texts(source.live),
         "at_post": texts(source.at_post),
         "partial": source.partial,
+        "validators": [list(pair) for pair in source.validators],
     }
     return json.dumps(data, ensure_ascii=False).encode()
 
 
-def decode_source(raw: bytes | str, indexes: IndexCache[TextIndex]) -> ReadSource:
+def decode_source(raw: bytes, indexes: IndexCache[TextIndex]) -> ReadSource:
     """The inverse of ``encode_source``; texts are indexed by this process on first use."""
     data: dict[str, Any] = json.loads(raw)
     if data.get("v") != CODEC_VERSION:
@@ -90,6 +92,7 @@ def decode_source(raw: bytes | str, indexes: IndexCache[TextIndex]) -> ReadSourc
         live=texts(data["live"]),
         at_post=texts(data["at_post"]),
         partial=bool(data["partial"]),
+        validators=tuple((str(name), str(value)) for name, value in data.get("validators", ())),
     )
 
 
@@ -102,6 +105,7 @@ class SharedCacheSettings:
     failed_ttl_s: float = 60.0  # a timeout or a 503 is worth trying again soon
     lease_s: float = 15.0  # renewed while the read runs; lapses this long after its holder died
     poll_s: float = 0.05
+    stale_s: float = 86400.0  # past its TTL, a value with validators is kept this long to revalidate
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,13 +113,16 @@ class Codec(Generic[V]):
     """How a cached value travels through Redis, and whether it is a failure (kept briefly)."""
 
     encode: Callable[[V], bytes]
-    decode: Callable[[bytes | str], V]
+    decode: Callable[[bytes], V]
     failed: Callable[[V], bool]
+    revalidatable: Callable[[V], bool] = lambda _: False
+    """Worth keeping past its TTL: a conditional request can tell whether it is still good."""
 
 
 def source_codec(indexes: IndexCache[TextIndex]) -> Codec[ReadSource]:
     return Codec(encode_source, lambda raw: decode_source(raw, indexes),
-                 lambda value: value.report.status in _RETRY_SOON)  # fmt: skip
+                 lambda value: value.report.status in _RETRY_SOON,
+                 lambda value: bool(value.validators))  # fmt: skip
 
 
 def probe_codec() -> Codec[ProbeAnswer]:
@@ -124,7 +131,23 @@ def probe_codec() -> Codec[ProbeAnswer]:
                  lambda value: value.status in _RETRY_SOON)  # fmt: skip
 
 
+def _stamped(fresh_until: float, payload: bytes) -> bytes:
+    """A stored value: until when it is fresh (epoch ms), a newline, the encoded value."""
+    return b"%d\n" % int(fresh_until * 1000) + payload
+
+
+def _unstamped(raw: bytes | str) -> tuple[float, bytes]:
+    data = raw.encode() if isinstance(raw, str) else raw
+    head, _, payload = data.partition(b"\n")
+    return int(head) / 1000, payload
+
+
 _RETRY_SOON = frozenset({SourceStatus.ERROR, SourceStatus.TIMEOUT})
+
+
+async def _revalidated(stale: V, revalidate: Revalidate[V], read: Callable[[], Awaitable[V]]) -> V:
+    fresh = await revalidate(stale)
+    return fresh if fresh is not None else await read()
 
 
 class SharedCache(Generic[V]):
@@ -153,10 +176,14 @@ class SharedCache(Generic[V]):
     def peek(self, key: _Key) -> V | None:
         return self._local.peek(key)
 
-    async def get(self, key: _Key, read: Callable[[], Awaitable[V]]) -> V:
-        return await self._local.get(key, lambda: self._shared(key, read))
+    async def get(
+        self, key: _Key, read: Callable[[], Awaitable[V]], revalidate: Revalidate[V] | None = None
+    ) -> V:
+        return await self._local.get(key, lambda: self._shared(key, read, revalidate), revalidate=revalidate)
 
-    async def _shared(self, key: _Key, read: Callable[[], Awaitable[V]]) -> V:
+    async def _shared(
+        self, key: _Key, read: Callable[[], Awaitable[V]], revalidate: Revalidate[V] | None
+    ) -> V:
         kind, url_key = key
         value_key = self._names.source(kind, url_key)
         lease_key = self._names.source_lease(kind, url_key)
@@ -164,37 +191,45 @@ class SharedCache(Generic[V]):
         waited = False
         while True:
             try:
-                raw, taken = await self._lookup(value_key, lease_key, token)
-            except (RedisError, OSError) as exc:
+                fresh, stale, taken = await self._lookup(value_key, lease_key, token)
+            except (RedisError, OSError, ValueError, KeyError, TypeError) as exc:
+                # Redis away, or a value another version wrote: this process reads it itself.
                 log.warning("shared_cache_unavailable", error=str(exc))
                 self.reads += 1
                 return await read()
-            if raw is not None:
-                try:
-                    value = self._codec.decode(raw)
-                except (ValueError, KeyError, TypeError) as exc:  # written by another version
-                    log.warning("shared_source_unreadable", error=str(exc))
-                    self.reads += 1
-                    return await read()
+            if fresh is not None:
                 self.shared_hits += 1
-                return value
+                return fresh
             if taken:
+                if stale is not None and revalidate is not None:
+                    again = partial(_revalidated, stale, revalidate, read)
+                    return await self._read_under_lease(value_key, lease_key, token, again)
                 return await self._read_under_lease(value_key, lease_key, token, read)
             if not waited:
                 waited, self.waits = True, self.waits + 1
             await asyncio.sleep(self._settings.poll_s)  # another process is reading it
 
-    async def _lookup(self, value_key: str, lease_key: str, token: str) -> tuple[bytes | str | None, bool]:
-        """The stored value, or whether we now hold the lease to read it ourselves."""
-        raw = await self._redis.get(value_key)
-        if raw is not None:
-            return raw, False
+    def _decoded(self, raw: bytes | str | None) -> tuple[V | None, V | None]:
+        """(the value if still fresh, the value if stale)."""
+        if raw is None:
+            return None, None
+        fresh_until, payload = _unstamped(raw)
+        value = self._codec.decode(payload)
+        return (value, None) if time.time() < fresh_until else (None, value)
+
+    async def _lookup(self, value_key: str, lease_key: str, token: str) -> tuple[V | None, V | None, bool]:
+        """A fresh value; else the stale one (if kept) and whether we now hold the lease to read."""
+        fresh, stale = self._decoded(await self._redis.get(value_key))
+        if fresh is not None:
+            return fresh, None, False
         if not await self._redis.set(lease_key, token, nx=True, px=int(self._settings.lease_s * 1000)):
-            return None, False
-        raw = await self._redis.get(value_key)  # stored by the holder before us, between our calls
-        if raw is not None:
+            return None, stale, False
+        # The holder before us may have stored a fresh value between our two calls.
+        fresh, stale = self._decoded(await self._redis.get(value_key))
+        if fresh is not None:
             await self._redis.eval(_RELEASE, 1, lease_key, token)
-        return raw, raw is None
+            return fresh, None, False
+        return None, stale, True
 
     async def _read_under_lease(
         self, value_key: str, lease_key: str, token: str, read: Callable[[], Awaitable[V]]
@@ -215,8 +250,10 @@ class SharedCache(Generic[V]):
             with suppress(asyncio.CancelledError):
                 await renewing
         ttl = self._settings.failed_ttl_s if self._codec.failed(value) else self._settings.ttl_s
+        keep = ttl + (self._settings.stale_s if self._codec.revalidatable(value) else 0.0)
         try:
-            await self._redis.set(value_key, self._codec.encode(value), px=int(ttl * 1000))
+            stamped = _stamped(time.time() + ttl, self._codec.encode(value))
+            await self._redis.set(value_key, stamped, px=int(keep * 1000))
             await self._redis.eval(_RELEASE, 1, lease_key, token)
         except (RedisError, OSError) as exc:
             log.warning("shared_cache_unavailable", error=str(exc))

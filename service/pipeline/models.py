@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 SCHEMA = "provenance.report/1"
 
@@ -345,6 +345,15 @@ class ProbeAnswer:
 PROBE_ANSWER_VERSION = 1
 
 
+@runtime_checkable
+class ConditionalFetcher(Protocol):
+    """A fetcher that can ask whether a page read before has changed (the live web can)."""
+
+    async def fetch_if_changed(self, url: str, validators: tuple[tuple[str, str], ...]) -> FetchResult:
+        """``http_status`` 304 and no body when unchanged, else the page as ``fetch`` gives it."""
+        ...
+
+
 # ---------------------------------------------------------------- extraction
 
 
@@ -667,3 +676,9 @@ class ProgressEvent:
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind.value, "post_id": self.post_id, **self.data}
+
+    def plain_data(self) -> dict[str, Any]:
+        """``data`` ready for JSON: report entries (a source, a quote) as their dicts."""
+        return {
+            k: v.to_dict() if isinstance(v, SourceReport | QuoteReport) else v for k, v in self.data.items()
+        }

@@ -19,6 +19,7 @@ from service.pipeline.extract.health import Health, assess, probe_answer, probe_
 from service.pipeline.models import (
     AtPostCapture,
     Citation,
+    ConditionalFetcher,
     Extraction,
     FetchResult,
     ProbeAnswer,
@@ -167,10 +168,12 @@ def _source_report(
     )
 
 
-async def _read_live(citation: Citation, deps: Deps) -> ReadSource:
+async def _read_live(citation: Citation, deps: Deps, fetched: FetchResult | None = None) -> ReadSource:
+    """Fetch (unless ``fetched`` is the answer already), extract, judge health, keep evidence."""
     early = _start_probe(citation.key, deps)  # alongside the page, not after it
     try:
-        fetched = await deps.fetcher.fetch(citation.key)
+        if fetched is None:
+            fetched = await deps.fetcher.fetch(citation.key)
         extraction, failure = await _extract(fetched, deps)
         health, warc, wayback = await asyncio.gather(
             _health(fetched, extraction, early, deps), _keep(fetched, extraction, deps), _save(fetched, deps)
@@ -184,7 +187,29 @@ async def _read_live(citation: Citation, deps: Deps) -> ReadSource:
     )
     readable = extraction is not None and health.status not in _UNREADABLE
     texts = _texts(fetched.final_url, extraction, deps) if readable and extraction else ()
-    return ReadSource(citation.key, report, live=texts, partial=health.status is SourceStatus.PAYWALLED)
+    validators = tuple((name, value) for name in _VALIDATORS if (value := fetched.header(name)))
+    return ReadSource(citation.key, report, live=texts, partial=health.status is SourceStatus.PAYWALLED,
+                      validators=validators if fetched.status is SourceStatus.OK else ())  # fmt: skip
+
+
+_VALIDATORS = ("ETag", "Last-Modified")
+
+
+async def _revalidate_live(citation: Citation, stale: ReadSource, deps: Deps) -> ReadSource | None:
+    """A kept read grown old, asked again with its validators: still good on a 304 (only its
+    ``fetched_at`` moves; its evidence stays the capture it was read from); else the new answer
+    is read as any fetch is, without a second request."""
+    if not stale.validators or not isinstance(deps.fetcher, ConditionalFetcher):
+        return None
+    answer = await deps.fetcher.fetch_if_changed(stale.report.final_url, stale.validators)
+    if answer.http_status == 304:
+        log.info("source_not_modified", url=stale.report.final_url)
+        return replace(stale, report=replace(stale.report, fetched_at=_iso(answer.fetched_at)))
+    if answer.final_url != stale.report.final_url:
+        return None  # it moved: read it afresh from the cited URL, redirects and all
+    return await _read_live(
+        citation, deps, replace(answer, url=citation.key, redirects=stale.report.redirects)
+    )
 
 
 async def _read_at_post(citation: Citation, when: datetime, deps: Deps) -> ReadSource:
@@ -207,7 +232,11 @@ async def _read_at_post(citation: Citation, when: datetime, deps: Deps) -> ReadS
 
 async def read_source(citation: Citation, posted_at: datetime | None, deps: Deps) -> ReadSource:
     """The live version of a cited URL and, when the post's time is known, the at-post version."""
-    live = await deps.cache.get(("live", citation.key), lambda: _read_live(citation, deps))
+    live = await deps.cache.get(
+        ("live", citation.key),
+        lambda: _read_live(citation, deps),
+        revalidate=lambda stale: _revalidate_live(citation, stale, deps),
+    )
     if live.report.url != citation.url:
         live = replace(live, report=replace(live.report, url=citation.url))
     if posted_at is None:

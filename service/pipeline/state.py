@@ -19,6 +19,7 @@ from service.pipeline.models import SourceReport, TextKind
 
 V = TypeVar("V")
 _Key = tuple[str, str]
+Revalidate = Callable[[V], Awaitable[V | None]]
 
 
 class Memo(Protocol[V]):
@@ -29,8 +30,14 @@ class Memo(Protocol[V]):
         """A finished read of ``key`` already at hand, without reading anything."""
         ...
 
-    async def get(self, key: _Key, read: Callable[[], Awaitable[V]]) -> V:
-        """The value for ``key``, read at most once however many callers ask at once."""
+    async def get(
+        self, key: _Key, read: Callable[[], Awaitable[V]], revalidate: Revalidate[V] | None = None
+    ) -> V:
+        """The value for ``key``, read at most once however many callers ask at once.
+
+        ``revalidate``, when a kept value is too old, is asked first: it returns the value still
+        good (a conditional request answered 304), or a new one, or None (then ``read`` runs).
+        """
         ...
 
 
@@ -59,27 +66,33 @@ class SourceCache(Generic[V]):
         self._expire(key)
         return self._done.get(key)
 
-    def _expire(self, key: _Key) -> None:
+    def _expire(self, key: _Key) -> V | None:
+        """Drop a kept value past ``max_age_s``; it is returned, for a revalidation."""
         if self._max_age_s is None or key not in self._done:
-            return
+            return None
         if self._clock() - self._read_at.get(key, 0.0) > self._max_age_s:
-            del self._done[key]
             self._read_at.pop(key, None)
+            return self._done.pop(key)
+        return None
 
-    async def get(self, key: _Key, read: Callable[[], Awaitable[V]]) -> V:
+    async def get(
+        self, key: _Key, read: Callable[[], Awaitable[V]], revalidate: Revalidate[V] | None = None
+    ) -> V:
         """The value for ``key``: cached, or being read for another caller, or read now.
 
         The read runs in its own task, so a caller that is cancelled (its job timed out) leaves the
         read going for every other caller waiting on it, instead of cancelling them all; when the
         last caller gives up, the read is cancelled too.
         """
-        self._expire(key)
+        stale = self._expire(key)
         if key in self._done:
             self._done.move_to_end(key)
             return self._done[key]
         task = self._pending.get(key)
         if task is None:
             self.reads += 1
+            if stale is not None and revalidate is not None:
+                read = _revalidating(stale, revalidate, read)
             task = self._pending[key] = asyncio.ensure_future(read())
             task.add_done_callback(lambda done: self._settle(key, done))
         self._waiting[key] = self._waiting.get(key, 0) + 1
@@ -101,6 +114,16 @@ class SourceCache(Generic[V]):
         if len(self._done) > self._size:
             oldest, _ = self._done.popitem(last=False)
             self._read_at.pop(oldest, None)
+
+
+def _revalidating(
+    stale: V, revalidate: Revalidate[V], read: Callable[[], Awaitable[V]]
+) -> Callable[[], Awaitable[V]]:
+    async def again() -> V:
+        fresh = await revalidate(stale)
+        return fresh if fresh is not None else await read()
+
+    return again
 
 
 class IndexCache(Generic[V]):
@@ -159,6 +182,8 @@ class ReadSource:
     at_post: tuple[SourceText, ...] = ()
     partial: bool = False
     """Only part of the article is readable (a paywall): a passage missing from it is unverifiable."""
+    validators: tuple[tuple[str, str], ...] = ()
+    """The page's ``ETag``/``Last-Modified``: a later read asks whether it changed (304) first."""
 
     @property
     def readable(self) -> bool:

@@ -100,6 +100,23 @@ class RedisNames:
     def ratelimit(self) -> str:
         return f"{self.prefix}:ratelimit"
 
+    @property
+    def api_keys(self) -> str:
+        """API keys by the SHA-256 of their token (``api/credentials.py::RedisKeyStore``)."""
+        return f"{self.prefix}:apikeys"
+
+    def api_job(self, job: str) -> str:
+        """An API verification: owner, post, status, report, HTML report, error (a hash)."""
+        return f"{self.prefix}:apijob:{job}"
+
+    def api_job_events(self, job: str) -> str:
+        """Its progress events, in order, as the worker announces them (a stream)."""
+        return f"{self.prefix}:apijob:{job}:events"
+
+    def api_running(self, owner: str) -> str:
+        """An API key's verifications not finished yet (a sorted set by start time)."""
+        return f"{self.prefix}:apijobs:running:{owner}"
+
 
 def _text(fields: Mapping[Any, Any], name: str) -> str:
     value = fields.get(name, fields.get(name.encode()))
@@ -139,6 +156,9 @@ class JobMessage:
     default_format: str = "auto"
     line: int = 0
     """The line number in the batch's input, named in an error report as the in-process batch does."""
+    job: str = ""
+    """An API verification's id: the worker then announces progress to it and writes its report
+    into it (``RedisNames.api_job``) instead of into a batch's results."""
 
     @property
     def job_id(self) -> str:
@@ -152,6 +172,7 @@ class JobMessage:
             "post": json_text(self.post),
             "format": self.default_format,
             "line": str(self.line),
+            "job": self.job,
         }
 
     @classmethod
@@ -165,7 +186,9 @@ class JobMessage:
             raise MessageError(f"unreadable job: {exc}") from None
         if not isinstance(post, dict):
             raise MessageError("unreadable job: post is not an object")
-        return cls(_text(fields, "batch"), seq, post, _text(fields, "format"), line)
+        job = fields.get("job", fields.get(b"job")) or b""
+        return cls(_text(fields, "batch"), seq, post, _text(fields, "format"), line,
+                   job.decode() if isinstance(job, bytes) else str(job))  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

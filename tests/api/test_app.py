@@ -43,6 +43,21 @@ def _events(stream: str) -> list[tuple[int | None, str, Any]]:
     return out
 
 
+def assert_seed_events(events: list[tuple[int | None, str, Any]]) -> None:
+    """The seed post's stream: started, two sources read, eleven quotes judged (sources first),
+    finished, then the whole report; numbered from 1 without a gap."""
+    kinds = [kind for _, kind, _ in events]
+    assert kinds[0] == "post_started"
+    assert kinds.count("source_read") == 2
+    assert kinds.count("quote_judged") == 11
+    assert kinds[-2:] == ["post_finished", "report"]
+    assert [i for i, _, _ in events] == list(range(1, len(events) + 1))
+    assert kinds.index("source_read") < kinds.index("quote_judged")
+    first_quote = next(data for _, kind, data in events if kind == "quote_judged")
+    assert first_quote["quote"]["status"] == "verbatim"
+    REPORTS.validate(events[-1][2])
+
+
 async def test_verify_answers_the_report_of_the_seed_post(client: Client) -> None:
     """POST /v1/verify answers the same report as the CLI: verified, eleven verbatim passages, valid
     against the report schema, with a request id in the answer."""
@@ -63,16 +78,7 @@ async def test_a_job_streams_its_progress_then_its_report(client: Client) -> Non
     job = (await resp.json())["job"]
     stream = await (await client.get(f"/v1/jobs/{job}/events")).text()
     events = _events(stream)
-    kinds = [kind for _, kind, _ in events]
-    assert kinds[0] == "post_started"
-    assert kinds.count("source_read") == 2
-    assert kinds.count("quote_judged") == 11
-    assert kinds[-2:] == ["post_finished", "report"]
-    assert [i for i, _, _ in events] == list(range(1, len(events) + 1))
-    assert kinds.index("source_read") < kinds.index("quote_judged")
-    first_quote = next(data for _, kind, data in events if kind == "quote_judged")
-    assert first_quote["quote"]["status"] == "verbatim"
-    REPORTS.validate(events[-1][2])
+    assert_seed_events(events)
     resumed = _events(
         await (await client.get(f"/v1/jobs/{job}/events", headers={"Last-Event-ID": "10"})).text()
     )

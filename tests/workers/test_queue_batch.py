@@ -62,7 +62,7 @@ async def test_queued_batch_writes_what_the_in_process_batch_writes(shared_redis
         async def handle(message: JobMessage) -> ResultMessage:
             return await run_job(message, deps, timeout_s=60, worker="w1")
 
-        def dead(message: JobMessage, deliveries: int) -> ResultMessage:
+        async def dead(message: JobMessage, deliveries: int) -> ResultMessage:
             return dead_letter_result(message, deliveries, worker="w1")
 
         worker = Worker(redis, names, FAST, handle=handle, dead_letter=dead, name="w1")
@@ -105,7 +105,7 @@ def _echo_worker(
         line = json.dumps({"id": message.post["id"]})
         return ResultMessage(message.seq, line, "verified", False, None, 0, "echo")
 
-    def dead(message: JobMessage, deliveries: int) -> ResultMessage:
+    async def dead(message: JobMessage, deliveries: int) -> ResultMessage:
         return dead_letter_result(message, deliveries, worker="echo")
 
     return Worker(redis, names, FAST, handle=handle, dead_letter=dead, name=f"echo{seed}", concurrency=8)

@@ -17,6 +17,7 @@ from redis.exceptions import ResponseError
 from service.pipeline.streams import GROUP, JobMessage, RedisNames, ResultMessage
 from service.settings import QueueSettings
 from workers.jobs import dead_letter_result
+from workers.metrics import WorkerMetrics
 from workers.runtime import Worker, worker_alive
 
 Shared = tuple[Redis, RedisNames]
@@ -55,8 +56,8 @@ async def _done_at_least(redis: Redis, names: RedisNames, count: int) -> bool:
 
 
 def make_worker(redis: Redis, names: RedisNames, handled: Counter[int], *, name: str, delay: float = 0.0,
-                settings: QueueSettings = FAST, concurrency: int = 4,
-                until: asyncio.Event | None = None) -> Worker:  # fmt: skip
+                settings: QueueSettings = FAST, concurrency: int = 4, until: asyncio.Event | None = None,
+                metrics: WorkerMetrics | None = None) -> Worker:  # fmt: skip
     """A worker whose jobs take ``delay`` seconds (or last ``until`` the event is set)."""
 
     async def handle(message: JobMessage) -> ResultMessage:
@@ -67,10 +68,11 @@ def make_worker(redis: Redis, names: RedisNames, handled: Counter[int], *, name:
         report = json.dumps({"id": message.post["id"], "verdict": "verified"})
         return ResultMessage(message.seq, report, "verified", False, None, 1, name)
 
-    def dead(message: JobMessage, deliveries: int) -> ResultMessage:
+    async def dead(message: JobMessage, deliveries: int) -> ResultMessage:
         return dead_letter_result(message, deliveries, worker=name)
 
-    return Worker(redis, names, settings, handle=handle, dead_letter=dead, name=name, concurrency=concurrency)
+    return Worker(redis, names, settings, handle=handle, dead_letter=dead, name=name, concurrency=concurrency,
+                  metrics=metrics)  # fmt: skip
 
 
 async def results(redis: Redis, names: RedisNames, batch: str = "b1") -> list[dict[str, Any]]:
@@ -228,3 +230,37 @@ async def test_a_running_worker_beats_and_a_stopped_one_does_not(shared_redis: S
     stop.set()
     await running
     assert not await worker_alive(redis, names, "beater")
+
+
+async def test_the_worker_serves_its_metrics(shared_redis: Shared) -> None:
+    """Jobs by verdict, job seconds, reclaimed and lag on the metrics port, in Prometheus text."""
+    import socket
+    import urllib.request
+
+    redis, names = shared_redis
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    metrics = WorkerMetrics(port, addr="127.0.0.1")
+    try:
+        await enqueue(redis, names, 3)
+        worker = make_worker(redis, names, Counter(), name="m")
+        worker_with_metrics = Worker(
+            redis,
+            names,
+            FAST,
+            handle=worker._handle,
+            dead_letter=worker._dead_letter,
+            name="m",
+            metrics=metrics,
+        )
+        assert (await worker_with_metrics.run(burst=True)).done == 3
+        text = await asyncio.to_thread(
+            lambda: urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+        )
+    finally:
+        metrics.close()
+    assert 'provenance_worker_jobs_total{verdict="verified"} 3.0' in text
+    assert "provenance_worker_job_seconds_count 3.0" in text
+    assert "provenance_worker_jobs_reclaimed_total 0.0" in text
+    assert "provenance_worker_stream_lag" in text

@@ -18,7 +18,15 @@ from service.pipeline.evidence.store import EvidenceStore
 from service.pipeline.evidence.wayback import WaybackClient
 from service.pipeline.fetch.redirects import REDIRECT_STATUSES, Hop, follow_redirects
 from service.pipeline.fetch.warc_reader import Capture
-from service.pipeline.models import Fetcher, FetchResult, Redirect, SourceReason, SourceStatus, header_value
+from service.pipeline.models import (
+    ConditionalFetcher,
+    Fetcher,
+    FetchResult,
+    Redirect,
+    SourceReason,
+    SourceStatus,
+    header_value,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -37,6 +45,11 @@ class EvidenceFetcher:
     max_redirects: int = 10
 
     async def fetch(self, url: str) -> FetchResult:
+        return await self.live.fetch(url)
+
+    async def fetch_if_changed(self, url: str, validators: tuple[tuple[str, str], ...]) -> FetchResult:
+        if isinstance(self.live, ConditionalFetcher):
+            return await self.live.fetch_if_changed(url, validators)
         return await self.live.fetch(url)
 
     async def fetch_at(self, url: str, when: datetime) -> FetchResult | None:

@@ -91,6 +91,10 @@ async def _error_body(resp: aiohttp.ClientResponse) -> bytes:
         return b""
 
 
+# A page's validators, and the request header that sends each back (RFC 9110 §13.1).
+_CONDITIONAL = {"etag": "If-None-Match", "last-modified": "If-Modified-Since"}
+
+
 class HostGate(Protocol):
     """Politeness shared beyond this process (``fleet.RedisHostGate``): held around each request."""
 
@@ -137,8 +141,30 @@ class LiveFetcher:
         """The live web has no past: archives answer this (``None`` here)."""
         return None
 
+    async def fetch_if_changed(self, url: str, validators: tuple[tuple[str, str], ...]) -> FetchResult:
+        """``url`` (a page's final URL, read before) asked again with its validators (``ETag`` as
+        ``If-None-Match``, ``Last-Modified`` as ``If-Modified-Since``): an answer with
+        ``http_status`` 304 and no body when it did not change, else the page as ``fetch`` gives it."""
+        conditional = tuple(
+            (_CONDITIONAL[name.lower()], value) for name, value in validators if name.lower() in _CONDITIONAL
+        )
+        fetched_at = datetime.now(UTC)
+        try:
+            async with asyncio.timeout(self._settings.total_timeout):
+                answer = await self._hop(url, url, (), fetched_at, conditional)
+        except TimeoutError:
+            return failure(url, url, FetchTimeout(), fetched_at=fetched_at)
+        if isinstance(answer, Hop):  # it moves now: read it afresh, redirects and all
+            return await self.fetch(url)
+        return answer
+
     async def _hop(
-        self, url: str, current: str, redirects: tuple[Redirect, ...], fetched_at: datetime
+        self,
+        url: str,
+        current: str,
+        redirects: tuple[Redirect, ...],
+        fetched_at: datetime,
+        conditional: tuple[tuple[str, str], ...] = (),
     ) -> FetchResult | Hop:
         """One request: a final result, or the next hop of a redirect."""
         settings = self._settings
@@ -150,7 +176,7 @@ class LiveFetcher:
             return failure(url, current, err, redirects=redirects, fetched_at=fetched_at)
         with track_dials() as dials:
             try:
-                return await self._request(url, target, redirects, fetched_at, dials)
+                return await self._request(url, target, redirects, fetched_at, dials, conditional)
             except FetchError as err:
                 return failure(url, str(target), err, redirects=redirects, fetched_at=fetched_at)
             except (aiohttp.ClientError, TimeoutError, OSError, ValueError) as exc:
@@ -158,15 +184,24 @@ class LiveFetcher:
                 return failure(url, str(target), translated, redirects=redirects, fetched_at=fetched_at)
 
     async def _request(
-        self, url: str, target: URL, redirects: tuple[Redirect, ...], fetched_at: datetime, dials: DialLog
+        self,
+        url: str,
+        target: URL,
+        redirects: tuple[Redirect, ...],
+        fetched_at: datetime,
+        dials: DialLog,
+        conditional: tuple[tuple[str, str], ...] = (),
     ) -> FetchResult | Hop:
         settings = self._settings
         async with (
             self._gate.hold(target.host or "") if self._gate is not None else nullcontext(),
-            self._session.get(target, allow_redirects=False) as resp,
+            self._session.get(target, allow_redirects=False, headers=dict(conditional) or None) as resp,
         ):
             peer = _peer(resp, dials)
             headers = tuple(resp.headers.items())
+            if resp.status == 304 and conditional:
+                return FetchResult(url=url, final_url=str(target), status=SourceStatus.OK, http_status=304,
+                                   headers=headers, fetched_at=fetched_at, peer=peer)  # fmt: skip
 
             def fail(err: FetchError, body: bytes = b"") -> FetchResult:
                 return failure(
