@@ -13,13 +13,17 @@ checks and adds), and each result is written once by the workers.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from functools import partial
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import structlog
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from service.pipeline.batch import BatchSummary, read_object
 from service.pipeline.deps import EventSink
@@ -31,6 +35,7 @@ if TYPE_CHECKING:
     from redis.asyncio import Redis
 
 log = structlog.get_logger(__name__)
+_T = TypeVar("_T")
 
 # KEYS: job stream, the batch's queued set, its done set. ARGV: seq, ttl s, then the fields.
 _ENQUEUE = """
@@ -117,7 +122,7 @@ class QueuedBatch:
                 if item is None:
                     total = self._count
                     break
-                await self._submit(*item)
+                await self._retrying(partial(self._submit, *item))
             while next_seq in self._finished:
                 done = self._finished.pop(next_seq)
                 write(done.line)
@@ -129,16 +134,29 @@ class QueuedBatch:
             if total is not None and next_seq >= total:
                 break
             if len(self._to_delete) >= 200:
-                await self._flush_deletes(sync)
-            got = await self._collect(next_seq)
+                await self._retrying(partial(self._flush_deletes, sync))
+            got = await self._retrying(partial(self._collect, next_seq))
             quiet_s = 0.0 if got else quiet_s + self._settings.block_s
             if quiet_s >= 30.0:
-                await self._warn_if_no_workers()
+                await self._retrying(self._warn_if_no_workers)
                 quiet_s = 0.0
         if sync is not None:
             sync()
-        await self._forget()
+        await self._retrying(self._forget)
         return BatchSummary(posts=posts, flagged=flagged, errors=errors)
+
+    async def _retrying(self, call: Callable[[], Awaitable[_T]]) -> _T:
+        """``call`` again while Redis is away (a restart, a failover): every call made here is
+        idempotent (the enqueue script checks, a read resumes from the last id, deletes repeat)."""
+        for attempt in range(30):
+            try:
+                return await call()
+            except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+                if attempt == 29:
+                    raise
+                log.warning("redis_unavailable", batch=self._batch, attempt=attempt + 1, error=str(exc))
+                await asyncio.sleep(min(2.0, 0.1 * 2**attempt))
+        raise AssertionError("unreachable")
 
     # ---------------------------------------------------------------- enqueueing
 
