@@ -166,6 +166,10 @@ class SharedSourceCache:
         renewing = asyncio.ensure_future(self._renew(lease_key, token, lease_ms))
         try:
             value = await read()
+        except BaseException:  # cut short (a drain, a timeout): free the source for the fleet now
+            with suppress(RedisError, OSError):
+                await asyncio.shield(self._redis.eval(_RELEASE, 1, lease_key, token))
+            raise
         finally:
             renewing.cancel()
             with suppress(asyncio.CancelledError):
