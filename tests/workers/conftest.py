@@ -114,7 +114,8 @@ class Proc:
 
 
 class Processes:
-    """Starts ``python -m service ...`` (or a script) with the test's environment; kills leftovers."""
+    """Starts ``python -m service ...`` (or a script) with the test's environment, each process in a
+    session of its own; kills leftovers, children included."""
 
     def __init__(self, directory: Path, env: dict[str, str]) -> None:
         self.directory = directory
@@ -131,19 +132,22 @@ class Processes:
         with out.open("wb") as stdout, err.open("wb") as stderr:
             process = await asyncio.create_subprocess_exec(
                 sys.executable, *program, *args, stdout=stdout, stderr=stderr,
-                env={**self.env, **(env or {})}, cwd=self.directory,
+                env={**self.env, **(env or {})}, cwd=self.directory, start_new_session=True,
             )  # fmt: skip
         proc = Proc(label, process, out, err)
         self.started.append(proc)
         return proc
 
     async def stop_all(self) -> None:
-        """SIGKILL every process still running that this object started, and reap it."""
+        """SIGKILL every process group this object started, and reap its leader.
+
+        Each process leads its own group, so this also ends what it spawned: the extraction pool
+        of a worker outlives the worker when the worker is SIGKILLed (its children are orphaned).
+        """
         for proc in self.started:
-            if proc.returncode is None:
-                with contextlib.suppress(ProcessLookupError):
-                    proc.process.kill()
-                await proc.process.wait()
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            await proc.process.wait()
 
 
 def _free_port() -> int:
