@@ -154,13 +154,13 @@ class Worker:
                     continue
                 try:
                     entries = await self._next_entries(self._concurrency - len(self._tasks))
-                except (RedisError, OSError) as exc:
+                    for entry_id, fields, fresh in entries:
+                        await self._dispatch(entry_id, fields, fresh=fresh)  # XPENDING of a reclaimed one
+                    if not entries and burst and not self._tasks and await self._queue_is_empty():
+                        break
+                except (RedisError, OSError) as exc:  # an entry left undispatched is reclaimed later
                     await self._redis_trouble(exc, stop)
                     continue
-                for entry_id, fields, fresh in entries:
-                    await self._dispatch(entry_id, fields, fresh=fresh)
-                if not entries and burst and not self._tasks and await self._queue_is_empty():
-                    break
                 await self._trim_now_and_then()
             await self._drain()
             await self._trim_now_and_then(now=True)
