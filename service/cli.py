@@ -14,6 +14,7 @@ import shutil
 import signal
 import sys
 import tempfile
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from functools import partial
@@ -342,6 +343,8 @@ async def _batch_queued(
 ) -> int:
     """The batch through ``provenance worker`` processes; re-run on the same input and output, it
     finishes an interrupted batch without redoing the posts already in the output."""
+    from redis.exceptions import RedisError
+
     from service.pipeline.queue import batch_id, run_queued_batch
     from service.pipeline.streams import RedisNames, connect
 
@@ -362,6 +365,11 @@ async def _batch_queued(
                     settings=settings.queue, batch=batch, skip=skip, default_format=default_format,
                     events=bar, sync=partial(_sync, out),
                 )  # fmt: skip
+        except (RedisError, OSError) as exc:
+            raise UsageError(
+                f"lost Redis ({exc}); the reports written so far are kept: run the same command "
+                "again to finish the batch"
+            ) from exc
         finally:
             await redis.aclose()
     if bar is not None:
@@ -498,8 +506,20 @@ async def _worker(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_OK if alive else EXIT_FLAGGED
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+    grace = settings.queue.drain_grace_s + 15.0
+
+    def stopping() -> None:
+        if stop.is_set():  # told twice: stop now (jobs in flight are reclaimed after the lease)
+            os._exit(EXIT_OK)
+        stop.set()
+        # A drain longer than its grace plus the time to close is a stuck worker: leave anyway,
+        # as an orchestrator would (its jobs go back to the queue when their lease lapses).
+        watchdog = threading.Timer(grace, os._exit, args=(EXIT_OK,))
+        watchdog.daemon = True
+        watchdog.start()
+
     for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
+        loop.add_signal_handler(signum, stopping)
     from redis.exceptions import RedisError
 
     try:
@@ -561,7 +581,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         configure_logging(level=args.log_level, json=getattr(args, "log_format", "console") == "json")
         settings = settings_from(args, os.environ)
-        _check_data_dir(settings)
+        if not getattr(args, "check", False):  # a health check writes nothing
+            _check_data_dir(settings)
         if args.command == "serve":
             return _serve(settings)
         if args.command == "keys":

@@ -105,10 +105,9 @@ async def _open_live(
         from service.pipeline.fleet import RedisHostGate
 
         queue = settings.queue
-        lease = settings.http.total_timeout + 10.0  # longer than any one request may take
         gate = RedisHostGate(
-            shared, names, limit=queue.host_concurrency, lease_s=lease, delay_s=queue.host_delay_s
-        )
+            shared, names, limit=queue.host_concurrency, lease_s=6.0, delay_s=queue.host_delay_s
+        )  # a slot is renewed while its request runs: a dead worker's frees itself within 6 s
     if wayback is not None:
         claim = None
         if shared is not None:

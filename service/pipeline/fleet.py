@@ -103,7 +103,9 @@ def decode_source(raw: bytes, indexes: IndexCache[TextIndex]) -> ReadSource:
 class SharedCacheSettings:
     ttl_s: float = 3600.0
     failed_ttl_s: float = 60.0  # a timeout or a 503 is worth trying again soon
-    lease_s: float = 15.0  # renewed while the read runs; lapses this long after its holder died
+    lease_s: float = (
+        6.0  # renewed every third of it while the read runs; lapses this long after its holder died
+    )
     poll_s: float = 0.05
     stale_s: float = 86400.0  # past its TTL, a value with validators is kept this long to revalidate
 
@@ -287,11 +289,21 @@ return 0
 """
 
 
+# Push a held slot's lease end forward (XX: only a slot still held; a lapsed one stays gone).
+_RENEW_SLOT = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZADD', KEYS[1], 'XX', now + tonumber(ARGV[2]), ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1
+"""
+
+
 class RedisHostGate:
     """At most ``limit`` requests at once to one host, across every process sharing the Redis.
 
-    A slot is a lease: a process that dies holding one frees it when the lease ends
-    (``lease_s``, longer than any request may take). ``delay_s`` spaces the starts of two requests.
+    A slot is a lease, renewed while its request runs: a process that dies holding one frees it
+    when the lease ends (``lease_s``). ``delay_s`` spaces the starts of two requests.
     """
 
     def __init__(self, redis: Redis, names: RedisNames, *, limit: int, lease_s: float, delay_s: float = 0.0):
@@ -301,6 +313,8 @@ class RedisHostGate:
 
     @asynccontextmanager
     async def hold(self, host: str) -> AsyncIterator[None]:
+        """A slot at ``host`` for the duration of the context, renewed every third of a lease
+        (a dead holder's slot frees itself one lease after its last renewal)."""
         token = secrets.token_hex(8)
         slots = self._names.host_slots(host)
         while True:
@@ -317,12 +331,23 @@ class RedisHostGate:
                 break
             self.waits += 1
             await asyncio.sleep(int(wait_ms) / 1000)
+        renewing = asyncio.ensure_future(self._renew(slots, token)) if token else None
         try:
             yield
         finally:
+            if renewing is not None:
+                renewing.cancel()
+                with suppress(asyncio.CancelledError):
+                    await renewing
             if token:
                 with suppress(RedisError, OSError):
                     await asyncio.shield(self._redis.zrem(slots, token))
+
+    async def _renew(self, slots: str, token: str) -> None:
+        while True:
+            await asyncio.sleep(self._lease_ms / 3000)
+            with suppress(RedisError, OSError):
+                await self._redis.eval(_RENEW_SLOT, 1, slots, token, self._lease_ms)
 
 
 # ---------------------------------------------------------------- one Save Page Now submission per URL

@@ -149,6 +149,19 @@ async def run_in_process(work: Path, posts: Path) -> float:
     return time.perf_counter() - started
 
 
+async def _forget_prefix(redis_url: str, prefix: str) -> None:
+    """Every key this run left (the stream, the fleet's cache) is deleted: the next run starts cold."""
+    from service.pipeline.streams import connect
+
+    client = connect(redis_url)
+    try:
+        keys = [key async for key in client.scan_iter(match=f"{prefix}:*", count=1000)]
+        if keys:
+            await client.delete(*keys)
+    finally:
+        await client.aclose()
+
+
 async def _wait_for_heartbeats(redis_url: str, prefix: str, count: int) -> None:
     from service.pipeline.streams import RedisNames, connect
 
@@ -216,6 +229,7 @@ async def run_queued(
         logs[i].close()
         text = (work / f"{tag}-w{i}.log").read_text(errors="replace")
         reclaimed += [line for line in text.splitlines() if "reclaimed" in line and "worker " in line]
+    await _forget_prefix(redis, prefix)
     return seconds, note + "; ".join(reclaimed)
 
 

@@ -220,3 +220,22 @@ async def test_a_hosts_probe_is_shared_by_the_fleet(shared_redis: Shared) -> Non
     assert await two.get(key, read) == probe
     assert (probes, two.shared_hits) == (1, 1)
     assert await redis.exists(names.source("live", "https://example.org")) == 0  # its own key space
+
+
+async def test_a_slow_request_keeps_its_slot(shared_redis: Shared) -> None:
+    """A request longer than the slot's lease keeps its slot (renewed), so the limit still holds."""
+    redis, names = shared_redis
+    gates = [RedisHostGate(redis, names, limit=1, lease_s=0.3) for _ in range(2)]
+    order: list[str] = []
+
+    async def request(gate: RedisHostGate, name: str, seconds: float) -> None:
+        async with gate.hold("slow.example"):
+            order.append(f"{name} in")
+            await asyncio.sleep(seconds)
+            order.append(f"{name} out")
+
+    first = asyncio.ensure_future(request(gates[0], "long", 1.0))
+    await asyncio.sleep(0.1)
+    await request(gates[1], "next", 0.0)
+    await first
+    assert order == ["long in", "long out", "next in", "next out"]

@@ -51,7 +51,7 @@ async def test_queued_batch_writes_what_the_in_process_batch_writes(shared_redis
     """Same input, same reports in the same order (apart from when they were checked)."""
     redis, names = shared_redis
     settings = Settings(replay=(SEED / "seed.warc.gz",), http=HttpSettings(probe_soft_404=False),
-                        extract=ExtractSettings(workers=1))  # fmt: skip
+                        extract=ExtractSettings(workers=1), redis_prefix=names.prefix)  # fmt: skip
     lines = _lines()
     here = io.StringIO()
     async with open_deps(settings) as deps:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import encodings
 import hashlib
 import importlib
@@ -17,6 +18,7 @@ import multiprocessing
 import os
 import pkgutil
 import signal
+import sys
 import time
 from collections import OrderedDict
 from concurrent.futures import ProcessPoolExecutor
@@ -146,9 +148,26 @@ def extract_article(
 _WARM_UP_PAGE = "<html><body><article><p>Un café à Zürich, le 3 janvier 2020.</p></article></body></html>"
 
 
-def _init_worker() -> None:
-    """Child setup: quiet trafilatura (it logs every discarded page), leave Ctrl-C to the parent, and
-    make the imports extraction makes lazily (trafilatura, codecs) so no page's time limit pays them."""
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def _die_with_parent(parent: int) -> None:
+    """Ask Linux to SIGKILL this child when its parent dies: a worker killed with SIGKILL (or
+    OOM-killed) must not leave its extraction processes running forever. Elsewhere: nothing."""
+    if not sys.platform.startswith("linux"):
+        return
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os._exit(1)
+
+
+def _init_worker(parent: int | None = None) -> None:
+    """Child setup: die with the parent, quiet trafilatura (it logs every discarded page), leave
+    Ctrl-C to the parent, and make the imports extraction makes lazily (trafilatura, codecs) so no
+    page's time limit pays them."""
+    if parent is not None:
+        _die_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     for name in ("trafilatura", "htmldate", "justext", "courlan"):
         logging.getLogger(name).setLevel(logging.ERROR)
@@ -178,6 +197,7 @@ class _Generation:
             max_workers=workers,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_init_worker,
+            initargs=(os.getpid(),),
             max_tasks_per_child=max_tasks_per_child,
         )
         self.killed = False

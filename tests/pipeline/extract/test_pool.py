@@ -522,3 +522,46 @@ def test_author_and_title_from_page_metadata() -> None:
     assert ex.published == "2021-05-04T08:00:00+00:00"
     meta_page = page.replace(b"<title>", b"<meta name='author' content='By Cy Dee'><title>")
     assert extract_article(meta_page, url="https://x.example/story").author == "Cy Dee"
+
+
+async def test_extraction_processes_die_with_their_parent(tmp_path: Path) -> None:
+    """A worker SIGKILLed (or OOM-killed) takes its extraction processes with it: none is left."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    script = tmp_path / "parent.py"
+    script.write_text(
+        "import asyncio, sys\n"
+        "from service.pipeline.extract.pool import ExtractorPool\n"
+        "from service.settings import ExtractSettings\n"
+        "async def main():\n"
+        "    async with ExtractorPool(ExtractSettings(workers=2)) as pool:\n"
+        "        await pool.extract(b'<html><body><p>warm</p></body></html>', url='https://x.example/')\n"
+        "        print(' '.join(map(str, pool.worker_pids)), flush=True)\n"
+        "        await asyncio.sleep(60)\n"
+        "if __name__ == '__main__':\n"
+        "    asyncio.run(main())\n"
+    )
+    parent = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)  # noqa: ASYNC220
+    assert parent.stdout is not None
+    line = await asyncio.wait_for(asyncio.to_thread(parent.stdout.readline), 60)
+    children = [int(pid) for pid in line.split()]
+    assert len(children) == 2
+    parent.send_signal(signal.SIGKILL)
+    parent.wait(10)
+    parent.stdout.close()
+
+    def alive(pid: int) -> bool:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"  # a zombie is dead
+
+    for _ in range(100):
+        if not any(alive(pid) for pid in children):
+            break
+        await asyncio.sleep(0.05)
+    assert not any(alive(pid) for pid in children)
