@@ -552,7 +552,7 @@
           : "Rests on the page as the server fetched it.";
         const source = { url, status: answer.source_status, title: null, archive: null };
         const input = el("input", { type: "url", name: "url", "aria-label": "Another address to check against",
-          placeholder: "https://…" });
+          placeholder: "another page's address" });
         input.value = url;
         const again = el("form", {}, input, el("button", { type: "submit" }, "Check against this address"));
         again.addEventListener("submit", (event) => {

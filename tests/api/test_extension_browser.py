@@ -109,10 +109,11 @@ PAGES = {
 
 @dataclass
 class Api:
-    """The app on a loopback port, and the CORS side of every answer it gave: (Origin, path, allowed)."""
+    """The app on a loopback port, and the CORS side of every answer it gave:
+    (Origin, method, path, Access-Control-Allow-Origin)."""
 
     base: str
-    seen: list[tuple[str, str, str]] = field(default_factory=list)
+    seen: list[tuple[str, str, str, str]] = field(default_factory=list)
 
 
 StartApi = Callable[..., Awaitable[Api]]
@@ -132,10 +133,10 @@ async def start_api(tmp_path: Path) -> AsyncIterator[StartApi]:
             api=ApiSettings(cors_origins=(ORIGIN,), **api),
         )
         app = create_app(settings)
-        seen: list[tuple[str, str, str]] = []
+        seen: list[tuple[str, str, str, str]] = []
 
         async def record(request: web.Request, response: web.StreamResponse) -> None:
-            seen.append((request.headers.get("Origin", ""), request.path,
+            seen.append((request.headers.get("Origin", ""), request.method, request.path,
                          response.headers.get("Access-Control-Allow-Origin", "")))  # fmt: skip
 
         app.on_response_prepare.append(record)
@@ -291,9 +292,10 @@ async def test_seed_post_is_marked_faithful_in_the_page(
         )
         == "underline"
     )
-    calls = [(path, allowed) for origin, path, allowed in api.seen if origin == ORIGIN]
-    assert ("/v1/verify", ORIGIN) in calls
-    assert any(re.fullmatch(r"/v1/jobs/[^/]+/events", p) and a == ORIGIN for p, a in calls), api.seen
+    calls = [(method, path, allowed) for origin, method, path, allowed in api.seen if origin == ORIGIN]
+    assert ("OPTIONS", "/v1/verify", ORIGIN) in calls  # a JSON body needs a preflight
+    assert ("POST", "/v1/verify", ORIGIN) in calls
+    assert any(m == "GET" and re.fullmatch(r"/v1/jobs/[^/]+/events", p) and a == ORIGIN for m, p, a in calls)
     assert chromium.errors == []
 
 
@@ -378,7 +380,7 @@ async def test_one_quote_is_checked_against_the_link_beside_it_and_on_a_client_c
     panel = page.locator(PANEL)
     await expect(panel.locator(".status")).to_have_text(f"The quote, checked against {TOI}")
     await expect(panel.locator(".evidence")).to_have_attribute("data-evidence", "fetched")
-    assert ("/v1/check", ORIGIN) in [(p, a) for o, p, a in api.seen if o == ORIGIN]
+    assert (ORIGIN, "POST", "/v1/check", ORIGIN) in api.seen
 
     story = await chromium.open(f"{forum}/subscriber/story")
     await select(story, TOI_SENTENCE)
