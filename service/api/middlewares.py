@@ -27,7 +27,9 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 CORS_HEADERS = "Authorization, Content-Type, Last-Event-ID, X-API-Key, X-Request-ID"
 CORS_METHODS = "GET, POST, OPTIONS"
-OPEN_PATHS = frozenset({"/", "/healthz", "/readyz", "/metrics", "/openapi.json"})
+OPEN_PATHS = frozenset(
+    {"/", "/healthz", "/readyz", "/metrics", "/openapi.json", "/extension.zip", "/extension-firefox.zip"}
+)
 
 
 def error_response(

@@ -81,6 +81,7 @@ JOB_LINKS = {
     name: {"operationId": op, "parameters": {"id": "$response.body#/job"}}
     for name, op in (("status", "job"), ("events", "jobEvents"), ("html", "jobReportHtml"))
 }
+ZIP = {"type": "string", "format": "binary"}
 ID = [{"name": "id", "in": "path", "required": True, "schema": _STR}]
 
 
@@ -255,6 +256,25 @@ def document() -> dict[str, Any]:
                 "operationId": "readyz",
                 "responses": {"200": _json({"type": "object"}, "ready"), **ERRORS},
             }
+        },
+        **{
+            path: {
+                "get": {
+                    "summary": f"The reference browser extension for {browser} (a zip to load unpacked)",
+                    "operationId": op,
+                    "responses": {
+                        "200": {
+                            "description": "the extension's folder, zipped",
+                            "content": {"application/zip": {"schema": ZIP}},
+                        },
+                        **ERRORS,
+                    },
+                }
+            }
+            for path, op, browser in (
+                ("/extension.zip", "extensionZip", "Chromium"),
+                ("/extension-firefox.zip", "extensionFirefoxZip", "Firefox"),
+            )
         },
         "/metrics": {
             "get": {

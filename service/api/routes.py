@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from service.api import handlers
+from service.api import extension, handlers
 from service.api.openapi import openapi
 
 ROUTES = [
@@ -21,4 +21,6 @@ ROUTES = [
     web.get("/metrics", handlers.metrics, name="metrics"),
     web.get("/openapi.json", openapi, name="openapi"),
     web.get("/", handlers.index, name="index"),
+    web.get("/extension.zip", extension.chromium_zip, name="extension_zip"),
+    web.get("/extension-firefox.zip", extension.firefox_zip, name="extension_firefox_zip"),
 ]
