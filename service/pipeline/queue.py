@@ -91,8 +91,10 @@ class QueuedBatch:
         skip: int = 0,
         default_format: InputFormat = InputFormat.AUTO,
         events: EventSink | None = None,
+        check_after_s: float = _CHECK_AFTER_QUIET_S,
     ) -> None:
         self._redis, self._names, self._settings = redis, names, settings
+        self._check_after_s = check_after_s
         self._batch, self._skip, self._format, self._events = batch, skip, default_format, events
         self._finished: dict[int, _Finished] = {}
         self._to_delete: list[bytes | str] = []
@@ -141,7 +143,7 @@ class QueuedBatch:
                 await self._retrying(partial(self._flush_deletes, sync))
             got = await self._retrying(partial(self._collect, next_seq))
             quiet_s = 0.0 if got else quiet_s + self._settings.block_s
-            if quiet_s >= _CHECK_AFTER_QUIET_S or (self._check_soon and not got):
+            if quiet_s >= self._check_after_s or (self._check_soon and not got):
                 await self._retrying(self._check_on_redis)
                 quiet_s = 0.0
         if sync is not None:

@@ -192,3 +192,31 @@ def test_a_batch_is_named_by_its_input_and_how_it_is_read() -> None:
     assert a == batch_id([b"line one\nline two\n"], InputFormat.AUTO)
     assert a != batch_id([b"line one\n"], InputFormat.AUTO)
     assert a != batch_id([b"line one\nline two\n"], InputFormat.MARKDOWN)
+
+
+async def test_posts_a_redis_data_loss_took_are_enqueued_again(shared_redis: Shared) -> None:
+    """Redis restarted without its data (no AOF): the queued posts are gone from the stream; the
+    batch client notices its batch is unknown to Redis and enqueues what it still waits for."""
+    redis, names = shared_redis
+    lines = [json.dumps({"id": f"p{i}", "text": "x"}) for i in range(6)]
+    client = QueuedBatch(redis, names, QueueSettings(block_s=0.05), batch="b5", check_after_s=0.2)
+    out = io.StringIO()
+    running = asyncio.ensure_future(client.run(lines, out.write))
+    for _ in range(200):
+        if await redis.xlen(names.jobs) == 6:
+            break
+        await asyncio.sleep(0.01)
+    keys = [key async for key in redis.scan_iter(match=f"{names.prefix}:*")]
+    await redis.delete(*keys)  # what a restart without persistence leaves
+    seen: Counter[int] = Counter()
+    worker = _echo_worker(redis, names, seen, seed=5)
+    await worker.ensure_group()
+    stop = asyncio.Event()
+    working = asyncio.ensure_future(worker.run(stop=stop))
+    summary = await asyncio.wait_for(running, 20)
+    stop.set()
+    await working
+    assert [json.loads(line)["id"] for line in out.getvalue().splitlines()] == [f"p{i}" for i in range(6)]
+    assert summary.posts == 6
+    assert client.enqueued == 12  # each post once before the loss, once after
+    assert set(seen.values()) == {1}
