@@ -8,8 +8,9 @@ from datetime import UTC, datetime, timedelta
 import aiohttp
 import pytest
 
-from service.pipeline.errors import ArchiveError, WaybackRateLimited, WaybackRefused, WaybackUnavailable
+from service.pipeline.errors import ArchiveError, WaybackUnavailable
 from service.pipeline.evidence.ratelimit import LocalLimiter
+from service.pipeline.evidence.spn_errors import Scope, SpnError
 from service.pipeline.evidence.wayback import (
     BACKOFF_S,
     Snapshot,
@@ -53,7 +54,8 @@ def make_client(fake: FakeWayback, session: aiohttp.ClientSession, clock: FakeCl
     def build(**overrides: object) -> WaybackClient:
         options: dict[str, object] = {
             "base_url": fake.base_url, "availability_url": f"{fake.base_url}/wayback/available",
-            "poll_interval_s": 1.0, "capture_wait_s": 10.0, "request_timeout_s": 5.0, **overrides,
+            "poll_interval_s": 1.0, "capture_wait_s": 10.0, "request_timeout_s": 5.0,
+            "access_key": "AK", "secret_key": "SK", **overrides,
         }  # fmt: skip
         settings = WaybackSettings(**options)  # type: ignore[arg-type]
         limiter = LocalLimiter(6, now=clock.now, sleep=clock.sleep)
@@ -224,14 +226,18 @@ async def test_auth_header_and_flags_with_keys(fake: FakeWayback, make_client: M
 
 
 async def test_no_auth_header_without_keys(fake: FakeWayback, make_client: MakeClient) -> None:
-    """Without keys no Authorization header is sent, and a 401 is a permanent refusal."""
-    fake.require_auth = True
-    with pytest.raises(WaybackRefused):
-        await make_client(secret_key="only-one").submit(URL)
+    """Half a key pair is no key: no Authorization header, and the fake's 401 is a refusal of the
+    account (final); ``save`` with it sends nothing at all (``no_credentials``)."""
+    client = make_client(access_key=None, secret_key="only-one")
+    with pytest.raises(SpnError) as caught:
+        await client.submit(URL)
+    assert (caught.value.code, caught.value.rule.scope, caught.value.rule.retryable) == (
+        "http-401", Scope.ACCOUNT, False,
+    )  # fmt: skip
     assert fake.submissions[0].authorization is None
-    outcome = await make_client().save(URL)
-    assert outcome.status is WaybackStatus.ERROR
-    assert not outcome.retryable
+    outcome = await client.save(URL)
+    assert (outcome.status, outcome.code) == (WaybackStatus.SKIPPED, "no_credentials")
+    assert len(fake.submissions) == 1
 
 
 def test_within_flag() -> None:
@@ -245,9 +251,10 @@ async def test_429_penalizes_the_limiter(
     """A 429 raises with Retry-After and stops the next submission until it has passed."""
     fake.script.append("429")
     client = make_client()
-    with pytest.raises(WaybackRateLimited) as caught:
+    with pytest.raises(SpnError) as caught:
         await client.submit(URL)
     assert caught.value.retry_after_s == 30
+    assert caught.value.rule.scope is Scope.ACCOUNT
     await client.submit(URL)
     assert fake.submissions[1].at - fake.submissions[0].at >= 30
 
@@ -265,8 +272,9 @@ async def test_session_limit_in_http_200_is_retried_later(fake: FakeWayback, mak
 async def test_non_json_save_answer_is_transient(fake: FakeWayback, make_client: MakeClient) -> None:
     """An HTML page instead of JSON is retryable trouble."""
     fake.script.append("html")
-    with pytest.raises(WaybackUnavailable):
+    with pytest.raises(SpnError) as caught:
         await make_client().submit(URL)
+    assert (caught.value.rule.scope, caught.value.rule.retryable) == (Scope.SERVICE, True)
 
 
 async def test_failed_job_is_classified(fake: FakeWayback, make_client: MakeClient) -> None:
@@ -308,4 +316,5 @@ async def test_user_status(fake: FakeWayback, make_client: MakeClient) -> None:
     fake.pending_polls = 100
     client = make_client()
     await client.submit(URL)
-    assert await client.user_status() == (3, 1)
+    status = await client.user_status()
+    assert (status.available, status.processing, status.daily_captures) == (3, 1, 1)
