@@ -10,7 +10,7 @@ import pytest
 
 from service.pipeline.errors import ArchiveError, WaybackUnavailable
 from service.pipeline.evidence.ratelimit import LocalLimiter
-from service.pipeline.evidence.spn_errors import Scope, SpnError
+from service.pipeline.evidence.spn_errors import Scope, SpnError, rule_for
 from service.pipeline.evidence.wayback import (
     BACKOFF_S,
     Snapshot,
@@ -21,7 +21,7 @@ from service.pipeline.evidence.wayback import (
 )
 from service.settings import WaybackSettings
 from tests.fakes.clock import FakeClock
-from tests.fakes.wayback import FakeWayback, serve_wayback
+from tests.fakes.wayback import DOC_ERRORS, FakeWayback, serve_wayback
 
 URL = "https://example.com/article"
 MakeClient = Callable[..., WaybackClient]
@@ -318,3 +318,121 @@ async def test_user_status(fake: FakeWayback, make_client: MakeClient) -> None:
     await client.submit(URL)
     status = await client.user_status()
     assert (status.available, status.processing, status.daily_captures) == (3, 1, 1)
+
+
+# At-post lookups over a CDX that answers like the real server -----------------------------------
+
+POSTED = at("20230610120000")
+
+
+def _history(fake: FakeWayback, *, after: int = 30) -> None:
+    """A page captured in 2017 (old text), in 2021 (the text at post time), again identically in
+    2023 before the post (a revisit row), then ``after`` times after the post (new text)."""
+    fake.add_snapshot(URL, "20170101000000", "<p>six years older</p>")
+    right = fake.add_snapshot(URL, "20210301000000", "<p>the words at post time</p>")
+    fake.add_snapshot(URL, "20220101000000", "<p>moved</p>", status=301)
+    fake.add_revisit(URL, "20230501000000", right)
+    for i in range(after):
+        fake.add_snapshot(URL, f"2023{7 + i // 28:02d}{1 + i % 28:02d}000000", f"<p>edited {i}</p>")
+
+
+@pytest.mark.parametrize("quirk", ["break", "stale_block"])
+@pytest.mark.parametrize("ignores_range", [False, True])
+async def test_at_post_lookup_takes_the_latest_capture_before_the_post(
+    fake: FakeWayback,
+    make_client: MakeClient,
+    session: aiohttp.ClientSession,
+    quirk: str,
+    ignores_range: bool,
+) -> None:
+    """Over a CDX holding a revisit and 30 later captures, answering ``limit=-1`` the way the
+    real servers do, the lookup picks the revisit (May 2023), the latest capture at or before the
+    post, and its replay is the content it revisits; the old query gets it wrong."""
+    fake.limit_quirk = quirk  # type: ignore[assignment]
+    fake.closest_ignores_range = ignores_range
+    _history(fake)
+    old_way = {"url": URL, "output": "json", "to": ts_of(POSTED), "filter": "statuscode:200", "limit": "-1"}
+    async with session.get(f"{fake.base_url}/cdx/search/cdx", params=old_way) as r:
+        rows = await r.json()
+    assert [row[1] for row in rows[1:]] != ["20230501000000"]  # empty (break) or 2017 (stale block)
+    client = make_client()
+    found = await client.closest_before(URL, POSTED)
+    assert found is not None
+    assert (found.ts14, found.mime) == ("20230501000000", "warc/revisit")
+    raw = await client.fetch_raw(found)
+    assert raw.body == b"<p>the words at post time</p>"
+    assert all(q.get("limit") != "-1" and "filter" not in q for q in fake.cdx_queries[1:])
+
+
+async def test_at_post_lookup_walks_windows_when_the_nearest_rows_are_all_later(
+    fake: FakeWayback, make_client: MakeClient
+) -> None:
+    """When the 25 rows nearest the post are all after it (a server that ignores ``to`` with
+    ``sort=closest``), ascending from/to windows ending at the post find the 2017 capture."""
+    fake.closest_ignores_range = True
+    fake.add_snapshot(URL, "20170101000000", "<p>old</p>")
+    for i in range(30):
+        fake.add_snapshot(URL, f"2023{7 + i // 28:02d}{1 + i % 28:02d}000000", f"<p>edited {i}</p>")
+    found = await make_client().closest_before(URL, POSTED)
+    assert found is not None
+    assert found.ts14 == "20170101000000"
+    windows = [q for q in fake.cdx_queries if "closest" not in q]
+    assert [q.get("from", "")[:8] for q in windows] == ["20230511", "20220610", ""]
+
+
+async def test_latest_counts_an_identical_recapture(fake: FakeWayback, make_client: MakeClient) -> None:
+    """The newest capture may be a revisit row: it is the latest capture (of the same content)."""
+    first = fake.add_snapshot(URL, "20200101000000", "<p>same</p>")
+    fake.add_snapshot(URL, "20220101000000", "<p>other</p>")
+    fake.add_revisit(URL, "20240101000000", first)
+    found = await make_client().latest(URL)
+    assert found is not None
+    assert found.ts14 == "20240101000000"
+
+
+# The fake speaks the documented SPN2 protocol ----------------------------------------------------
+
+
+@pytest.mark.parametrize("code", sorted(DOC_ERRORS))
+async def test_every_documented_error_gets_its_scope(
+    fake: FakeWayback, make_client: MakeClient, code: str
+) -> None:
+    """Each error of the docs' table, answered inside HTTP 200, becomes an outcome with the
+    table's scope and retryability and the code in its message."""
+    fake.url_errors[URL] = code
+    outcome = await make_client(skip_if_archived_within_hours=0).save(URL)
+    rule = rule_for(code)
+    assert (outcome.status, outcome.code, outcome.scope) == (WaybackStatus.ERROR, code, rule.scope)
+    assert outcome.retryable is rule.retryable
+    assert outcome.message.startswith(f"{code}: ")
+
+
+async def test_recent_capture_not_yet_indexed_is_reused(
+    fake: FakeWayback, make_client: MakeClient, clock: FakeClock
+) -> None:
+    """A capture made 10 minutes ago that CDX does not show yet (indexing lag): our own recent
+    check finds nothing, so we submit, and SPN's ``if_not_archived_within`` answers with that
+    capture instead of making a new one."""
+    ten_ago = ts_of(clock.utcnow() - timedelta(minutes=10))
+    fake.add_snapshot(URL, ten_ago, "<p>captured by someone else</p>", visible_at=clock.now() + 3600)
+    outcome = await make_client().save(URL)
+    assert outcome.status is WaybackStatus.SUCCESS
+    assert outcome.timestamp == at(ten_ago)
+    assert fake.submissions[0].form["if_not_archived_within"] == "24h"
+    assert len(fake.captures[URL]) == 1  # nothing new was captured
+
+
+async def test_new_capture_reaches_cdx_after_the_indexing_lag(
+    fake: FakeWayback, make_client: MakeClient, clock: FakeClock
+) -> None:
+    """A capture SPN reports done is not in CDX until the lag has passed."""
+    fake.index_lag_s = 300
+    fake.pending_polls = 0
+    client = make_client(skip_if_archived_within_hours=0)
+    outcome = await client.save(URL)
+    assert outcome.status is WaybackStatus.SUCCESS
+    assert await client.latest(URL) is None
+    clock.advance(301)
+    found = await client.latest(URL)
+    assert found is not None
+    assert found.timestamp == outcome.timestamp
