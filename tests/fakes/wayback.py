@@ -303,7 +303,8 @@ class FakeWayback:
         host = URL(url).host or ""
         if host in self.host_errors:
             return self.host_errors[host]
-        if self.per_url_daily is not None and sum(1 for s in self._today() if s.url == url) >= self.per_url_daily:
+        same_url_today = sum(1 for s in self._today() if s.url == url)
+        if self.per_url_daily is not None and same_url_today >= self.per_url_daily:
             return "too-many-daily-captures"
         return "job"
 
@@ -338,7 +339,8 @@ class FakeWayback:
         recent = self._recent_capture(url, within)
         if recent is not None and job.error is None:
             job.timestamp, job.reused = recent.timestamp, True
-            ago = int((self.utcnow() - datetime.strptime(recent.timestamp, TS).replace(tzinfo=UTC)).total_seconds())
+            then = datetime.strptime(recent.timestamp, TS).replace(tzinfo=UTC)
+            ago = int((self.utcnow() - then).total_seconds())
             message = f"The same snapshot had been made {ago // 60} minutes ago."
             return web.json_response({"url": url, "job_id": job_id, "message": message})
         return web.json_response({"url": url, "job_id": job_id})
@@ -355,8 +357,9 @@ class FakeWayback:
         if job.polls <= self.pending_polls and not job.reused:
             return web.json_response({**base, "status": "pending", "resources": []})
         if job.error is not None:
+            message = DOC_ERRORS.get(job.error, f"Job failed: {job.error}")
             return web.json_response({**base, "status": "error", "status_ext": f"error:{job.error}",
-                                      "message": DOC_ERRORS.get(job.error, f"Job failed: {job.error}")})  # fmt: skip
+                                      "message": message})  # fmt: skip
         if job.timestamp is None:
             job.timestamp = self.utcnow().strftime(TS)
             self.add_snapshot(job.url, job.timestamp, f"<html><body>captured {job.url}</body></html>",
