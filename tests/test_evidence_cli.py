@@ -120,7 +120,11 @@ async def test_source_edited_after_the_post_is_source_changed_via_wayback(tmp_pa
         fake = FakeWayback(pending_polls=0)
         async with serve_wayback(fake) as wayback:
             wayback.add_snapshot(url, "20230301120000", ARTICLE.format(speed=90))
-            env = {"PROVENANCE_WAYBACK_URL": wayback.base_url, "PROVENANCE_WAYBACK_CAPTURE_WAIT": "2"}
+            env = {
+                "PROVENANCE_WAYBACK_URL": wayback.base_url, "PROVENANCE_WAYBACK_CAPTURE_WAIT": "2",
+                # Save Page Now needs keys (without them it is skipped, no_credentials)
+                "PROVENANCE_WAYBACK_ACCESS_KEY": "AK", "PROVENANCE_WAYBACK_SECRET_KEY": "SK",
+            }  # fmt: skip
             code, out, err = await run(
                 "verify", "-", "--allow-private-addresses", "--archive", "wayback", "--data-dir",
                 str(tmp_path), "--posted-at", "2023-06-01T00:00:00Z", stdin=f'"{quoted}"\n\n{url}\n', env=env,
@@ -307,7 +311,8 @@ async def test_report_is_not_held_up_by_an_unreachable_wayback(tmp_path: Path) -
     async with serve_origin(pages={"storm": ARTICLE.format(speed=90).encode()}) as origin:
         url = origin.url("/pages/storm")
         env = {"PROVENANCE_WAYBACK_URL": "http://127.0.0.1:9", "PROVENANCE_WAYBACK_CAPTURE_WAIT": "1",
-               "PROVENANCE_WAYBACK_DRAIN": "1"}  # fmt: skip
+               "PROVENANCE_WAYBACK_DRAIN": "1",  # keys: without them Save Page Now is skipped, not tried
+               "PROVENANCE_WAYBACK_ACCESS_KEY": "AK", "PROVENANCE_WAYBACK_SECRET_KEY": "SK"}  # fmt: skip
         started = asyncio.get_running_loop().time()
         code, out, err = await run("verify", "-", "--allow-private-addresses", "--archive", "warc,wayback",
                                    "--data-dir", str(tmp_path), stdin=f"{url}\n", env=env)  # fmt: skip

@@ -15,6 +15,7 @@ import unicodedata
 from dataclasses import dataclass
 from urllib.parse import unquote
 
+import surt
 from yarl import URL
 
 from service.pipeline.errors import InvalidURL, UnsupportedURL
@@ -214,26 +215,27 @@ def extract_urls(text: str) -> list[FoundURL]:
 
 
 def surt_key(url: str) -> str:
-    """The evidence index's sort key for ``url``: its ``normalize_url`` form written SURT-like
-    (host reversed, ``www.`` dropped, query sorted, all lower case; scheme ignored, as pywb's CDX
-    keys do), so that the index and the fetch keys agree on which URLs are the same page.
+    """The SURT key pywb and the Internet Archive index ``url`` under (the ``surt`` package, as
+    pywb itself calls it): host reversed with IPv4 octets too (``1,0,0,127:8080)``), IDNA host,
+    ``www``/``www1``… dropped, default port, fragment and trailing slash dropped, query sorted,
+    escapes normalised, lower case. The key of the URL as written: two spellings of one page share
+    a key only when SURT says so (tracking parameters are kept; ``normalize_url`` drops them).
 
-    A URL ``normalize_url`` refuses is keyed as written. Raises ``InvalidURL`` only when even that
-    does not parse.
+    Raises ``InvalidURL`` when ``surt`` cannot key the string.
     """
-    with contextlib.suppress(UnsupportedURL, InvalidURL):
-        url = normalize_url(url)
     try:
-        parsed = URL(url)
-        host = (parsed.host or "").lower().rstrip(".")
-        port = None if parsed.port is None or parsed.is_default_port() else parsed.port
-    except URL_PARSE_ERRORS as exc:
+        key: str = surt.surt(url)
+    except Exception as exc:  # surt raises whatever its parsing hits (ValueError, IndexError, …)
         raise InvalidURL(f"malformed URL: {url[:80]!r}") from exc
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        host = ",".join(reversed(host.removeprefix("www.").split(".")))
-    if port is not None:
-        host = f"{host}:{port}"
-    query = "&".join(sorted(parsed.raw_query_string.split("&"))) if parsed.raw_query_string else ""
-    return f"{host}){parsed.raw_path or '/'}{'?' + query if query else ''}".lower()
+    if not key or ")" not in key:
+        raise InvalidURL(f"not a URL surt can key: {url[:80]!r}")
+    return key
+
+
+def lookup_keys(url: str) -> tuple[str, ...]:
+    """The SURT keys a stored capture of ``url`` may be indexed under: the URL as written and its
+    ``normalize_url`` form (the fetch key, without tracking parameters), deduplicated."""
+    keys = [surt_key(url)]
+    with contextlib.suppress(UnsupportedURL, InvalidURL):
+        keys.append(surt_key(normalize_url(url)))
+    return tuple(dict.fromkeys(keys))

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from yarl import URL
 
 from service.pipeline.errors import InvalidURL, UnsupportedURL
-from service.pipeline.urls import FoundURL, extract_urls, normalize_url, surt_key, url_origin
+from service.pipeline.urls import FoundURL, extract_urls, lookup_keys, normalize_url, surt_key, url_origin
 
 CASES_PATH = Path(__file__).parents[2].parent / "shared" / "data" / "linkify-it" / "cases.json"
 
@@ -187,12 +187,34 @@ def test_normalize_idempotent(text: str) -> None:
     assert key.startswith(("http://", "https://"))
 
 
-def test_surt_key_agrees_with_the_fetch_key() -> None:
-    """The evidence index keys a URL by its fetch key: tracking parameters and fragments do not
-    make a stored page a different page."""
+@pytest.mark.parametrize(
+    ("url", "key"),
+    [
+        ("http://127.0.0.1:18080/x", "1,0,0,127:18080)/x"),  # IPv4 octets reversed, as pywb keys them
+        ("http://bücher.example/a/", "example,xn--bcher-kva)/a"),  # IDNA host, trailing slash trimmed
+        ("http://xn--bcher-kva.example/a", "example,xn--bcher-kva)/a"),
+        ("http://www1.example.com/p/", "com,example)/p"),  # www, www1, … dropped
+        ("https://WWW.Example.com:443/A/?b=2&a=1#top", "com,example)/a?a=1&b=2"),
+        ("http://example.com/a%2fb", "com,example)/a/b"),
+        ("http://example.com:8080", "com,example:8080)/"),
+        ("https://news.example/a?id=7&utm_source=feed", "example,news)/a?id=7&utm_source=feed"),
+    ],
+)
+def test_surt_key_is_the_key_pywb_writes(url: str, key: str) -> None:
+    """The evidence index keys a URL exactly as pywb and the Internet Archive do (the ``surt``
+    package), so any CDXJ consumer finds our captures."""
+    assert surt_key(url) == key
+
+
+def test_lookup_keys_add_the_fetch_key() -> None:
+    """A lookup tries the URL as written and its fetch key: tracking parameters and fragments do
+    not make a stored page a different page."""
     plain = "https://news.example/a?id=7"
-    assert surt_key(plain + "&utm_source=feed#comments") == surt_key(plain) == "example,news)/a?id=7"
-    assert surt_key("http://127.0.0.1:8080/x") == "127.0.0.1:8080)/x"
+    assert lookup_keys(plain + "&utm_source=feed#comments") == (
+        "example,news)/a?id=7&utm_source=feed",
+        "example,news)/a?id=7",
+    )
+    assert lookup_keys(plain) == ("example,news)/a?id=7",)
 
 
 @pytest.mark.parametrize(

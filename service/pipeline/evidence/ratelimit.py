@@ -3,8 +3,10 @@
 SPN2 refuses a client that goes over its per-minute budget (security.md §7), and a refusal costs
 more than waiting: so submissions wait for a free slot instead of hoping. A slot is held from
 ``acquire`` until ``release`` and then counts for one more window, so a request that was slow to
-arrive is still counted from the time the archive saw it. ``penalize`` (after a 429) stops every
-submitter until the penalty has passed. Clocks are injected so tests never wait for real.
+arrive is still counted from the time the archive saw it. ``penalize`` (an account-wide limit)
+stops every submitter until the penalty has passed; ``hold`` marks one target host or one URL
+(``spn_errors.Scope``) as left alone until a time, with the reason, and stops nothing else.
+Clocks are injected so tests never wait for real.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Protocol
 
 from redis.asyncio import Redis
@@ -45,6 +48,22 @@ class SaveLimiter(Protocol):
     async def penalize(self, seconds: float) -> None:
         """Stop every acquisition for ``seconds`` (never shortens a longer penalty)."""
         ...
+
+    async def hold(self, key: str, seconds: float, reason: str) -> None:
+        """Leave ``key`` (``host:<host>`` or ``url:<url>``) alone for ``seconds``, saying why."""
+        ...
+
+    async def held(self, key: str) -> Held | None:
+        """The hold on ``key`` if one is running."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Held:
+    """A running hold: seconds left and the reason given (``<code>`` or ``<code>!`` when final)."""
+
+    seconds: float
+    reason: str
 
 
 @asynccontextmanager
@@ -89,6 +108,7 @@ class LocalLimiter:
         self._stamps: dict[str, float] = {}  # token -> time its window starts (provisional while held)
         self._held: set[str] = set()
         self._penalty_until = -math.inf
+        self._holds: dict[str, tuple[float, str]] = {}
         self._lock = asyncio.Lock()
 
     def _wait(self, now: float) -> float:
@@ -121,6 +141,19 @@ class LocalLimiter:
 
     async def penalize(self, seconds: float) -> None:
         self._penalty_until = max(self._penalty_until, self._now() + seconds)
+
+    async def hold(self, key: str, seconds: float, reason: str) -> None:
+        until = self._now() + seconds
+        if until > self._holds.get(key, (-math.inf, ""))[0]:
+            self._holds[key] = (until, reason)
+
+    async def held(self, key: str) -> Held | None:
+        until, reason = self._holds.get(key, (-math.inf, ""))
+        left = until - self._now()
+        if left <= 0:
+            self._holds.pop(key, None)
+            return None
+        return Held(left, reason)
 
 
 # KEYS: window zset, penalty key. ARGV: now, window, limit, hold, token.
@@ -175,6 +208,7 @@ class RedisLimiter:
         self._redis = redis
         self.window_key = f"{key_prefix}:window"
         self.penalty_key = f"{key_prefix}:penalty"
+        self.hold_prefix = f"{key_prefix}:hold:"
         self._now, self._sleep = now, sleep
         self._hold_s, self._recheck_s = hold_s, recheck_s
         self._acquire = redis.register_script(_ACQUIRE)
@@ -200,3 +234,24 @@ class RedisLimiter:
         until = self._now() + seconds
         ttl_ms = max(1, math.ceil((seconds + self.window_s) * 1000))
         await self._penalize(keys=[self.penalty_key], args=[repr(until), ttl_ms])
+
+    async def hold(self, key: str, seconds: float, reason: str) -> None:
+        """A Redis key per held host or URL, ``<until> <reason>``, expiring with the hold."""
+        name = self.hold_prefix + key
+        current = await self.held(key)
+        if current is not None and current.seconds >= seconds:
+            return
+        value = f"{self._now() + seconds!r} {reason}"
+        await self._redis.set(name, value, px=max(1, math.ceil(seconds * 1000)))
+
+    async def held(self, key: str) -> Held | None:
+        raw = await self._redis.get(self.hold_prefix + key)
+        if raw is None:
+            return None
+        text = raw.decode() if isinstance(raw, bytes) else str(raw)
+        until, _, reason = text.partition(" ")
+        try:
+            left = float(until) - self._now()
+        except ValueError:
+            return None
+        return Held(left, reason) if left > 0 else None

@@ -1,9 +1,13 @@
 """Background Save Page Now captures: rate-limited ones wait and go back in line, never lost.
 
 One worker submits in arrival order at the limiter's pace; each accepted job is polled by its own
-task, so slow captures never stop new submissions. A retryable failure (429, session limit, a
-transient SPN error) blocks every submitter through ``limiter.penalize`` for an exponential backoff
-with jitter (from 20 s, or the server's ``Retry-After`` if longer), then the URL is submitted again.
+task, so slow captures never stop new submissions. A failure is applied to its scope
+(``spn_errors.py``): an account-wide limit (429, no free session, the day's captures or bandwidth)
+or a failure of SPN itself blocks every submitter through ``limiter.penalize`` until the stated
+time (``Retry-After``, 00:00 UTC) or for an exponential back-off with jitter, and the URL goes
+back in line; a target host's answer holds that host only (``limiter.hold``: its other URLs wait
+or, for a final answer, land at once with the reason); a URL's own failure is retried alone after
+its own back-off, or lands as final. Nothing about one URL or host ever pauses the rest.
 """
 
 from __future__ import annotations
@@ -15,10 +19,27 @@ from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, replace
 from types import TracebackType
 
+from yarl import URL
+
 from service.pipeline.errors import ArchiveError
+from service.pipeline.evidence.spn_errors import Scope
 from service.pipeline.evidence.wayback import BACKOFF_S, SaveOutcome, WaybackClient, WaybackStatus, failed
+from service.pipeline.urls import URL_PARSE_ERRORS
 
 OnResult = Callable[[SaveOutcome], Awaitable[None] | None]
+HELD_WAIT = "held"  # an outcome that only says "its host or URL is held: try again later"
+
+
+def _hold_keys(url: str) -> list[tuple[Scope, str]]:
+    """The limiter keys that may hold ``url``: its host, and itself."""
+    keys = [(Scope.URL, f"url:{url}")]
+    try:
+        host = URL(url).host
+    except URL_PARSE_ERRORS:
+        host = None
+    if host:
+        keys.insert(0, (Scope.HOST, f"host:{host.lower()}"))
+    return keys
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,10 +141,43 @@ class SaveQueue:
         while True:
             item = await self._queue.get()
             try:
+                outcome = await self._held(item)
+                if outcome is not None:
+                    await self._settle(item, outcome)
+                    continue
                 outcome = await self._client.save(item.url, wait_s=0)
                 await self._settle(item, outcome)
             finally:
                 self._queue.task_done()
+
+    async def _held(self, item: _Item) -> SaveOutcome | None:
+        """The answer for a URL whose host or self is held: final holds land an error, others wait
+        (``HELD_WAIT``); None when nothing holds it."""
+        for scope, key in _hold_keys(item.url):
+            held = await self._client.limiter.held(key)
+            if held is None:
+                continue
+            code = held.reason.removesuffix("!")
+            if held.reason.endswith("!"):
+                message = f"{code}: this {scope} is left alone for another {held.seconds:.0f} s"
+                return SaveOutcome(item.url, WaybackStatus.ERROR, message=message, code=code, scope=scope)
+            wait = f"{code}: waiting on this {scope}"
+            return SaveOutcome(item.url, WaybackStatus.ERROR, message=wait, retryable=True,
+                               retry_after_s=held.seconds, code=HELD_WAIT, scope=scope)  # fmt: skip
+        return None
+
+    async def _hold(self, item: _Item, outcome: SaveOutcome) -> None:
+        """Record a host's or a URL's answer for that host or URL alone."""
+        if outcome.code == HELD_WAIT or not outcome.hold_s or outcome.scope not in (Scope.HOST, Scope.URL):
+            return
+        reason = (outcome.code or "error") + ("" if outcome.retryable else "!")
+        for scope, key in _hold_keys(item.url):
+            if scope is outcome.scope:
+                await self._client.limiter.hold(key, outcome.hold_s, reason)
+
+    async def _later(self, item: _Item, delay: float) -> None:
+        await self._client.sleep(delay)
+        self._queue.put_nowait(item)
 
     async def _settle(self, item: _Item, outcome: SaveOutcome, *, polled: bool = False) -> None:
         """Land an outcome, start polling a running job, or put a retryable failure back in line."""
@@ -132,13 +186,23 @@ class SaveQueue:
                 self._on_submitted(item.url, outcome.job_id)
             self._pollers.add(self._spawn(self._poll(item, outcome.job_id)))
             return
+        if outcome.status is WaybackStatus.ERROR:
+            await self._hold(item, outcome)
+        if outcome.status is WaybackStatus.ERROR and outcome.code == HELD_WAIT:
+            self._pollers.add(self._spawn(self._later(item, outcome.retry_after_s or self._backoff_s)))
+            return
         retry = outcome.retryable and item.attempt + 1 < self._max_attempts
         if outcome.status is WaybackStatus.ERROR and retry:
             if self._on_retry is not None:
                 self._on_retry(outcome)
+            again = replace(item, attempt=item.attempt + 1)
+            if outcome.scope in (Scope.URL, Scope.HOST):  # this URL waits alone
+                delay = max(outcome.retry_after_s or 0.0, self._own_backoff(item.attempt))
+                self._pollers.add(self._spawn(self._later(again, delay)))
+                return
             await self._client.limiter.penalize(self.backoff_for(outcome))
             self._streak += 1
-            self._queue.put_nowait(replace(item, attempt=item.attempt + 1))
+            self._queue.put_nowait(again)
             return
         if outcome.status is not WaybackStatus.ERROR:
             self._streak = 0
@@ -156,6 +220,11 @@ class SaveQueue:
         base = min(self._max_backoff_s, self._backoff_s * 2.0 ** min(self._streak, 30))
         return max(base * (1 + self._jitter * self._rng()), outcome.retry_after_s or 0.0)
 
+    def _own_backoff(self, attempt: int) -> float:
+        """One URL's own exponential back-off (its host's or its own failures), with jitter."""
+        base = min(self._max_backoff_s, self._backoff_s * 2.0 ** min(attempt, 30))
+        return base * (1 + self._jitter * self._rng())
+
     async def _poll(self, item: _Item, job_id: str) -> None:
         client = self._client
         since = client.utcnow()
@@ -163,5 +232,5 @@ class SaveQueue:
             status = await client.wait(job_id, wait_s=self._poll_for_s)
             outcome = await client.outcome(item.url, job_id, status, since)
         except ArchiveError as e:
-            outcome = failed(item.url, e, job_id)
+            outcome = failed(item.url, e, job_id, now=client.utcnow())
         await self._settle(item, outcome, polled=True)

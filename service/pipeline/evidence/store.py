@@ -4,13 +4,13 @@ Files are ``provenance-YYYYMMDDHHMMSS-<pid>-<seq>.warc.gz``: each process writes
 created (exclusive create, append only), so several processes can share one root; within a
 process a lock serialises writers (asyncio tasks call ``arecord``, which runs in a thread). A
 file is closed and a new one started once it reaches ``max_file_bytes``. The folder is a valid
-``--replay`` source as it is.
+``--replay`` source as it is, and a pywb collection (``cdxj.py``: sorted CDXJ with SURT keys).
 
 Each fetch is written as one block in one ``write`` (records are built in memory first), so a
 reader never sees half a record of a finished fetch. The index of ``<stem>.warc.gz`` is
-``<stem>.cdxj``: lines ``<surt key> <14-digit timestamp> {json}`` are **appended unsorted**
-as records are written (so an index survives a crash) and rewritten sorted when the WARC is
-closed; readers sort what they read, so an open file's index works too.
+``<stem>.cdxj`` (sorted, with a versioned header) plus, while the WARC is open, a short unsorted
+``<stem>.cdxj.tail`` merged into it every few fetches and on close. Indexes written by the
+previous version (other keys, no header) are read by re-keying and rewritten when a store opens.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
-import json
 import os
 import threading
 from collections.abc import Iterator, Mapping
@@ -28,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from service.pipeline.errors import ArchiveError, FetchError, InvalidURL
+from service.pipeline.evidence import cdxj
 from service.pipeline.evidence.warc_writer import (
     Headers,
     RecordLocation,
@@ -39,7 +39,7 @@ from service.pipeline.evidence.warc_writer import (
 from service.pipeline.fetch.answers import http_status_error, status_for_error
 from service.pipeline.fetch.warc_reader import Capture, parse_warc_date, read_capture
 from service.pipeline.models import Extraction, FetchResult, WarcEntry
-from service.pipeline.urls import surt_key
+from service.pipeline.urls import lookup_keys, surt_key
 from service.settings import MIB, StoreSettings
 
 WARC_DIR = "warc"
@@ -63,27 +63,39 @@ def _write_all(fd: int, data: bytes) -> None:
 
 
 class _OpenFile:
-    """The WARC this process is appending to, and its index."""
+    """The WARC this process is appending to, its sorted index and the index's unsorted tail."""
 
     def __init__(self, folder: Path, name: str, fd: int) -> None:
         self.name = name
         self.path = folder / name
         self.index = folder / (name.removesuffix(".warc.gz") + ".cdxj")
         self.fd = fd
-        self.index_fd = os.open(self.index, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        cdxj.write_sorted(self.index, [])
+        self.tail_fd = os.open(cdxj.tail_of(self.index), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        self.tail_lines = 0
         self.size = 0
         self.pid = os.getpid()
 
+    def add_index_lines(self, lines: list[str]) -> None:
+        """Append to the tail; fold it into the sorted index once it holds ``TAIL_LINES``."""
+        _write_all(self.tail_fd, "".join(lines).encode("utf-8"))
+        self.tail_lines += len(lines)
+        if self.tail_lines >= cdxj.TAIL_LINES:
+            cdxj.merge_tail(self.index, self.tail_fd)
+            self.tail_lines = 0
+
     def close(self) -> None:
-        """Close both files and sort the index; if sorting fails, readers still sort on read."""
-        for fd in (self.fd, self.index_fd):
-            with contextlib.suppress(OSError):
-                os.close(fd)
-        tmp = self.index.with_suffix(".cdxj.tmp")
+        """Close the WARC, fold the tail into the sorted index; if that fails, readers read the tail."""
         with contextlib.suppress(OSError):
-            lines = sorted(line for line in self.index.read_text("utf-8").splitlines() if line.strip())
-            tmp.write_text("".join(line + "\n" for line in lines), "utf-8")
-            os.replace(tmp, self.index)
+            os.close(self.fd)
+        try:
+            cdxj.merge_tail(self.index, self.tail_fd)
+            cdxj.tail_of(self.index).unlink()
+        except OSError:
+            pass  # the tail stays; readers read it and the next store's upgrade folds it
+        finally:
+            with contextlib.suppress(OSError):
+                os.close(self.tail_fd)
 
 
 class EvidenceStore:
@@ -103,6 +115,7 @@ class EvidenceStore:
         self._request_headers = tuple(request_headers)
         self._lock = threading.Lock()
         self._current: _OpenFile | None = None
+        self._upgraded = False
 
     @property
     def folder(self) -> Path:
@@ -138,7 +151,7 @@ class EvidenceStore:
             try:
                 _write_all(current.fd, block)
                 current.size += len(block)
-                _write_all(current.index_fd, "".join(entries).encode("utf-8"))
+                current.add_index_lines(entries)
             except OSError as e:
                 self._finish()  # never append after a torn write: the next fetch starts a new file
                 raise ArchiveError(f"cannot write {current.name}: {e}") from e
@@ -161,10 +174,11 @@ class EvidenceStore:
     def captures(self, url: str) -> list[Capture]:
         """Every stored response for ``url``, oldest first: exact URL matches, else same SURT key."""
         try:
-            key = surt_key(url)
+            keys = set(lookup_keys(url))
         except InvalidURL:
             return []
-        same_key = sorted(self._scan(key), key=lambda c: (c.captured_at, c.path.name, c.offset))
+        self._upgrade_once()
+        same_key = sorted(self._scan(keys), key=lambda c: (c.captured_at, c.path.name, c.offset))
         exact = [c for c in same_key if c.url == url]
         return exact or same_key
 
@@ -219,12 +233,26 @@ class EvidenceStore:
             current = self._current = None  # a forked child: the parent owns that file
         return current or self._open()
 
+    def upgrade_indexes(self) -> list[Path]:
+        """Rewrite indexes of the previous version (and fold tails left by a crash) for pywb; files
+        a live process on this host still writes are left alone. Returns the files rewritten."""
+        if not self.folder.is_dir():
+            return []
+        held = [self._current.index] if self._current is not None else []
+        return cdxj.upgrade(self.folder, skip=held)
+
+    def _upgrade_once(self) -> None:
+        if not self._upgraded:
+            self._upgraded = True
+            self.upgrade_indexes()
+
     def _open(self) -> _OpenFile:
         folder = self.folder
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as e:
             raise ArchiveError(f"cannot create {folder}: {e}") from e
+        self._upgrade_once()
         stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
         for seq in range(100_000):
             name = f"provenance-{stamp}-{os.getpid()}-{seq:05d}.warc.gz"
@@ -232,7 +260,11 @@ class EvidenceStore:
                 fd = os.open(folder / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o644)
             except FileExistsError:
                 continue
-            opened = _OpenFile(folder, name, fd)
+            try:
+                opened = _OpenFile(folder, name, fd)
+            except OSError as e:
+                os.close(fd)
+                raise ArchiveError(f"cannot create the index of {name}: {e}") from e
             buf = io.BytesIO()
             write_warcinfo(new_writer(buf), name, isPartOf="provenance-evidence-store")
             _write_all(fd, buf.getvalue())
@@ -271,48 +303,19 @@ class EvidenceStore:
                 "filename": name,
                 "date": when.isoformat(),
             }
-            lines.append(f"{surt_key(url)} {_timestamp14(when)} {json.dumps(fields, ensure_ascii=False)}\n")
+            lines.append(cdxj.format_line(surt_key(url), _timestamp14(when), fields))
         return lines
 
-    def _scan(self, key: str) -> Iterator[Capture]:
+    def _scan(self, keys: set[str]) -> Iterator[Capture]:
         folder = self.folder
         if not folder.is_dir():
             return
+        seen: set[tuple[str, int]] = set()
         for index in sorted(folder.glob("*.cdxj")):
-            try:
-                text = index.read_text("utf-8")
-            except OSError:
-                continue  # rotated away between glob and read
-            for line in text.splitlines():
-                capture = _parse_line(line, key, folder)
-                if capture is not None:
+            for line in cdxj.read_index(index):
+                if line.key not in keys:
+                    continue
+                capture = cdxj.to_capture(line.fields, folder)
+                if capture is not None and (capture.path.name, capture.offset) not in seen:
+                    seen.add((capture.path.name, capture.offset))
                     yield capture
-
-
-def _parse_line(line: str, key: str, folder: Path) -> Capture | None:
-    """One index line as a ``Capture`` if it is for ``key``; None otherwise or if torn/garbled."""
-    parts = line.split(" ", 2)
-    if len(parts) != 3 or parts[0] != key:
-        return None
-    try:
-        fields = json.loads(parts[2])
-        digest = fields.get("digest") or None
-        return Capture(
-            url=str(fields["url"]),
-            captured_at=_parse_warc_date(str(fields["date"])),
-            path=folder / _plain_name(str(fields["filename"])),
-            offset=int(fields["offset"]),
-            length=int(fields["length"]),
-            status=int(fields["status"]),
-            mime=fields.get("mime") or None,
-            digest=f"sha1:{digest}" if digest and ":" not in digest else digest,
-        )
-    except (ValueError, KeyError, TypeError):
-        return None
-
-
-def _plain_name(name: str) -> str:
-    """An index entry names a file in the same folder, never a path elsewhere (``../x``)."""
-    if not name or "/" in name or "\\" in name or name.startswith("."):
-        raise ValueError(f"not a file name of this store: {name!r}")
-    return name

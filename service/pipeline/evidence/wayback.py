@@ -7,6 +7,20 @@ can never be cancelled), and its save call uses the keyless endpoint the archive
 timeout; this is the only module that catches aiohttp errors for Wayback calls, and it turns them
 into ``errors.py`` classes. Saves never hold up a verdict: ``save`` waits at most ``wait_s``, and
 ``save_queue.SaveQueue`` retries rate-limited saves later instead of dropping them.
+
+Save Page Now needs keys: without them ``save`` answers ``skipped`` (``no_credentials``) and sends
+nothing, since the service refuses anonymous submissions (401, or 429 on the old GET endpoint).
+With keys, ``/save/status/user`` is asked before each submission (inside the limiter's slot, so
+after any account-wide pause): no free session, or the day's captures used up, is an
+account-wide wait, not a failed submission. Each failure carries its
+scope and hold from ``spn_errors.py``; ``SaveQueue`` applies them.
+
+At-post lookups (``closest_before``) ask CDX in the ways its documentation guarantees:
+``closest=<ts>&sort=closest`` (rows nearest the moment, either side), then, if none of those is
+at or before it, ascending ``from``/``to`` windows whose last row is taken. ``warc/revisit`` rows
+count as captures (of content already archived); ``limit=-1`` and ``filter=statuscode:200`` are
+never used: the former does not mean "latest before ``to``" on the real server, the latter drops
+revisits. The availability API is the fallback only when CDX fails.
 """
 
 from __future__ import annotations
@@ -33,16 +47,20 @@ from service.pipeline.errors import (
     WaybackUnavailable,
 )
 from service.pipeline.evidence.ratelimit import SaveLimiter, save_slot
+from service.pipeline.evidence.spn_errors import DAILY_CAPTURES, Scope, SpnError, hold_seconds
 from service.pipeline.evidence.wayback_parse import (
     Snapshot,
     SpnState,
     SpnStatus,
+    UserStatus,
     format_timestamp,
+    latest_at_or_before,
     parse_availability,
     parse_cdx_rows,
     parse_retry_after,
     parse_spn_status,
     parse_spn_submit,
+    parse_user_status,
     spn_error,
 )
 from service.pipeline.fetch.redirects import REDIRECT_STATUSES, Hop, follow_redirects, join_location
@@ -70,6 +88,8 @@ DEFAULT_FLAGS: Mapping[str, str] = {"capture_all": "1", "skip_first_archive": "1
 BACKOFF_S = 20.0  # a 429 without Retry-After: spn.sh and security.md §7 start at 20 s
 MAX_BODY_BYTES = 50 * 1024 * 1024
 _ID_REPLAY = re.compile(r"^/web/\d{14}id_/")
+CLOSEST_ROWS = 25  # rows asked nearest the moment; fewer back means there are no more
+WINDOW_DAYS: tuple[int | None, ...] = (30, 365, None)  # then ascending windows ending at the moment
 
 
 def _utcnow() -> datetime:
@@ -108,16 +128,40 @@ class SaveOutcome:
     message: str = ""
     retryable: bool = False
     retry_after_s: float | None = None
+    code: str | None = None  # status_ext, http-<n>, or our own (no_credentials, daily-captures)
+    scope: Scope | None = None
+    hold_s: float | None = None  # how long the scope is left alone
 
 
-def failed(url: str, error: ArchiveError, job_id: str | None = None) -> SaveOutcome:
-    """An error outcome; rate-limited ones always carry a retry time."""
+NO_CREDENTIALS = "no_credentials"
+NO_CREDENTIALS_MESSAGE = (
+    f"{NO_CREDENTIALS}: Save Page Now needs archive.org S3 keys (PROVENANCE_WAYBACK_ACCESS_KEY and "
+    "PROVENANCE_WAYBACK_SECRET_KEY); it refuses anonymous captures, so none was attempted"
+)
+
+
+def failed(
+    url: str, error: ArchiveError, job_id: str | None = None, *, now: datetime | None = None
+) -> SaveOutcome:
+    """An error outcome with its scope and hold (``spn_errors.py``); retryable ones carry a retry time."""
+    if isinstance(error, SpnError):
+        hold = hold_seconds(
+            error.rule, now=now or _utcnow(), backoff_s=BACKOFF_S, retry_after_s=error.retry_after_s
+        )
+        return SaveOutcome(
+            url, WaybackStatus.ERROR, job_id, message=str(error), retryable=error.rule.retryable,
+            retry_after_s=hold if error.rule.retryable else None, code=error.code, scope=error.rule.scope,
+            hold_s=hold,
+        )  # fmt: skip
     retry_after = None
     if isinstance(error, WaybackRateLimited):
         retry_after = error.retry_after_s if error.retry_after_s is not None else BACKOFF_S
     retryable = isinstance(error, RETRYABLE)
+    scope = (
+        Scope.ACCOUNT if isinstance(error, WaybackRateLimited) else Scope.SERVICE if retryable else Scope.URL
+    )
     return SaveOutcome(url, WaybackStatus.ERROR, job_id, message=str(error), retryable=retryable,
-                          retry_after_s=retry_after)  # fmt: skip
+                          retry_after_s=retry_after, scope=scope, hold_s=retry_after)  # fmt: skip
 
 
 @asynccontextmanager
@@ -162,6 +206,7 @@ class WaybackClient:
     ) -> None:
         self._session, self.settings, self.limiter = session, settings, limiter
         self._now, self._sleep, self.utcnow = now, sleep, utcnow
+        self.sleep = sleep  # the queue's retries wait on the same clock
         self.base_url = settings.base_url.rstrip("/")
         self._timeout = aiohttp.ClientTimeout(total=settings.request_timeout_s)
         self._max_body = max_body_bytes
@@ -197,22 +242,32 @@ class WaybackClient:
         return parse_availability(await self._get_json(self.settings.availability_url, query, "availability"))
 
     async def closest_before(self, url: str, when: datetime) -> Snapshot | None:
-        """The latest 200 capture of ``url`` at or before ``when``."""
+        """The latest capture of ``url`` at or before ``when`` (a 200, or a revisit of one).
+
+        First the ``CLOSEST_ROWS`` rows nearest ``when`` (``closest`` + ``sort=closest``, plus
+        ``to``), filtered here to at-or-before; if they are all later or none is the page and
+        there may be more, ascending ``from``/``to`` windows ending at ``when``, last row taken.
+        The availability API answers only when CDX fails."""
         when = when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+        stamp = format_timestamp(when)
         try:
-            rows = await self.cdx(url, to=format_timestamp(when), filter="statuscode:200", limit="-1")
+            rows = await self.cdx(url, closest=stamp, sort="closest", to=stamp, limit=str(CLOSEST_ROWS))
+            found = latest_at_or_before(rows, when)
+            if found is not None or len(rows) < CLOSEST_ROWS:
+                return found
+            for days in WINDOW_DAYS:
+                start = {} if days is None else {"from": format_timestamp(when - timedelta(days=days))}
+                found = latest_at_or_before(await self.cdx(url, to=stamp, **start), when)
+                if found is not None:
+                    return found
+            return None
         except (WaybackUnavailable, WaybackRateLimited):
             found = await self.availability(url, when)
             return found if found is not None and found.timestamp <= when else None
-        return max((s for s in rows if s.timestamp <= when), key=lambda s: s.timestamp, default=None)
 
     async def latest(self, url: str) -> Snapshot | None:
-        """The newest 200 capture of ``url``."""
-        try:
-            rows = await self.cdx(url, filter="statuscode:200", limit="-1")
-        except (WaybackUnavailable, WaybackRateLimited):
-            return await self.availability(url)
-        return max(rows, key=lambda s: s.timestamp, default=None)
+        """The newest capture of ``url`` (a 200, or a revisit of one): ``closest_before`` now."""
+        return await self.closest_before(url, self.utcnow())
 
     # Raw replay ------------------------------------------------------------------------------
 
@@ -261,19 +316,28 @@ class WaybackClient:
     # Save Page Now 2 -------------------------------------------------------------------------
 
     async def submit(self, url: str) -> str:
-        """Start a capture; returns the job id. Waits for the limiter; a 429 penalizes it."""
-        form = {"url": url, **self.flags}
-        async with save_slot(self.limiter), _translated("Save Page Now"), self._session.post(
-            f"{self.base_url}/save", data=form, headers=self._headers(), timeout=self._timeout,
-            allow_redirects=False,
-        ) as r:  # fmt: skip
-            status, retry_after = r.status, r.headers.get("Retry-After")
-            text = await r.text(errors="replace")
+        """Start a capture; returns the job id. Waits for the limiter (and any account-wide pause),
+        then asks ``/save/status/user`` whether the account can start one; an account-wide refusal
+        penalizes the limiter until its stated time."""
         try:
-            data = _json_or_none(text)
-            return parse_spn_submit(status, data, retry_after=retry_after, now=self.utcnow())
-        except WaybackRateLimited as e:
-            await self.limiter.penalize(e.retry_after_s if e.retry_after_s is not None else BACKOFF_S)
+            async with save_slot(self.limiter):
+                refusal = await self.account_refusal()
+                if refusal is not None:
+                    raise refusal
+                form = {"url": url, **self.flags}
+                async with _translated("Save Page Now"), self._session.post(
+                    f"{self.base_url}/save", data=form, headers=self._headers(), timeout=self._timeout,
+                    allow_redirects=False,
+                ) as r:  # fmt: skip
+                    status, retry_after = r.status, r.headers.get("Retry-After")
+                    text = await r.text(errors="replace")
+            return parse_spn_submit(status, _json_or_none(text), retry_after=retry_after, now=self.utcnow())
+        except SpnError as e:
+            if e.rule.scope is Scope.ACCOUNT:  # every submitter waits, even outside a SaveQueue
+                now = self.utcnow()
+                await self.limiter.penalize(
+                    hold_seconds(e.rule, now=now, backoff_s=BACKOFF_S, retry_after_s=e.retry_after_s)
+                )
             raise
 
     async def poll(self, job_id: str, *, max_hops: int = 3) -> SpnStatus:
@@ -287,13 +351,25 @@ class WaybackClient:
             job_id = status.original_job_id or job_id
         return status
 
-    async def user_status(self) -> tuple[int, int]:
-        """(available, processing) capture sessions of this account."""
+    async def user_status(self) -> UserStatus:
+        """This account's free and running capture sessions (and today's captures when reported)."""
         query = {"_t": str(random.getrandbits(32))}  # dodges caches in front of the API
         data = await self._get_json(f"{self.base_url}/save/status/user", query, "SPN user status")
-        if not isinstance(data, dict):
-            raise WaybackUnavailable("SPN user status is not a JSON object")
-        return int(data.get("available", 0)), int(data.get("processing", 0))
+        return parse_user_status(data)
+
+    async def account_refusal(self) -> SpnError | None:
+        """Why the account cannot start a capture now (no free session, the day's captures used
+        up), or None; a failed status request is no reason to stop."""
+        try:
+            status = await self.user_status()
+        except ArchiveError:
+            return None
+        if status.day_used_up:
+            used = f"{status.daily_captures}/{status.daily_captures_limit}"
+            return SpnError(DAILY_CAPTURES, f"the account's captures for today are used up ({used})")
+        if status.available <= 0:
+            return SpnError("user-session-limit", f"no free capture session ({status.processing} running)")
+        return None
 
     async def wait(self, job_id: str, *, wait_s: float) -> SpnStatus:
         """Poll each ``poll_interval_s`` until the job ends or ``wait_s`` passes; failed polls are skipped."""
@@ -338,10 +414,16 @@ class WaybackClient:
             note = "confirmed in CDX after a reported failure"
             replay = found.replay_url(self.base_url)
             return SaveOutcome(url, WaybackStatus.SUCCESS, job_id, replay, found.timestamp, message=note)
-        return failed(url, spn_error(status.status_ext, status.message, now=self.utcnow()), job_id)
+        return failed(url, spn_error(status.status_ext, status.message), job_id, now=self.utcnow())
 
     async def save(self, url: str, *, wait_s: float | None = None) -> SaveOutcome:
-        """Capture ``url`` unless archived recently; never raises archive errors or waits past ``wait_s``."""
+        """Capture ``url`` unless archived recently; never raises archive errors or waits past ``wait_s``.
+
+        Without keys nothing is sent: ``skipped`` with reason ``no_credentials``."""
+        if not self.settings.authenticated:
+            return SaveOutcome(
+                url, WaybackStatus.SKIPPED, message=NO_CREDENTIALS_MESSAGE, code=NO_CREDENTIALS
+            )
         recent = await self._recent(url)
         if recent is not None:
             return SaveOutcome(url, WaybackStatus.SKIPPED, None, recent.replay_url(self.base_url),
@@ -350,10 +432,10 @@ class WaybackClient:
         try:
             job_id = await self.submit(url)
         except ArchiveError as e:
-            return failed(url, e)
+            return failed(url, e, now=self.utcnow())
         wait_s = self.settings.capture_wait_s if wait_s is None else wait_s
         try:
             status = await self.wait(job_id, wait_s=wait_s)
         except ArchiveError as e:
-            return failed(url, e, job_id)
+            return failed(url, e, job_id, now=self.utcnow())
         return await self.outcome(url, job_id, status, since)

@@ -1,8 +1,8 @@
 """Pure readers of the Wayback Machine's answers: CDX rows, availability, Save Page Now 2 replies.
 
 Kept apart from the client (``wayback.py``) so every quirk is unit-tested on payloads alone: SPN2
-reports most failures inside HTTP 200 (``{"status": "error", "status_ext": ...}``), and whether a
-failure is worth retrying decides whether a capture is queued again or given up (security.md §7).
+reports most failures inside HTTP 200 (``{"status": "error", "status_ext": ...}``); what each one
+means (its scope, whether to retry, how long to wait) is ``spn_errors.py``'s table.
 """
 
 from __future__ import annotations
@@ -10,25 +10,19 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from enum import StrEnum
 from typing import Any
 
-from service.pipeline.errors import ArchiveError, WaybackRateLimited, WaybackRefused, WaybackUnavailable
+from service.pipeline.errors import ArchiveError, WaybackUnavailable
+from service.pipeline.evidence.spn_errors import SpnError, seconds_to_midnight
+
+__all__ = ["seconds_to_midnight"]  # re-exported: older callers import it from here
 
 TS_FORMAT = "%Y%m%d%H%M%S"
 CDX_FIELDS = ("urlkey", "timestamp", "original", "mimetype", "statuscode", "digest", "length")
 _REPLAY = re.compile(r"/web/\d{1,14}(?:[a-z]{2}_)?/(.+)$")
-
-# SPN2 ``status_ext`` values (without the ``error:`` prefix the API puts on them).
-PERMANENT = frozenset(
-    {"not-found", "no-access", "blocked", "blocked-url", "blocked-client-ip", "invalid-url-syntax",
-     "invalid-host-resolution", "filesize-limit", "method-not-allowed"}
-)  # fmt: skip
-RATE_LIMITS = frozenset({"user-session-limit", "too-many-requests", "too-many-daily-captures"})
-DAILY_LIMITS = ("too-many-daily-captures", "max-daily-bandwidth", "bandwidth-limit-exceeded")
-# Anything else (gateway-timeout, job-failed, no-browsers-available, unknown values) is transient.
 
 
 def format_timestamp(when: datetime) -> str:
@@ -141,6 +135,29 @@ def parse_cdx_rows(data: str | bytes | list[Any]) -> list[Snapshot]:
     return _rows(tuple(header), data[1:])
 
 
+REVISIT_MIME = "warc/revisit"
+
+
+def latest_at_or_before(rows: list[Snapshot], when: datetime) -> Snapshot | None:
+    """The latest capture of a page at or before ``when`` among CDX rows in any order: a 200 row,
+    or a ``warc/revisit`` row (the same content as an earlier capture) unless the rows show that
+    content was a non-200 answer. Other rows (redirects, errors) are not the page."""
+    moment = when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+    not_pages = {
+        r.digest for r in rows if r.mime != REVISIT_MIME and r.status not in (None, 200) and r.digest
+    }
+    pages = {r.digest for r in rows if r.mime != REVISIT_MIME and r.status == 200 and r.digest}
+
+    def is_page(row: Snapshot) -> bool:
+        if row.mime == REVISIT_MIME or row.status is None:
+            return row.digest in pages or row.digest not in not_pages
+        return row.status == 200
+
+    return max(
+        (r for r in rows if r.timestamp <= moment and is_page(r)), key=lambda r: r.timestamp, default=None
+    )
+
+
 def parse_availability(data: Any) -> Snapshot | None:
     """The availability API's one ``closest`` capture, or None (``{}`` or ``available: false``)."""
     if not isinstance(data, dict):
@@ -177,57 +194,63 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     return max(0.0, (when - now).total_seconds())
 
 
-def seconds_to_midnight(now: datetime) -> float:
-    """Daily limits reset at 00:00 UTC."""
-    day = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    return (day + timedelta(days=1) - now).total_seconds()
-
-
 def normalize_status_ext(value: object) -> str | None:
     """``"error:user-session-limit"`` and ``"user-session-limit"`` are the same answer."""
     text = _opt(value)
     return text.strip().lower().removeprefix("error:") if text else None
 
 
-def spn_error(
-    status_ext: str | None,
-    message: str = "",
-    *,
-    retry_after_s: float | None = None,
-    now: datetime | None = None,
-) -> ArchiveError:
-    """The error an SPN2 failure stands for: permanent (refused), rate limited, or transient."""
+def spn_error(status_ext: str | None, message: str = "", *, retry_after_s: float | None = None) -> SpnError:
+    """The error an SPN2 failure stands for; ``spn_errors.STATUS_EXT`` says what it means."""
     ext = normalize_status_ext(status_ext)
-    text = f"{ext or 'error'}: {message}" if message else (ext or "Save Page Now error")
-    if ext in PERMANENT:
-        return WaybackRefused(text)
-    if ext is not None and ext.startswith(DAILY_LIMITS):
-        return WaybackRateLimited(text, retry_after_s=seconds_to_midnight(now) if now else retry_after_s)
-    if ext in RATE_LIMITS or "limit of active sessions" in message.lower():
-        return WaybackRateLimited(text, retry_after_s=retry_after_s)
-    return WaybackUnavailable(text)
+    if ext is None and "limit of active sessions" in message.lower():
+        ext = "user-session-limit"
+    return SpnError(ext or "unknown", message or "Save Page Now error", retry_after_s=retry_after_s)
 
 
 def parse_spn_submit(
     status: int, data: Any, *, retry_after: str | None = None, now: datetime | None = None
 ) -> str:
-    """The job id of an accepted ``POST /save``; otherwise raise what the answer means."""
+    """The job id of an accepted ``POST /save``; otherwise raise the ``SpnError`` it means."""
     message = str(data.get("message", "")) if isinstance(data, dict) else ""
-    if status == 429:
-        wait = parse_retry_after(retry_after, now)
-        raise WaybackRateLimited(f"HTTP 429 from Save Page Now {message}".strip(), retry_after_s=wait)
-    if status in {401, 403}:
-        raise WaybackRefused(f"HTTP {status} from Save Page Now: {message or 'keys missing or refused'}")
-    if status >= 500 or status in {408, 425}:
-        raise WaybackUnavailable(f"HTTP {status} from Save Page Now")
     if status != 200:
-        raise WaybackRefused(f"HTTP {status} from Save Page Now {message}".strip())
+        wait = parse_retry_after(retry_after, now)
+        detail = message or ("keys missing or refused" if status in {401, 403} else "")
+        text = f"HTTP {status} from Save Page Now {detail}".strip()
+        raise SpnError(f"http-{status}", text, retry_after_s=wait)
     if not isinstance(data, dict):
-        raise WaybackUnavailable("Save Page Now answered without a JSON object")
+        raise SpnError("http-502", "Save Page Now answered without a JSON object")
     job_id = data.get("job_id")
     if data.get("status") == "error" or not isinstance(job_id, str) or not job_id:
-        raise spn_error(data.get("status_ext"), message, now=now)
+        raise spn_error(data.get("status_ext"), message, retry_after_s=parse_retry_after(retry_after, now))
     return job_id
+
+
+@dataclass(frozen=True, slots=True)
+class UserStatus:
+    """``/save/status/user``: capture sessions free and running; today's captures when reported."""
+
+    available: int
+    processing: int
+    daily_captures: int | None = None
+    daily_captures_limit: int | None = None
+
+    @property
+    def day_used_up(self) -> bool:
+        used, limit = self.daily_captures, self.daily_captures_limit
+        return used is not None and limit is not None and limit > 0 and used >= limit
+
+
+def parse_user_status(data: Any) -> UserStatus:
+    """One ``/save/status/user`` answer (``daily_captures``/``daily_captures_limit`` are optional)."""
+    if not isinstance(data, dict):
+        raise WaybackUnavailable("SPN user status is not a JSON object")
+    return UserStatus(
+        available=_int(data.get("available")) or 0,
+        processing=_int(data.get("processing")) or 0,
+        daily_captures=_int(data.get("daily_captures")),
+        daily_captures_limit=_int(data.get("daily_captures_limit")),
+    )
 
 
 def parse_spn_status(data: Any) -> SpnStatus:

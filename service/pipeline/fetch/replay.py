@@ -5,6 +5,11 @@ through the one checked reader, so memory stays flat however large the archive. 
 are the contract's: the live version of a URL is its latest capture, the at-post version the
 latest at or before a moment; redirect captures are followed hop by hop (``redirects.py``) under
 the same time rule.
+
+A revisit is resolved by reference, in any replayed file: ``WARC-Refers-To`` (the original's
+record id), then ``WARC-Refers-To-Target-URI`` + ``-Date``, then the payload digest in any encoding
+(``digest_key``), preferring the same URL at or before the revisit. One that resolves to nothing
+answers ``revisit_original_missing``; it is never skipped.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from yarl import URL
 from service.pipeline.errors import FetchError, InvalidURL, NotInReplay, TooManyRedirects, UnsupportedURL
 from service.pipeline.fetch.answers import content_type_accepted, failure, http_status_error
 from service.pipeline.fetch.redirects import REDIRECT_STATUSES, Hop, follow_redirects
-from service.pipeline.fetch.warc_reader import Capture, index_warc, read_capture, warc_files
+from service.pipeline.fetch.warc_reader import Capture, digest_key, index_warc, read_capture, warc_files
 from service.pipeline.models import (
     FetchResult,
     Redirect,
@@ -51,14 +56,22 @@ class ReplayArchive:
         self._settings = settings or HttpSettings()
         self._exact: dict[str, list[Capture]] = {}
         self._canonical: dict[str, list[Capture]] = {}
-        self._by_digest: dict[str, Capture] = {}
+        self._by_digest: dict[str, list[Capture]] = {}
+        self._by_id: dict[str, Capture] = {}
+        self._by_uri_date: dict[tuple[str, datetime], Capture] = {}
         for cap in sorted(captures, key=lambda c: c.captured_at):
             self._exact.setdefault(cap.url, []).append(cap)
             key = _key(cap.url)
             if key is not None:
                 self._canonical.setdefault(key, []).append(cap)
-            if not cap.revisit and cap.digest:
-                self._by_digest.setdefault(cap.digest, cap)
+            if cap.revisit:
+                continue
+            if cap.record_id:
+                self._by_id.setdefault(cap.record_id, cap)
+            self._by_uri_date.setdefault((cap.url, cap.captured_at), cap)
+            digest = digest_key(cap.digest)
+            if digest:
+                self._by_digest.setdefault(digest, []).append(cap)
         self._size = sum(len(v) for v in self._exact.values())
 
     @classmethod
@@ -74,6 +87,21 @@ class ReplayArchive:
         """Every capture of ``url`` (exact URI, else its canonical form), oldest first."""
         key = _key(url)
         return tuple(self._exact.get(url) or (self._canonical.get(key, []) if key else []))
+
+    def original(self, revisit: Capture) -> Capture | None:
+        """The response a revisit stands for (see the module doc for the order); None if none."""
+        if revisit.refers_to and revisit.refers_to in self._by_id:
+            return self._by_id[revisit.refers_to]
+        if revisit.refers_to_url and revisit.refers_to_date:
+            found = self._by_uri_date.get((revisit.refers_to_url, revisit.refers_to_date))
+            if found is not None:
+                return found
+        candidates = self._by_digest.get(digest_key(revisit.digest) or "", [])
+        if not candidates:
+            return None
+        before = [c for c in candidates if c.captured_at <= revisit.captured_at] or candidates
+        same_url = [c for c in before if c.url == revisit.url]
+        return (same_url or before)[-1]
 
     async def fetch(self, url: str) -> FetchResult:
         """The latest capture of ``url``, redirects followed."""
@@ -122,7 +150,7 @@ class ReplayArchive:
     ) -> FetchResult | Hop:
         """One capture as a final result, or the next hop of a redirect capture."""
         settings = self._settings
-        original = self._by_digest.get(capture.digest or "") if capture.revisit else None
+        original = self.original(capture) if capture.revisit else None
         try:
             record = await asyncio.to_thread(
                 read_capture, capture, limit=settings.max_body_bytes, original=original

@@ -4,10 +4,18 @@ A capture is found by its index entry (``Capture``: URL, date, file, offset) and
 seeking to its offset, so memory stays flat however large the archive. Every read checks the
 record's digests and caps its body: a truncated or edited record is never taken as evidence,
 whichever caller asks (replay, or the store's past-version lookup).
+
+A revisit record carries what finds its original (``WARC-Refers-To``, ``WARC-Refers-To-Target-URI``
++ ``-Date``, ``WARC-Payload-Digest``, compared through ``digest_key`` in any encoding); the caller
+resolves it (``replay.py``) and ``read_capture`` takes the body, and for a ``server-not-modified``
+revisit or one with an empty block also the status and headers, from that original, dated by the
+revisit.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -16,12 +24,44 @@ from pathlib import Path
 
 from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
+from warcio.recordloader import ArcWarcRecord
+from warcio.statusandheaders import StatusAndHeaders
 
 from service.pipeline.errors import ArchiveError, BodyTooLarge, FetchError
 from service.pipeline.fetch.redirects import REDIRECT_STATUSES
 from service.pipeline.models import FetchResult, Redirect, SourceReason, SourceStatus, header_value
 
 WARC_SUFFIXES = (".warc", ".warc.gz")
+NOT_MODIFIED_PROFILE = "/revisit/server-not-modified"
+
+
+def digest_key(value: str | None) -> str | None:
+    """A SHA-1 digest in one spelling (``sha1:`` + base32, upper case) whether written in base32
+    or hex, with or without the ``sha1:`` label; None for anything else (other algorithms keep
+    their own spelling, lower-cased label)."""
+    if not value:
+        return None
+    text = value.strip()
+    label, sep, digest = text.partition(":")
+    if not sep:
+        label, digest = "sha1", text
+    label = label.lower()
+    if label != "sha1":
+        return f"{label}:{digest}"
+    if len(digest) == 40:
+        try:
+            return "sha1:" + base64.b32encode(bytes.fromhex(digest)).decode()
+        except ValueError:
+            return None
+    try:
+        raw = base64.b32decode(digest.upper())
+    except (binascii.Error, ValueError):
+        return None
+    return "sha1:" + base64.b32encode(raw).decode() if len(raw) == 20 else None
+
+
+def _uri(value: str | None) -> str:
+    return (value or "").strip().strip("<>")
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +82,11 @@ class Capture:
     length: int | None = None
     status: int | None = None
     mime: str | None = None
+    record_id: str | None = None
+    refers_to: str | None = None
+    refers_to_url: str | None = None
+    refers_to_date: datetime | None = None
+    not_modified: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,25 +154,40 @@ def index_warc(path: Path) -> list[Capture]:
             for rec in records:
                 if not str(rec.format).startswith("warc"):
                     raise ArchiveError(f"not a WARC file: {path}")
-                if rec.rec_type not in ("response", "revisit") or rec.http_headers is None:
+                # A revisit may have an empty block (no HTTP headers): it still is a capture.
+                if rec.rec_type != "revisit" and (rec.rec_type != "response" or rec.http_headers is None):
                     continue
-                uri = (rec.rec_headers.get_header("WARC-Target-URI") or "").strip().strip("<>")
-                date = parse_warc_date(rec.rec_headers.get_header("WARC-Date"))
-                if not uri or date is None:
-                    continue
-                captures.append(
-                    Capture(
-                        url=uri,
-                        captured_at=date,
-                        path=path,
-                        offset=records.get_record_offset(),
-                        revisit=rec.rec_type == "revisit",
-                        digest=rec.rec_headers.get_header("WARC-Payload-Digest"),
-                    )
-                )
+                capture = _capture_of(rec, path, records.get_record_offset())
+                if capture is not None:
+                    captures.append(capture)
     except (ArchiveLoadFailed, AttributeError) as e:  # warcio: AttributeError on a record cut in its headers
         raise ArchiveError(f"unreadable WARC {path}: {e}") from e
     return captures
+
+
+def _capture_of(rec: ArcWarcRecord, path: Path, offset: int) -> Capture | None:
+    """The index entry of one response or revisit record; None without a URI or a date."""
+    head = rec.rec_headers.get_header
+    uri, date = _uri(head("WARC-Target-URI")), parse_warc_date(head("WARC-Date"))
+    if not uri or date is None:
+        return None
+    revisit = rec.rec_type == "revisit"
+    http = rec.http_headers
+    status = http.get_statuscode() if http is not None else None
+    return Capture(
+        url=uri,
+        captured_at=date,
+        path=path,
+        offset=offset,
+        revisit=revisit,
+        digest=head("WARC-Payload-Digest"),
+        record_id=_uri(head("WARC-Record-ID")) or None,
+        refers_to=_uri(head("WARC-Refers-To")) or None if revisit else None,
+        refers_to_url=_uri(head("WARC-Refers-To-Target-URI")) or None if revisit else None,
+        refers_to_date=parse_warc_date(head("WARC-Refers-To-Date")) if revisit else None,
+        not_modified=revisit
+        and (NOT_MODIFIED_PROFILE in (head("WARC-Profile") or "") or status == "304" or http is None),
+    )
 
 
 def read_capture(capture: Capture, *, limit: int, original: Capture | None = None) -> StoredAnswer:
@@ -153,22 +213,20 @@ def _read_checked(capture: Capture, original: Capture | None, limit: int) -> Sto
     with capture.path.open("rb") as fh:
         fh.seek(capture.offset)
         rec = next(iter(ArchiveIterator(fh, check_digests="raise")))
-        if rec.rec_type not in ("response", "revisit") or rec.http_headers is None:
+        if rec.rec_type not in ("response", "revisit"):
             raise ArchiveLoadFailed(f"no response record at {capture.path.name}:{capture.offset}")
-        uri = (rec.rec_headers.get_header("WARC-Target-URI") or "").strip().strip("<>")
+        if rec.http_headers is None and rec.rec_type != "revisit":
+            raise ArchiveLoadFailed(f"no HTTP answer at {capture.path.name}:{capture.offset}")
+        uri = _uri(rec.rec_headers.get_header("WARC-Target-URI"))
         if uri != capture.url:
             raise ArchiveLoadFailed(
                 f"the record at {capture.path.name}:{capture.offset} is not {capture.url!r}"
             )
-        http = rec.http_headers
-        try:
-            status = int(http.get_statuscode() or 0)
-        except ValueError as e:
-            raise ArchiveLoadFailed("unreadable HTTP status line") from e
-        headers = tuple((str(k), str(v)) for k, v in http.headers)
         ip = rec.rec_headers.get_header("WARC-IP-Address")
         ip = str(ip) if ip else None
-        body: bytes = rec.content_stream().read(limit + 1)
+        http = rec.http_headers
+        status, headers = _status_and_headers(http)
+        body: bytes = rec.content_stream().read(limit + 1) if http is not None else b""
         if len(body) > limit:
             raise BodyTooLarge(f"more than {limit} bytes")
         # warcio checks a digest only once the record was read to its declared length: a record
@@ -179,12 +237,42 @@ def _read_checked(capture: Capture, original: Capture | None, limit: int) -> Sto
         )
         if not capture.revisit and declared and rec.digest_checker.passed is not True:
             raise ArchiveLoadFailed("record digest not verified (truncated?)")
+    if capture.revisit:
+        return _resolved(capture, original, status, headers, ip, limit)
     if status in REDIRECT_STATUSES:
         return StoredAnswer(status, headers, b"", ip)
-    if capture.revisit:
-        if original is None:
-            raise FetchError(
-                "revisit of a capture not in the archive", reason=SourceReason.REVISIT_ORIGINAL_MISSING
-            )
-        return StoredAnswer(status, headers, read_capture(original, limit=limit).body, ip)
     return StoredAnswer(status, headers, body, ip)
+
+
+def _status_and_headers(http: StatusAndHeaders | None) -> tuple[int, tuple[tuple[str, str], ...]]:
+    if http is None:
+        return 0, ()
+    try:
+        status = int(http.get_statuscode() or 0)
+    except ValueError as e:
+        raise ArchiveLoadFailed("unreadable HTTP status line") from e
+    return status, tuple((str(k), str(v)) for k, v in http.headers)
+
+
+def _resolved(
+    capture: Capture,
+    original: Capture | None,
+    status: int,
+    headers: tuple[tuple[str, str], ...],
+    ip: str | None,
+    limit: int,
+) -> StoredAnswer:
+    """A revisit answered from its original: the body always; for a ``server-not-modified``
+    revisit (or one without HTTP headers) the original's status and headers as well."""
+    if status in REDIRECT_STATUSES and not capture.not_modified:
+        return StoredAnswer(status, headers, b"", ip)
+    if original is None:
+        raise FetchError(
+            f"revisit of {capture.url[:200]} at {capture.captured_at.isoformat()}: its original is not "
+            "in the archive",
+            reason=SourceReason.REVISIT_ORIGINAL_MISSING,
+        )
+    first = read_capture(original, limit=limit)
+    if capture.not_modified or status == 0:
+        return StoredAnswer(first.status, first.headers, first.body, ip or first.ip)
+    return StoredAnswer(status, headers, first.body, ip)

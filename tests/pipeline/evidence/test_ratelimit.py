@@ -226,3 +226,35 @@ async def test_redis_concurrent_burst_keeps_the_window(redis: Redis, prefix: str
     await asyncio.gather(*(submit(i) for i in range(15)))
     assert len(ends) == 15
     assert max_in_window(ends) <= 3
+
+
+async def test_redis_hold_is_shared_and_scoped(redis: Redis, prefix: str) -> None:
+    """A host held by one process is held for the other, with its reason; other keys and the
+    shared window stay free; a shorter hold never cuts a longer one, and it ends on time."""
+    clock = FakeClock(start=1_700_000_000.0)
+    a = RedisLimiter(redis, prefix, 3, now=clock.now, sleep=clock.sleep)
+    b = RedisLimiter(redis, prefix, 3, now=clock.now, sleep=clock.sleep)
+    await a.hold("host:slow.example", 20, "too-many-requests")
+    await b.hold("host:slow.example", 5, "other")
+    held = await b.held("host:slow.example")
+    assert held is not None
+    assert held.seconds == pytest.approx(20)
+    assert held.reason == "too-many-requests"
+    assert await b.held("host:fast.example") is None
+    await b.acquire()  # the window is not paused by a host's hold
+    assert clock.t == clock.start
+    clock.advance(21)
+    assert await a.held("host:slow.example") is None
+
+
+async def test_local_hold_is_scoped() -> None:
+    """The in-process limiter holds a key alone and lets it go on time."""
+    clock = FakeClock()
+    limiter = LocalLimiter(3, now=clock.now, sleep=clock.sleep)
+    await limiter.hold("url:https://a.example/", 60, "too-many-daily-captures!")
+    held = await limiter.held("url:https://a.example/")
+    assert held is not None
+    assert held.reason == "too-many-daily-captures!"
+    assert await limiter.held("url:https://b.example/") is None
+    clock.advance(61)
+    assert await limiter.held("url:https://a.example/") is None

@@ -59,7 +59,10 @@ async def test_captures_still_running_when_the_run_ends_are_logged(fake: FakeWay
     30-second back-off, one queued behind it) are left behind with a ``wayback_captures_unfinished``
     warning that counts both."""
     fake.script.append("429")  # Retry-After: 30, on the wall clock: far past the drain time
-    settings = WaybackSettings(base_url=fake.base_url, availability_url=f"{fake.base_url}/wayback/available")
+    settings = WaybackSettings(
+        base_url=fake.base_url, availability_url=f"{fake.base_url}/wayback/available", access_key="AK",
+        secret_key="SK",
+    )  # fmt: skip
     async with aiohttp.ClientSession() as session:
         client = WaybackClient(session, settings, LocalLimiter(6))
         with capture_logs() as logs:
@@ -69,6 +72,22 @@ async def test_captures_still_running_when_the_run_ends_are_logged(fake: FakeWay
     assert [e for e in logs if e["event"] == "wayback_captures_unfinished"] == [
         {"event": "wayback_captures_unfinished", "log_level": "warning", "count": 2}
     ]
+
+
+async def test_without_keys_save_page_now_is_skipped_not_attempted(fake: FakeWayback, tmp_path: Path) -> None:
+    """No keys: every capture is ``skipped`` with reason ``no_credentials`` at once, nothing is sent
+    (the service refuses anonymous captures), and the outcome is logged like any other."""
+    settings = WaybackSettings(base_url=fake.base_url, availability_url=f"{fake.base_url}/wayback/available")
+    async with aiohttp.ClientSession() as session:
+        client = WaybackClient(session, settings, LocalLimiter(6))
+        async with SaveRunner(client, wait_s=5.0, data_dir=tmp_path, drain_s=1.0) as runner:
+            report = await runner.save("https://example.com/story")
+    assert report.status == "skipped"
+    assert report.message is not None
+    assert report.message.startswith("no_credentials: ")
+    assert fake.submissions == []
+    assert fake.hits["save"] == fake.hits["cdx"] == 0
+    assert "no_credentials" in (tmp_path / "wayback.jsonl").read_text()
 
 
 async def test_wayback_log_that_cannot_be_written_is_logged(

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from warcio.archiveiterator import ArchiveIterator
 
 from service.pipeline.errors import ArchiveError
+from service.pipeline.evidence import cdxj
 from service.pipeline.evidence.store import EvidenceStore
 from service.pipeline.fetch.live import LiveFetcher
 from service.pipeline.models import FetchResult, SourceStatus
@@ -177,8 +178,10 @@ def test_index_is_sorted_on_close_and_torn_lines_are_skipped(store: EvidenceStor
     [index] = sorted(store.folder.glob("*.cdxj"))
     lines = index.read_text().splitlines()
     assert lines == sorted(lines)
-    assert len(lines) == 3
-    assert lines[0].startswith("test,a)/alpha 20240514093000 {")
+    assert lines[0] == cdxj.HEADER
+    assert len(lines) == 4
+    assert lines[1].startswith("test,a)/alpha 20240514093000 {")
+    assert not cdxj.tail_of(index).exists()
     with index.open("a") as fh:
         fh.write('test,a)/alpha 20240514093000 {"url": "https://a.t')
     assert [store.read(c).body for c in store.captures("https://a.test/alpha")] == [b"alpha"]
@@ -270,12 +273,15 @@ params = st.dictionaries(
 
 @given(host=hosts, path=st.from_regex(r"(/[a-z0-9]{1,5}){0,3}", fullmatch=True), query=params)
 def test_surt_key_ignores_spelling(host: str, path: str, query: dict[str, str]) -> None:
-    """Host case, default port, www., fragment and query order never change the key."""
+    """Host case, default port, www., fragment, trailing slash and query order never change the key."""
     forward = "&".join(f"{k}={v}" for k, v in query.items())
     backward = "&".join(f"{k}={v}" for k, v in reversed(query.items()))
     plain = surt_key(f"https://{host}{path}?{forward}" if forward else f"https://{host}{path}")
+    slash = f"{path}/" if path else path
     other = (
-        f"HTTPS://WWW.{host.upper()}:443{path}?{backward}#top" if backward else f"https://{host}:443{path}#x"
+        f"HTTPS://WWW.{host.upper()}:443{slash}?{backward}#top"
+        if backward
+        else f"https://www1.{host}:443{slash}#x"
     )
     assert surt_key(other) == plain
     assert plain.startswith(",".join(reversed(host.split("."))) + ")")

@@ -8,8 +8,9 @@ from datetime import UTC, datetime, timedelta
 import aiohttp
 import pytest
 
-from service.pipeline.errors import ArchiveError, WaybackRateLimited, WaybackRefused, WaybackUnavailable
+from service.pipeline.errors import ArchiveError, WaybackUnavailable
 from service.pipeline.evidence.ratelimit import LocalLimiter
+from service.pipeline.evidence.spn_errors import Scope, SpnError, rule_for
 from service.pipeline.evidence.wayback import (
     BACKOFF_S,
     Snapshot,
@@ -20,7 +21,7 @@ from service.pipeline.evidence.wayback import (
 )
 from service.settings import WaybackSettings
 from tests.fakes.clock import FakeClock
-from tests.fakes.wayback import FakeWayback, serve_wayback
+from tests.fakes.wayback import DOC_ERRORS, FakeWayback, serve_wayback
 
 URL = "https://example.com/article"
 MakeClient = Callable[..., WaybackClient]
@@ -53,7 +54,8 @@ def make_client(fake: FakeWayback, session: aiohttp.ClientSession, clock: FakeCl
     def build(**overrides: object) -> WaybackClient:
         options: dict[str, object] = {
             "base_url": fake.base_url, "availability_url": f"{fake.base_url}/wayback/available",
-            "poll_interval_s": 1.0, "capture_wait_s": 10.0, "request_timeout_s": 5.0, **overrides,
+            "poll_interval_s": 1.0, "capture_wait_s": 10.0, "request_timeout_s": 5.0,
+            "access_key": "AK", "secret_key": "SK", **overrides,
         }  # fmt: skip
         settings = WaybackSettings(**options)  # type: ignore[arg-type]
         limiter = LocalLimiter(6, now=clock.now, sleep=clock.sleep)
@@ -224,14 +226,18 @@ async def test_auth_header_and_flags_with_keys(fake: FakeWayback, make_client: M
 
 
 async def test_no_auth_header_without_keys(fake: FakeWayback, make_client: MakeClient) -> None:
-    """Without keys no Authorization header is sent, and a 401 is a permanent refusal."""
-    fake.require_auth = True
-    with pytest.raises(WaybackRefused):
-        await make_client(secret_key="only-one").submit(URL)
+    """Half a key pair is no key: no Authorization header, and the fake's 401 is a refusal of the
+    account (final); ``save`` with it sends nothing at all (``no_credentials``)."""
+    client = make_client(access_key=None, secret_key="only-one")
+    with pytest.raises(SpnError) as caught:
+        await client.submit(URL)
+    assert (caught.value.code, caught.value.rule.scope, caught.value.rule.retryable) == (
+        "http-401", Scope.ACCOUNT, False,
+    )  # fmt: skip
     assert fake.submissions[0].authorization is None
-    outcome = await make_client().save(URL)
-    assert outcome.status is WaybackStatus.ERROR
-    assert not outcome.retryable
+    outcome = await client.save(URL)
+    assert (outcome.status, outcome.code) == (WaybackStatus.SKIPPED, "no_credentials")
+    assert len(fake.submissions) == 1
 
 
 def test_within_flag() -> None:
@@ -245,9 +251,10 @@ async def test_429_penalizes_the_limiter(
     """A 429 raises with Retry-After and stops the next submission until it has passed."""
     fake.script.append("429")
     client = make_client()
-    with pytest.raises(WaybackRateLimited) as caught:
+    with pytest.raises(SpnError) as caught:
         await client.submit(URL)
     assert caught.value.retry_after_s == 30
+    assert caught.value.rule.scope is Scope.ACCOUNT
     await client.submit(URL)
     assert fake.submissions[1].at - fake.submissions[0].at >= 30
 
@@ -265,8 +272,9 @@ async def test_session_limit_in_http_200_is_retried_later(fake: FakeWayback, mak
 async def test_non_json_save_answer_is_transient(fake: FakeWayback, make_client: MakeClient) -> None:
     """An HTML page instead of JSON is retryable trouble."""
     fake.script.append("html")
-    with pytest.raises(WaybackUnavailable):
+    with pytest.raises(SpnError) as caught:
         await make_client().submit(URL)
+    assert (caught.value.rule.scope, caught.value.rule.retryable) == (Scope.SERVICE, True)
 
 
 async def test_failed_job_is_classified(fake: FakeWayback, make_client: MakeClient) -> None:
@@ -308,4 +316,123 @@ async def test_user_status(fake: FakeWayback, make_client: MakeClient) -> None:
     fake.pending_polls = 100
     client = make_client()
     await client.submit(URL)
-    assert await client.user_status() == (3, 1)
+    status = await client.user_status()
+    assert (status.available, status.processing, status.daily_captures) == (3, 1, 1)
+
+
+# At-post lookups over a CDX that answers like the real server -----------------------------------
+
+POSTED = at("20230610120000")
+
+
+def _history(fake: FakeWayback, *, after: int = 30) -> None:
+    """A page captured in 2017 (old text), in 2021 (the text at post time), again identically in
+    2023 before the post (a revisit row), then ``after`` times after the post (new text)."""
+    fake.add_snapshot(URL, "20170101000000", "<p>six years older</p>")
+    right = fake.add_snapshot(URL, "20210301000000", "<p>the words at post time</p>")
+    fake.add_snapshot(URL, "20220101000000", "<p>moved</p>", status=301)
+    fake.add_revisit(URL, "20230501000000", right)
+    for i in range(after):
+        fake.add_snapshot(URL, f"2023{7 + i // 28:02d}{1 + i % 28:02d}000000", f"<p>edited {i}</p>")
+
+
+@pytest.mark.parametrize("quirk", ["break", "stale_block"])
+@pytest.mark.parametrize("ignores_range", [False, True])
+async def test_at_post_lookup_takes_the_latest_capture_before_the_post(
+    fake: FakeWayback,
+    make_client: MakeClient,
+    session: aiohttp.ClientSession,
+    quirk: str,
+    ignores_range: bool,
+) -> None:
+    """Over a CDX holding a revisit and 30 later captures, answering ``limit=-1`` the way the
+    real servers do, the lookup picks the revisit (May 2023), the latest capture at or before the
+    post, and its replay is the content it revisits; the old query gets it wrong."""
+    fake.limit_quirk = quirk  # type: ignore[assignment]
+    fake.closest_ignores_range = ignores_range
+    _history(fake)
+    old_way = {"url": URL, "output": "json", "to": ts_of(POSTED), "filter": "statuscode:200", "limit": "-1"}
+    async with session.get(f"{fake.base_url}/cdx/search/cdx", params=old_way) as r:
+        rows = await r.json()
+    assert [row[1] for row in rows[1:]] != ["20230501000000"]  # empty (break) or 2017 (stale block)
+    client = make_client()
+    found = await client.closest_before(URL, POSTED)
+    assert found is not None
+    assert (found.ts14, found.mime) == ("20230501000000", "warc/revisit")
+    raw = await client.fetch_raw(found)
+    assert raw.body == b"<p>the words at post time</p>"
+    assert all(q.get("limit") != "-1" and "filter" not in q for q in fake.cdx_queries[1:])
+
+
+async def test_at_post_lookup_walks_windows_when_the_nearest_rows_are_all_later(
+    fake: FakeWayback, make_client: MakeClient
+) -> None:
+    """When the 25 rows nearest the post are all after it (a server that ignores ``to`` with
+    ``sort=closest``), ascending from/to windows ending at the post find the 2017 capture."""
+    fake.closest_ignores_range = True
+    fake.add_snapshot(URL, "20170101000000", "<p>old</p>")
+    for i in range(30):
+        fake.add_snapshot(URL, f"2023{7 + i // 28:02d}{1 + i % 28:02d}000000", f"<p>edited {i}</p>")
+    found = await make_client().closest_before(URL, POSTED)
+    assert found is not None
+    assert found.ts14 == "20170101000000"
+    windows = [q for q in fake.cdx_queries if "closest" not in q]
+    assert [q.get("from", "")[:8] for q in windows] == ["20230511", "20220610", ""]
+
+
+async def test_latest_counts_an_identical_recapture(fake: FakeWayback, make_client: MakeClient) -> None:
+    """The newest capture may be a revisit row: it is the latest capture (of the same content)."""
+    first = fake.add_snapshot(URL, "20200101000000", "<p>same</p>")
+    fake.add_snapshot(URL, "20220101000000", "<p>other</p>")
+    fake.add_revisit(URL, "20240101000000", first)
+    found = await make_client().latest(URL)
+    assert found is not None
+    assert found.ts14 == "20240101000000"
+
+
+# The fake speaks the documented SPN2 protocol ----------------------------------------------------
+
+
+@pytest.mark.parametrize("code", sorted(DOC_ERRORS))
+async def test_every_documented_error_gets_its_scope(
+    fake: FakeWayback, make_client: MakeClient, code: str
+) -> None:
+    """Each error of the docs' table, answered inside HTTP 200, becomes an outcome with the
+    table's scope and retryability and the code in its message."""
+    fake.url_errors[URL] = code
+    outcome = await make_client(skip_if_archived_within_hours=0).save(URL)
+    rule = rule_for(code)
+    assert (outcome.status, outcome.code, outcome.scope) == (WaybackStatus.ERROR, code, rule.scope)
+    assert outcome.retryable is rule.retryable
+    assert outcome.message.startswith(f"{code}: ")
+
+
+async def test_recent_capture_not_yet_indexed_is_reused(
+    fake: FakeWayback, make_client: MakeClient, clock: FakeClock
+) -> None:
+    """A capture made 10 minutes ago that CDX does not show yet (indexing lag): our own recent
+    check finds nothing, so we submit, and SPN's ``if_not_archived_within`` answers with that
+    capture instead of making a new one."""
+    ten_ago = ts_of(clock.utcnow() - timedelta(minutes=10))
+    fake.add_snapshot(URL, ten_ago, "<p>captured by someone else</p>", visible_at=clock.now() + 3600)
+    outcome = await make_client().save(URL)
+    assert outcome.status is WaybackStatus.SUCCESS
+    assert outcome.timestamp == at(ten_ago)
+    assert fake.submissions[0].form["if_not_archived_within"] == "24h"
+    assert len(fake.captures[URL]) == 1  # nothing new was captured
+
+
+async def test_new_capture_reaches_cdx_after_the_indexing_lag(
+    fake: FakeWayback, make_client: MakeClient, clock: FakeClock
+) -> None:
+    """A capture SPN reports done is not in CDX until the lag has passed."""
+    fake.index_lag_s = 300
+    fake.pending_polls = 0
+    client = make_client(skip_if_archived_within_hours=0)
+    outcome = await client.save(URL)
+    assert outcome.status is WaybackStatus.SUCCESS
+    assert await client.latest(URL) is None
+    clock.advance(301)
+    found = await client.latest(URL)
+    assert found is not None
+    assert found.timestamp == outcome.timestamp

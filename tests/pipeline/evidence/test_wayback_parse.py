@@ -9,27 +9,31 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from service.pipeline.errors import (
-    RETRYABLE,
-    ArchiveError,
-    WaybackRateLimited,
-    WaybackRefused,
-    WaybackUnavailable,
+from service.pipeline.errors import ArchiveError, WaybackUnavailable
+from service.pipeline.evidence.spn_errors import (
+    DAILY_CAPTURES,
+    STATUS_EXT,
+    Scope,
+    SpnError,
+    hold_seconds,
+    rule_for,
 )
 from service.pipeline.evidence.wayback_parse import (
-    PERMANENT,
     Snapshot,
     SpnState,
     format_timestamp,
+    latest_at_or_before,
     parse_availability,
     parse_cdx_rows,
     parse_retry_after,
     parse_spn_status,
     parse_spn_submit,
     parse_timestamp,
+    parse_user_status,
     seconds_to_midnight,
     spn_error,
 )
+from tests.fakes.wayback import DOC_ERRORS
 
 CDX_JSON = json.dumps(
     [
@@ -175,81 +179,130 @@ def test_submit_accepted() -> None:
 
 
 def test_submit_429_with_retry_after_seconds_and_date() -> None:
-    """HTTP 429 is rate limiting, with Retry-After read as seconds or as an HTTP date."""
-    with pytest.raises(WaybackRateLimited) as caught:
+    """HTTP 429 is the account's rate limit, with Retry-After read as seconds or as an HTTP date."""
+    with pytest.raises(SpnError) as caught:
         parse_spn_submit(429, None, retry_after="30")
-    assert caught.value.retry_after_s == 30
+    assert (caught.value.code, caught.value.rule.scope, caught.value.retry_after_s) == (
+        "http-429",
+        Scope.ACCOUNT,
+        30,
+    )
     now = datetime(2025, 1, 1, 12, 0, 0, tzinfo=UTC)
-    with pytest.raises(WaybackRateLimited) as caught:
+    with pytest.raises(SpnError) as caught:
         parse_spn_submit(429, None, retry_after="Wed, 01 Jan 2025 12:01:30 GMT", now=now)
     assert caught.value.retry_after_s == 90
 
 
 @pytest.mark.parametrize(
-    ("status_ext", "kind"),
+    ("status_ext", "scope", "retryable"),
     [
-        ("user-session-limit", WaybackRateLimited),
-        ("error:user-session-limit", WaybackRateLimited),
-        ("error:too-many-requests", WaybackRateLimited),
-        ("not-found", WaybackRefused),
-        ("error:blocked-url", WaybackRefused),
-        ("invalid-url-syntax", WaybackRefused),
-        ("error:invalid-host-resolution", WaybackRefused),
-        ("error:gateway-timeout", WaybackUnavailable),
-        ("error:job-failed", WaybackUnavailable),
-        ("error:something-new", WaybackUnavailable),
-        (None, WaybackUnavailable),
+        ("user-session-limit", Scope.ACCOUNT, True),
+        ("error:user-session-limit", Scope.ACCOUNT, True),
+        ("error:max-daily-bandwidth", Scope.ACCOUNT, True),
+        ("error:too-many-requests", Scope.HOST, True),
+        ("error:max-daily-bandwidth-host", Scope.HOST, False),
+        ("error:bandwidth-limit-exceeded", Scope.HOST, False),
+        ("error:too-many-daily-captures", Scope.URL, False),
+        ("not-found", Scope.URL, False),
+        ("error:blocked-url", Scope.URL, False),
+        ("invalid-url-syntax", Scope.URL, False),
+        ("error:unauthorized", Scope.URL, False),
+        ("error:too-many-redirects", Scope.URL, False),
+        ("error:gateway-timeout", Scope.URL, True),
+        ("error:job-failed", Scope.SERVICE, True),
+        ("error:something-new", Scope.SERVICE, True),
+        (None, Scope.SERVICE, True),
     ],
 )
-def test_submit_errors_inside_http_200(status_ext: str | None, kind: type[ArchiveError]) -> None:
-    """HTTP 200 with status=error is classified by status_ext: rate limited, refused or transient."""
+def test_submit_errors_inside_http_200(status_ext: str | None, scope: Scope, retryable: bool) -> None:
+    """HTTP 200 with status=error is classified by the table: its scope and whether to retry."""
     body = {"status": "error", "status_ext": status_ext, "message": "Couldn't capture."}
-    with pytest.raises(kind) as caught:
+    with pytest.raises(SpnError) as caught:
         parse_spn_submit(200, body)
-    assert type(caught.value) is kind
-    assert isinstance(caught.value, RETRYABLE) == (kind is not WaybackRefused)
+    assert (caught.value.rule.scope, caught.value.rule.retryable) == (scope, retryable)
+    assert "Couldn't capture." in str(caught.value)
 
 
 def test_submit_session_limit_by_message_only() -> None:
-    """The 'limit of active sessions' message without a status_ext is still rate limiting."""
+    """The 'limit of active sessions' message without a status_ext is the account's session limit."""
     body = {"message": "You have already reached the limit of active sessions. Try again later."}
-    with pytest.raises(WaybackRateLimited):
+    with pytest.raises(SpnError) as caught:
         parse_spn_submit(200, body)
+    assert caught.value.code == "user-session-limit"
 
 
-def test_submit_daily_limit_waits_for_midnight_utc() -> None:
-    """A daily cap retries at the next 00:00 UTC."""
+def test_daily_limits_hold_until_midnight_utc() -> None:
+    """A daily cap (a URL's, a host's or the account's) is held until the next 00:00 UTC."""
     now = datetime(2025, 5, 5, 23, 0, 0, tzinfo=UTC)
-    with pytest.raises(WaybackRateLimited) as caught:
-        parse_spn_submit(200, {"status": "error", "status_ext": "error:too-many-daily-captures"}, now=now)
-    assert caught.value.retry_after_s == 3600
+    for code in (
+        "too-many-daily-captures",
+        "max-daily-bandwidth-host",
+        "max-daily-bandwidth",
+        DAILY_CAPTURES,
+    ):
+        rule = rule_for(code)
+        assert hold_seconds(rule, now=now, backoff_s=20, retry_after_s=None) == 3600
 
 
 @pytest.mark.parametrize(
-    ("status", "body", "kind"),
+    ("status", "body", "scope", "retryable"),
     [
-        (401, None, WaybackRefused),
-        (403, {"message": "blocked"}, WaybackRefused),
-        (400, None, WaybackRefused),
-        (502, None, WaybackUnavailable),
-        (503, {"status": "error"}, WaybackUnavailable),
-        (200, None, WaybackUnavailable),
-        (200, ["job"], WaybackUnavailable),
+        (401, None, Scope.ACCOUNT, False),
+        (403, {"message": "blocked"}, Scope.ACCOUNT, False),
+        (400, None, Scope.URL, False),
+        (502, None, Scope.SERVICE, True),
+        (503, {"status": "error"}, Scope.SERVICE, True),
+        (200, None, Scope.SERVICE, True),
+        (200, ["job"], Scope.SERVICE, True),
     ],
 )
-def test_submit_http_failures(status: int, body: object, kind: type[ArchiveError]) -> None:
-    """Auth and client errors are refusals; server errors and non-JSON answers are transient."""
-    with pytest.raises(kind):
+def test_submit_http_failures(status: int, body: object, scope: Scope, retryable: bool) -> None:
+    """Keys refused stop the account; server errors and non-JSON answers are the service's, retried."""
+    with pytest.raises(SpnError) as caught:
         parse_spn_submit(status, body)
+    assert (caught.value.rule.scope, caught.value.rule.retryable) == (scope, retryable)
 
 
-@given(st.text(alphabet="abcdefghijklmnopqrstuvwxyz-:", min_size=1, max_size=30))
-def test_every_status_ext_is_refused_or_retryable(ext: str) -> None:
-    """Exactly the permanent status_ext values are refusals; everything else may be retried."""
+def test_every_documented_status_ext_is_in_the_table() -> None:
+    """Every code of the SPN2 docs' error table (as the fake speaks them) has its own rule."""
+    assert set(DOC_ERRORS) <= set(STATUS_EXT)
+
+
+@given(st.from_regex(r"(error:)?[a-z][a-z-]{0,28}", fullmatch=True))
+def test_every_status_ext_has_a_rule(ext: str) -> None:
+    """Any status_ext gets a rule; unknown ones are the service's, retried."""
     error = spn_error(ext)
-    permanent = ext.removeprefix("error:") in PERMANENT
-    assert isinstance(error, WaybackRefused) == permanent
-    assert isinstance(error, RETRYABLE) != permanent
+    known = STATUS_EXT.get(ext.removeprefix("error:"))
+    assert error.rule == (known or rule_for("job-failed"))
+    assert error.code == ext.removeprefix("error:")
+
+
+def test_user_status_with_and_without_daily_counts() -> None:
+    """``/save/status/user``: sessions, and the day's captures when the service reports them."""
+    plain = parse_user_status({"available": 3, "processing": 1})
+    assert (plain.available, plain.processing, plain.day_used_up) == (3, 1, False)
+    full = parse_user_status(
+        {"available": 8, "processing": 0, "daily_captures": 100, "daily_captures_limit": 100}
+    )
+    assert full.day_used_up
+
+
+def test_latest_at_or_before_counts_revisits_and_ignores_order() -> None:
+    """Rows in any order: the latest 200 or revisit of a 200 at or before the moment; a revisit
+    of a 404's content, redirects and later rows are not the page."""
+    rows = parse_cdx_rows(CDX_JSON)
+    when = datetime(2021, 12, 31, tzinfo=UTC)
+    found = latest_at_or_before(list(reversed(rows)), when)
+    assert found is not None
+    assert found.timestamp == datetime(2021, 3, 15, 12, 1, 2, tzinfo=UTC)
+    assert latest_at_or_before(rows, datetime(2019, 1, 1, tzinfo=UTC)) is None
+    gone = Snapshot(datetime(2020, 6, 1, tzinfo=UTC), "https://example.com/", status=404, digest="GONE")
+    again = Snapshot(
+        datetime(2020, 7, 1, tzinfo=UTC), "https://example.com/", mime="warc/revisit", digest="GONE"
+    )
+    moved = Snapshot(datetime(2020, 8, 1, tzinfo=UTC), "https://example.com/", status=301, digest="M")
+    picked = latest_at_or_before([rows[0], gone, again, moved], datetime(2020, 12, 1, tzinfo=UTC))
+    assert picked == rows[0]
 
 
 def test_status_pending_success_error() -> None:
