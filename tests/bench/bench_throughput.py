@@ -170,7 +170,8 @@ _TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 def _tree_rss_kb(pid: int, cpu: dict[int, float] | None = None) -> int:
     """Resident set of a process and its descendants, from /proc (0 where unreadable); ``cpu``
-    gets each descendant's own CPU seconds so far."""
+    gets each one's own CPU seconds so far (extraction workers may be the children of a fork
+    server that outlives the process: wait4 would not count them)."""
     total, todo = 0, [pid]
     while todo:
         p = todo.pop()
@@ -178,7 +179,7 @@ def _tree_rss_kb(pid: int, cpu: dict[int, float] | None = None) -> int:
             status = Path(f"/proc/{p}/status").read_text()
             m = re.search(r"^VmRSS:\s+(\d+)", status, re.M)
             total += int(m.group(1)) if m else 0
-            if cpu is not None and p != pid:
+            if cpu is not None:
                 fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
                 cpu[p] = max(cpu.get(p, 0.0), (int(fields[11]) + int(fields[12])) / _TICK)
             for task in Path(f"/proc/{p}/task").iterdir():
@@ -197,7 +198,7 @@ class Run:
     maxrss_mb: float  # largest single process (wait4 rusage)
     tree_peak_mb: float  # largest sampled sum over the process tree (0 without /proc)
     stderr_tail: str
-    cpu_s: float = 0.0  # the whole tree's CPU (wait4: the process and every child it reaped)
+    cpu_s: float = 0.0  # the whole tree's CPU: the main process's and its descendants'
     workers_cpu_s: float = 0.0  # the descendants' own CPU, last sampled (a floor)
 
 
@@ -224,7 +225,8 @@ def run_measured(cmd: list[str], workdir: Path) -> Run:
         sampler.join()
         proc.returncode = os.waitstatus_to_exitcode(status)
     tail = err_path.read_text(errors="replace")[-2000:]
-    cpu = usage.ru_utime + usage.ru_stime
+    main_cpu = max(children.pop(proc.pid, 0.0), usage.ru_utime + usage.ru_stime - sum(children.values()))
+    cpu = main_cpu + sum(children.values())
     return Run(
         seconds, proc.returncode, usage.ru_maxrss / 1024, peak[0] / 1024, tail, cpu, sum(children.values())
     )

@@ -273,13 +273,18 @@ class _Generation:
         return list(getattr(self.executor, "_processes", None) or {})
 
     async def ready(self) -> None:
-        """Start every worker once, so no page pays the spawn and imports inside its timeout."""
+        """Start every worker once, so no page pays the spawn and imports inside its timeout.
+
+        Starting a worker blocks until the fork server has loaded the extraction stack: that wait
+        happens in a thread, so the event loop goes on (fetching the first pages, say) meanwhile.
+        """
         if self._ready is None:
-            loop = asyncio.get_running_loop()
-            self._ready = asyncio.gather(
-                *(loop.run_in_executor(self.executor, _noop) for _ in range(self.workers))
-            )
+            self._ready = asyncio.ensure_future(asyncio.to_thread(self._start_all))
         await asyncio.shield(self._ready)
+
+    def _start_all(self) -> list[int]:
+        futures = [self.executor.submit(_noop) for _ in range(self.workers)]
+        return [future.result() for future in futures]
 
     async def close(self) -> None:
         """Shut down: gracefully when idle, else SIGKILL (a running page may be hostile)."""
@@ -306,6 +311,12 @@ _RECYCLE_RSS_BYTES = 512 * 1024 * 1024
 _RECYCLE_CHECK_EVERY = 32  # pages between two looks at the workers' memory
 
 
+def _quietly(task: asyncio.Future[None]) -> None:
+    """A background start's failure is the first page's to report: read here, so never logged twice."""
+    if not task.cancelled():
+        task.exception()
+
+
 class _Innocent(Exception):
     """This task's pool was killed for another task's timeout: it deserves one retry."""
 
@@ -325,8 +336,13 @@ class ExtractorPool:
         max_tasks_per_child: int | None = None,
         cache_size: int = 256,
         recycle_rss_bytes: int = _RECYCLE_RSS_BYTES,
+        eager: bool = True,
     ):
+        """``eager=False``: entering starts the workers without waiting for them (the caller has
+        pages to fetch first); a worker that fails to start then fails the first extraction."""
         self.settings = settings
+        self._eager = eager
+        self._starting: asyncio.Future[None] | None = None
         self.extractions = 0
         self._max_tasks_per_child = max_tasks_per_child
         self._recycle_rss_bytes = recycle_rss_bytes
@@ -356,6 +372,10 @@ class ExtractorPool:
     async def __aenter__(self) -> ExtractorPool:
         if self.settings.workers > 0:
             self._gen = self._new_generation()
+            if not self._eager:  # started now, waited for by the first page (outside its timeout)
+                self._starting = asyncio.ensure_future(self._gen.ready())
+                self._starting.add_done_callback(_quietly)
+                return self
             try:
                 await self._gen.ready()
             except BrokenProcessPool as e:
@@ -372,6 +392,8 @@ class ExtractorPool:
             task.cancel()
         self._cache.clear()
         gen, self._gen = self._gen, None
+        if self._starting is not None and not self._starting.done():
+            await asyncio.wait([self._starting])  # a shutdown while the workers start waits for them
         if gen is not None:
             await gen.close()
         if self._retiring:
