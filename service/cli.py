@@ -21,26 +21,10 @@ from functools import partial
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, NoReturn
 
-from service.logs import configure_logging
-from service.pipeline import (
-    EventKind,
-    InputFormat,
-    PipelineError,
-    ProgressEvent,
-    Report,
-    SourceStatus,
-    Verdict,
-    normalize_url,
-    open_deps,
-    parse_format,
-    parse_post,
-    parse_posted_at,
-    render_html,
-    render_json,
-    render_text,
-    run_batch,
-    verify_post,
-)
+# Only leaves at start-up: --help and a usage error load neither the pipeline, nor structlog, nor
+# the HTTP client; each command imports what it runs.
+from service.pipeline.errors import PipelineError
+from service.pipeline.models import EventKind, InputFormat, ProgressEvent, Report, SourceStatus, Verdict
 from service.settings import (
     ARCHIVE_CHOICES,
     ApiSettings,
@@ -244,6 +228,8 @@ def _read_post_text(name: str) -> str:
 
 
 def _render(report: Report, fmt: str, stream: IO[str]) -> str:
+    from service.pipeline import render_html, render_json, render_text
+
     if fmt == "text":
         color = stream.isatty() and "NO_COLOR" not in os.environ
         return render_text(report, color=color)
@@ -253,6 +239,8 @@ def _render(report: Report, fmt: str, stream: IO[str]) -> str:
 
 
 async def _verify(args: argparse.Namespace, settings: Settings) -> int:
+    from service.pipeline import open_deps, parse_format, parse_post, parse_posted_at, verify_post
+
     text = _read_post_text(args.file)
     posted_at = parse_posted_at(args.posted_at) if args.posted_at else None
     post = parse_post(text, parse_format(args.input_format), id=args.id, posted_at=posted_at)
@@ -316,6 +304,8 @@ class _ProgressBar:
 
 
 async def _batch(args: argparse.Namespace, settings: Settings) -> int:
+    from service.pipeline import open_deps, parse_format, run_batch
+
     if (args.format or "json") != "json":
         raise UsageError("batch writes JSON lines: --format must be json")
     default_format = parse_format(args.input_format)
@@ -460,6 +450,7 @@ def _same_file(a: str, b: str) -> bool:
 
 
 async def _capture(args: argparse.Namespace, settings: Settings) -> int:
+    from service.pipeline import normalize_url
     from service.pipeline.evidence import export_warc
     from service.pipeline.fetch import LiveFetcher, make_client_session
 
@@ -579,6 +570,8 @@ def _one_line(message: str, limit: int = 300) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
+        from service.logs import configure_logging
+
         configure_logging(level=args.log_level, json=getattr(args, "log_format", "console") == "json")
         settings = settings_from(args, os.environ)
         if not getattr(args, "check", False):  # a health check writes nothing

@@ -143,8 +143,11 @@ async def open_deps(
     Now once an hour whoever asks. The caller opens and closes the client.
     """
     async with AsyncExitStack() as stack:
-        # The extraction workers start (spawn, import trafilatura) while the rest is set up.
-        starting = asyncio.ensure_future(stack.enter_async_context(ExtractorPool(settings.extract)))
+        # The extraction workers start (the fork server imports trafilatura, then forks them) while
+        # the rest is set up and the first pages are fetched: the first extraction waits for them.
+        starting = asyncio.ensure_future(
+            stack.enter_async_context(ExtractorPool(settings.extract, eager=False))
+        )
         store = saves = None
         try:
             if settings.replay:

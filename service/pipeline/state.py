@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
@@ -130,13 +131,17 @@ class IndexCache(Generic[V]):
     """Text indexes by text, built on first use and kept in a small LRU.
 
     The same page under several URLs, or its live and at-post captures when they are equal, share
-    one index; a page text that no passage needs is never indexed at all.
+    one index; a page text that no passage needs is never indexed at all. While a post is judged
+    its texts are held (``holding``): they are never evicted then, however many the post cites,
+    so each is indexed once per post (an LRU smaller than one post's texts, read round-robin by
+    each passage, would rebuild every index for every passage). The LRU bound applies to the rest.
     """
 
     def __init__(self, build: Callable[[str], V], size: int = 128) -> None:
         self._build = build
         self._size = size
         self._items: OrderedDict[str, V] = OrderedDict()
+        self._held: dict[str, int] = {}
         self.builds = 0
 
     def get(self, text: str) -> V:
@@ -146,9 +151,39 @@ class IndexCache(Generic[V]):
             return found
         self.builds += 1
         value = self._items[text] = self._build(text)
-        if len(self._items) > self._size:
-            self._items.popitem(last=False)
+        self._trim()
         return value
+
+    @contextmanager
+    def holding(self, texts: Iterable[str]) -> Iterator[None]:
+        """Keep the indexes of ``texts`` (once built) until the block ends."""
+        held = list(dict.fromkeys(texts))
+        for text in held:
+            self._held[text] = self._held.get(text, 0) + 1
+        try:
+            yield
+        finally:
+            for text in held:
+                left = self._held[text] - 1
+                if left:
+                    self._held[text] = left
+                else:
+                    del self._held[text]
+            self._trim()
+
+    def _trim(self) -> None:
+        """Evict the least recently used indexes that nobody holds, down to ``size``."""
+        excess = len(self._items) - self._size
+        if excess <= 0:
+            return
+        victims = []
+        for text in self._items:
+            if text not in self._held:
+                victims.append(text)
+                if len(victims) == excess:
+                    break
+        for text in victims:
+            del self._items[text]
 
 
 def new_index_cache(size: int = 128) -> IndexCache[TextIndex]:

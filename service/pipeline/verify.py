@@ -35,13 +35,15 @@ async def verify_post(post: Post, *, deps: Deps) -> Report:
     sources = await asyncio.gather(*(read(c) for c in post.citations))
     by_url = {c.url: s for c, s in zip(post.citations, sources, strict=True)}
     quotes: list[QuoteReport] = []
-    for passage in choose_attachment(post.passages, by_url, settings=deps.settings.align):
-        cited = by_url.get(passage.cited_url) if passage.cited_url else None
-        others = [s for s in sources if s is not cited]
-        for quote in judge_block(passage, cited, others, settings=deps.settings.align):
-            quotes.append(quote)
-            _emit(deps, EventKind.QUOTE_JUDGED, post, index=len(quotes) - 1, status=quote.status.value,
-                  flagged=quote.flagged, quote=quote)  # fmt: skip
+    # Every text of the post stays indexed while it is judged: each is indexed once, however many.
+    with deps.indexes.holding(t.text for s in sources for t in (*s.live, *s.at_post)):
+        for passage in choose_attachment(post.passages, by_url, settings=deps.settings.align):
+            cited = by_url.get(passage.cited_url) if passage.cited_url else None
+            others = [s for s in sources if s is not cited]
+            for quote in judge_block(passage, cited, others, settings=deps.settings.align):
+                quotes.append(quote)
+                _emit(deps, EventKind.QUOTE_JUDGED, post, index=len(quotes) - 1, status=quote.status.value,
+                      flagged=quote.flagged, quote=quote)  # fmt: skip
     report = build_report(
         post_id=post.id,
         posted_at=post.posted_at,

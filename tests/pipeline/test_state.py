@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from service.pipeline.state import SourceCache
+from service.pipeline.state import IndexCache, SourceCache
 
 
 async def test_concurrent_callers_share_one_read() -> None:
@@ -106,3 +106,19 @@ async def test_reads_older_than_the_age_limit_are_read_again() -> None:
     assert await aged.get(("live", "k"), read) != first
     assert await forever.get(("live", "k"), read) == kept
     assert (aged.reads, forever.reads) == (2, 1)
+
+
+def test_index_cache_holds_every_text_of_a_post_while_it_is_judged() -> None:
+    """Texts held for a post are never evicted, however many: read round-robin, each is built once;
+    once released, the cache shrinks back to its bound."""
+    cache: IndexCache[str] = IndexCache(str.upper, size=2)
+    texts = [f"text {n}" for n in range(6)]
+    with cache.holding(texts):
+        for _ in range(3):
+            for text in texts:
+                assert cache.get(text) == text.upper()
+        assert cache.builds == 6
+    assert cache.get("text 5") == "TEXT 5"
+    assert cache.builds == 6
+    cache.get("text 0")
+    assert cache.builds == 7  # evicted after the post: the bound applies again

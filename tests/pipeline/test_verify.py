@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import random
+from collections import Counter
 from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 
-from service.pipeline.deps import Deps
+from service.pipeline.align.aligner import TextIndex, index_text
+from service.pipeline.deps import Deps, open_deps
 from service.pipeline.extract.health import probe_url
 from service.pipeline.models import (
     EventKind,
@@ -16,9 +20,11 @@ from service.pipeline.models import (
     SourceStatus,
 )
 from service.pipeline.posts.reader import parse_post
+from service.pipeline.state import IndexCache, SourceCache
 from service.pipeline.verify import verify_post
-from service.settings import HttpSettings, Settings
+from service.settings import ExtractSettings, HttpSettings, Settings
 from tests.fakes.sources import FakeFetcher, TextExtractor
+from tests.pipeline._warc_helpers import WHEN, Cap, write_warc
 
 # The soft-404 probe is its own test below; here it would only add fetches to count.
 NO_PROBE = Settings(http=HttpSettings(probe_soft_404=False))
@@ -344,3 +350,40 @@ async def test_hostile_page_times_out_and_the_rest_of_the_post_goes_on() -> None
     assert (by_url[A].status, by_url[A].reason) == (SourceStatus.ERROR, "extraction_timeout")
     assert by_url[B].status is SourceStatus.OK
     assert _statuses(report.quotes) == ["verbatim", "unverifiable"]
+
+
+async def test_post_citing_151_pages_reads_each_once_and_indexes_each_text_once(tmp_path: Path) -> None:
+    """A long post citing 151 pages (replayed from a local WARC) finishes; every source is read
+    once and every text indexed once, though the post has more texts than the index cache keeps."""
+    rng = random.Random(151)
+    vocabulary = [f"w{n}x" for n in range(3000)]
+    pages, blocks = [], []
+    for n in range(151):
+        url = f"https://site{n % 7}.example/story/{n}"
+        paragraphs = [" ".join(rng.choice(vocabulary) for _ in range(60)) for _ in range(4)]
+        body = "".join(f"<p>{p}.</p>" for p in paragraphs)
+        html = f"<html><head><title>Story {n}</title></head><body><article>{body}</article></body></html>"
+        pages.append(Cap(url, WHEN, html.encode()))
+        own = " ".join(rng.choice(["we", "think", "so", "not", "really", "maybe"]) for _ in range(30))
+        blocks.append(f"> {' '.join(paragraphs[1].split()[:30])}\n\n{own.capitalize()}.\n\n{url}")
+    warc = write_warc(tmp_path / "pages.warc.gz", pages)
+    settings = Settings(
+        http=HttpSettings(probe_soft_404=False), extract=ExtractSettings(workers=0), replay=(warc,)
+    )
+    built: Counter[str] = Counter()
+
+    def counting(text: str) -> TextIndex:
+        built[text] += 1
+        return index_text(text)
+
+    post = parse_post("\n\n".join(blocks) + "\n", InputFormat.TEXT)
+    async with open_deps(settings) as opened:
+        deps = replace(opened, indexes=IndexCache(counting, size=128))
+        report = await verify_post(post, deps=deps)
+        assert isinstance(deps.cache, SourceCache)
+        assert deps.cache.reads == 151
+    assert len(report.sources) == 151
+    assert all(s.status is SourceStatus.OK for s in report.sources)
+    assert sum(q.status is QuoteStatus.VERBATIM for q in report.quotes) >= 151
+    assert len(built) > 128  # more texts than the cache keeps ...
+    assert set(built.values()) == {1}  # ... and still each indexed once

@@ -123,10 +123,12 @@ def author(root: html.HtmlElement) -> str | None:
     return "; ".join(clean) if clean else None
 
 
-def guessed_date(data: bytes) -> str | None:
-    """htmldate's quick (non-extensive) reading, for pages with no structured publication date."""
+def guessed_date(root: html.HtmlElement) -> str | None:
+    """htmldate's quick (non-extensive) reading, for pages with no structured publication date.
+
+    Handed the parsed tree (htmldate cleans a copy of it), not the bytes: no second parse."""
     try:
-        found = find_date(data, extensive_search=False, original_date=True, outputformat="%Y-%m-%d")
+        found = find_date(root, extensive_search=False, original_date=True, outputformat="%Y-%m-%d")
     except (ValueError, TypeError):
         return None
     return iso_date(found) if isinstance(found, str) else None

@@ -24,6 +24,7 @@ from collections import OrderedDict
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
+from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin
@@ -37,6 +38,7 @@ from service.pipeline.urls import normalize_url
 from service.settings import ExtractSettings
 
 if TYPE_CHECKING:
+    from lxml import html
     from trafilatura.settings import Document
 
 __all__ = ["ExtractorPool", "extract_article"]
@@ -64,24 +66,25 @@ class _PageReading:
 def _read_page(body: bytes, url: str | None, content_type: str | None, max_html_bytes: int) -> _PageReading:
     """Decode, parse and extract one page. Pure: the result depends on the bytes and charset only.
 
-    The page is parsed twice (once here for the fallback text, once inside trafilatura): handing
-    trafilatura our tree makes it deep-copy it, which measured slightly slower than a re-parse.
+    The page is parsed once: metadata, signals and the whole-page text are read from the tree,
+    then htmldate and trafilatura are handed the same tree (trafilatura copies it before it
+    cleans it; htmldate cleans a copy), which costs less than their own decoding and parsing.
     """
     text = _pagetext.decode_html(body, content_type)
-    root, data = _pagetext.parse_html(text, max_html_bytes)
+    root, _data = _pagetext.parse_html(text, max_html_bytes)
     if root is None:
         return _PageReading("", "", None, None, None, None, None, None)
-    doc = _trafilatura(data, url)
     canonical, og_url, base = _pagemeta.link_hrefs(root)
-    published = _pagemeta.published_date(root) or _pagemeta.guessed_date(data)
-    main_text = (doc.text or "") if doc is not None else ""
     title, author = _pagemeta.title(root), _pagemeta.author(root)
     signals = read_signals(root, title)
     text = _pagetext.page_text(root)
+    published = _pagemeta.published_date(root) or _pagemeta.guessed_date(root)
+    doc = _trafilatura(root, url)
+    main_text = (doc.text or "") if doc is not None else ""
     return _PageReading(main_text, text, title, author, published, canonical, og_url, base, signals)
 
 
-def _trafilatura(data: bytes, url: str | None) -> Document | None:
+def _trafilatura(root: html.HtmlElement, url: str | None) -> Document | None:
     """trafilatura's reading of the page, or None when it discards the page or trips on it."""
     # Imported here, in the worker: the parent process never extracts and starts faster without it.
     import trafilatura
@@ -89,7 +92,7 @@ def _trafilatura(data: bytes, url: str | None) -> Document | None:
 
     try:
         doc = trafilatura.bare_extraction(
-            data,
+            root,  # our tree: trafilatura copies it, never changes it
             url=url,
             # Metadata is read from the tree in _pagemeta: trafilatura's pass (htmldate's extensive
             # date search above all) cost a third of the extraction time.
@@ -177,6 +180,25 @@ def _init_worker(parent: int | None = None) -> None:
             importlib.import_module(f"encodings.{codec.name}")
 
 
+def _start_worker(parent: int | None) -> None:
+    """A forked worker's first step: let go of the fork server, then the usual ``_init_worker``.
+
+    The fork server exits when the last holder of its "alive" pipe does; that is meant to be this
+    process's parent, but each worker is handed a copy too. A worker that kept it would keep
+    the server alive after the parent died, and the server's death is what kills the workers
+    (``_die_with_parent``); a worker never starts processes of its own, so it closes its copy.
+    """
+    from multiprocessing import forkserver
+
+    server = getattr(forkserver, "_forkserver", None)
+    alive = getattr(server, "_forkserver_alive_fd", None)
+    if isinstance(alive, int):
+        with contextlib.suppress(OSError):
+            os.close(alive)
+        server._forkserver_alive_fd = None  # type: ignore[union-attr]
+    _init_worker(parent)
+
+
 def _reap(procs: list[multiprocessing.process.BaseProcess], timeout_s: float) -> None:
     """Block until every killed worker has exited: ``join`` waits on the sentinel, then ``waitpid``."""
     deadline = time.monotonic() + timeout_s
@@ -188,21 +210,62 @@ def _noop() -> int:
     return os.getpid()
 
 
+# What the fork server imports once, before it forks any worker: the extraction stack, not the CLI.
+_PRELOAD = ["service.pipeline.extract.pool", "trafilatura", "htmldate", "charset_normalizer"]
+
+
+def _worker_context() -> tuple[multiprocessing.context.BaseContext, int | None]:
+    """The context workers start from, and the pid of the process that will be their parent.
+
+    A fork server (started once per process, importing ``_PRELOAD`` once) forks every worker:
+    starting one costs a fork and ``_init_worker``, not an interpreter start and a re-import of
+    trafilatura, so a page never waits long for a worker and a killed pool comes back at once.
+    The server exits when this process dies; its workers die with it (``_die_with_parent``).
+    Where there is no fork server (Windows), workers are spawned.
+    """
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn"), os.getpid()
+    from multiprocessing import forkserver
+
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(_PRELOAD)
+    forkserver.ensure_running()
+    # The server's pid has no public accessor; ``_forkserver_pid`` has been there since 3.4.
+    return context, getattr(getattr(forkserver, "_forkserver", None), "_forkserver_pid", None)
+
+
+def _rss_bytes(pid: int) -> int:
+    """Resident memory of a process (0 where /proc can't tell)."""
+    try:
+        return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * _PAGE_BYTES
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+_PAGE_BYTES = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+
 class _Generation:
     """One process pool; replaced wholesale when a page hangs it or a worker dies."""
 
-    def __init__(self, workers: int, max_tasks_per_child: int) -> None:
+    def __init__(self, workers: int, max_tasks_per_child: int | None) -> None:
         self.workers = workers
+        context, parent = _worker_context()
         self.executor = ProcessPoolExecutor(
             max_workers=workers,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=_init_worker,
-            initargs=(os.getpid(),),
+            mp_context=context,
+            initializer=_start_worker if context.get_start_method() == "forkserver" else _init_worker,
+            initargs=(parent,),
             max_tasks_per_child=max_tasks_per_child,
         )
         self.killed = False
         self.running = 0
+        self.done = 0
         self._ready: asyncio.Future[list[int]] | None = None
+
+    def largest_rss(self) -> int:
+        """The resident memory of the largest worker, in bytes."""
+        return max(map(_rss_bytes, self.pids()), default=0)
 
     def pids(self) -> list[int]:
         # ProcessPoolExecutor has no public way to reach its children, and only SIGKILL stops a
@@ -210,13 +273,18 @@ class _Generation:
         return list(getattr(self.executor, "_processes", None) or {})
 
     async def ready(self) -> None:
-        """Start every worker once, so no page pays the spawn and imports inside its timeout."""
+        """Start every worker once, so no page pays the spawn and imports inside its timeout.
+
+        Starting a worker blocks until the fork server has loaded the extraction stack: that wait
+        happens in a thread, so the event loop goes on (fetching the first pages, say) meanwhile.
+        """
         if self._ready is None:
-            loop = asyncio.get_running_loop()
-            self._ready = asyncio.gather(
-                *(loop.run_in_executor(self.executor, _noop) for _ in range(self.workers))
-            )
+            self._ready = asyncio.ensure_future(asyncio.to_thread(self._start_all))
         await asyncio.shield(self._ready)
+
+    def _start_all(self) -> list[int]:
+        futures = [self.executor.submit(_noop) for _ in range(self.workers)]
+        return [future.result() for future in futures]
 
     async def close(self) -> None:
         """Shut down: gracefully when idle, else SIGKILL (a running page may be hostile)."""
@@ -237,6 +305,16 @@ class _Generation:
 
 
 _CacheKey = tuple[str, str | None, int]
+# Workers are recycled on memory, not on a task count: a worker whose resident memory has grown
+# past this (lxml and trafilatura keep what a huge page made them allocate) is retired.
+_RECYCLE_RSS_BYTES = 512 * 1024 * 1024
+_RECYCLE_CHECK_EVERY = 32  # pages between two looks at the workers' memory
+
+
+def _quietly(task: asyncio.Future[None]) -> None:
+    """A background start's failure is the first page's to report: read here, so never logged twice."""
+    if not task.cancelled():
+        task.exception()
 
 
 class _Innocent(Exception):
@@ -251,10 +329,24 @@ class ExtractorPool:
     inline (tests, tiny jobs) with no timeout. ``extractions`` counts pages actually extracted.
     """
 
-    def __init__(self, settings: ExtractSettings, *, max_tasks_per_child: int = 200, cache_size: int = 256):
+    def __init__(
+        self,
+        settings: ExtractSettings,
+        *,
+        max_tasks_per_child: int | None = None,
+        cache_size: int = 256,
+        recycle_rss_bytes: int = _RECYCLE_RSS_BYTES,
+        eager: bool = True,
+    ):
+        """``eager=False``: entering starts the workers without waiting for them (the caller has
+        pages to fetch first); a worker that fails to start then fails the first extraction."""
         self.settings = settings
+        self._eager = eager
+        self._starting: asyncio.Future[None] | None = None
         self.extractions = 0
         self._max_tasks_per_child = max_tasks_per_child
+        self._recycle_rss_bytes = recycle_rss_bytes
+        self._retiring: set[asyncio.Task[None]] = set()
         self._cache_size = cache_size
         self._cache: OrderedDict[_CacheKey, asyncio.Task[_PageReading]] = OrderedDict()
         self._gen: _Generation | None = None
@@ -280,6 +372,10 @@ class ExtractorPool:
     async def __aenter__(self) -> ExtractorPool:
         if self.settings.workers > 0:
             self._gen = self._new_generation()
+            if not self._eager:  # started now, waited for by the first page (outside its timeout)
+                self._starting = asyncio.ensure_future(self._gen.ready())
+                self._starting.add_done_callback(_quietly)
+                return self
             try:
                 await self._gen.ready()
             except BrokenProcessPool as e:
@@ -296,8 +392,12 @@ class ExtractorPool:
             task.cancel()
         self._cache.clear()
         gen, self._gen = self._gen, None
+        if self._starting is not None and not self._starting.done():
+            await asyncio.wait([self._starting])  # a shutdown while the workers start waits for them
         if gen is not None:
             await gen.close()
+        if self._retiring:
+            await asyncio.gather(*self._retiring, return_exceptions=True)
 
     async def restart(self) -> None:
         """Kill the workers and start afresh (memory hygiene); running extractions are retried once."""
@@ -362,9 +462,13 @@ class ExtractorPool:
                 fut = loop.run_in_executor(
                     gen.executor, _read_page, body, url, content_type, self.settings.max_html_bytes
                 )
-                return await asyncio.wait_for(fut, self.settings.timeout_s)
+                page = await asyncio.wait_for(fut, self.settings.timeout_s)
             finally:
                 gen.running -= 1
+            gen.done += 1
+            if gen.done % _RECYCLE_CHECK_EVERY == 0:
+                self._recycle_if_large(gen)
+            return page
         except TimeoutError as e:
             await self._replace(gen)
             raise ExtractionTimeout(f"extraction took over {self.settings.timeout_s:g} s") from e
@@ -380,6 +484,17 @@ class ExtractorPool:
             raise ExtractionError("an extraction worker died", reason=SourceReason.EXTRACTION_CRASHED) from e
         except Exception as e:  # anything the worker raised, or failed to send back
             raise ExtractionError(f"extraction failed: {e!r}") from e
+
+    def _recycle_if_large(self, gen: _Generation) -> None:
+        """Retire ``gen`` for a fresh pool when a worker has grown past ``recycle_rss_bytes``: new
+        pages go to the new pool at once; the old one finishes what it runs, then shuts down."""
+        if self._gen is not gen or gen.largest_rss() <= self._recycle_rss_bytes:
+            return
+        _log.info("extraction workers recycled: %d bytes resident", gen.largest_rss())
+        self._gen = self._new_generation()
+        task = asyncio.ensure_future(asyncio.to_thread(gen.executor.shutdown, wait=True))
+        self._retiring.add(task)
+        task.add_done_callback(self._retiring.discard)
 
     async def _replace(self, gen: _Generation) -> None:
         """Kill ``gen`` and put a fresh pool in its place, once, however many tasks notice."""

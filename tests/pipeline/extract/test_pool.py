@@ -565,3 +565,61 @@ async def test_extraction_processes_die_with_their_parent(tmp_path: Path) -> Non
             break
         await asyncio.sleep(0.05)
     assert not any(alive(pid) for pid in children)
+
+
+async def test_workers_are_not_respawned_per_task_count() -> None:
+    """By default workers live for the whole run: 40 pages later the same processes extract."""
+    async with ExtractorPool(ExtractSettings(workers=2)) as steady:
+        first = sorted(steady.worker_pids)
+        for i in range(40):
+            await steady.extract(article(f"<p>Page number {i}.</p>").encode(), url="http://e.com/")
+        assert sorted(steady.worker_pids) == first
+        assert len(first) == 2
+
+
+async def test_workers_are_recycled_on_memory() -> None:
+    """A worker grown past the memory bound is retired for a fresh one; every page still extracts."""
+    async with ExtractorPool(ExtractSettings(workers=1), recycle_rss_bytes=1) as recycling:
+        first = recycling.worker_pids
+        pages = [article(f"<p>Page {i}.</p>").encode() for i in range(40)]
+        results = [await recycling.extract(page, url="http://e.com/") for page in pages]
+        assert all(f"Page {i}." in r.page_text for i, r in enumerate(results))
+        assert not set(first) & set(recycling.worker_pids)
+
+
+_WORKER_MODULES = """
+import asyncio, json, sys
+from service.pipeline.extract.pool import ExtractorPool
+from service.settings import ExtractSettings
+
+def loaded() -> list[str]:
+    return sorted(sys.modules)
+
+async def main() -> None:
+    async with ExtractorPool(ExtractSettings(workers=1)) as pool:
+        await pool.extract(b"<html><body><p>warm</p></body></html>", url="https://x.example/")
+        gen = pool._gen
+        assert gen is not None
+        modules = await asyncio.get_running_loop().run_in_executor(gen.executor, loaded)
+    print(json.dumps(modules))
+
+if __name__ == "__main__":
+    asyncio.run(main())
+"""
+
+
+def test_worker_imports_the_extraction_stack_only(tmp_path: Path) -> None:
+    """An extraction worker started by the ``provenance`` script loads trafilatura but not the HTTP
+    client, the web layer, the queue, structlog or the pipeline's composition: multiprocessing
+    re-imports the main script in every worker, and the CLI module imports only leaves at start."""
+    script = tmp_path / "provenance.py"
+    script.write_text(
+        "from service.cli import main as _main  # as the console script does\n" + _WORKER_MODULES
+    )
+    result = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=True
+    )
+    modules = set(json.loads(result.stdout.strip().splitlines()[-1]))
+    assert "trafilatura" in modules
+    heavy = {"aiohttp", "service.api", "workers", "redis", "structlog", "service.pipeline.deps", "warcio"}
+    assert not heavy & modules
