@@ -78,6 +78,18 @@ class Reason(StrEnum):
     SPLICED = "spliced"
     REORDERED = "reordered"
     EXTENDED = "extended"
+    MISLEADING_ELISION = "misleading_elision"
+    """An ellipsis removed words that change what the rest asserts (``WordClass``)."""
+
+
+class WordClass(StrEnum):
+    """Words whose removal by an ellipsis changes what the remaining words assert."""
+
+    NEGATION = "negation"
+    CONDITION = "condition"
+    HEDGE = "hedge"
+    QUANTIFIER = "quantifier"
+    ATTRIBUTION = "attribution"
 
 
 class SourceReason(StrEnum):
@@ -610,6 +622,8 @@ class QuoteReport:
     source: QuoteSource | None = None
     diff: tuple[DiffPart, ...] = ()
     reasons: tuple[Reason, ...] = ()
+    found_in: str | None = None
+    """For a misattributed passage: the cited URL whose page holds it."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -623,6 +637,7 @@ class QuoteReport:
             "source": self.source.to_dict() if self.source else None,
             "diff": [d.to_dict() for d in self.diff],
             "reasons": [r.value for r in self.reasons],
+            "found_in": self.found_in,
         }
 
 

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from itertools import accumulate
 
 from service.pipeline.align.chain import Geometry, Join, best_chain, find_blocks, refill_pieces
-from service.pipeline.align.diff import Assembly, Region, RegionKind, Texts, assemble
+from service.pipeline.align.diff import Assembly, Gap, Region, RegionKind, Texts, assemble
+from service.pipeline.align.elision import gap_words, misleading_classes
 from service.pipeline.align.tokens import (
     PassageWords,
     Tokens,
@@ -186,8 +187,10 @@ def _judge(
     same = sum(r.p1 - r.p0 for r in regions if r.kind is RegionKind.EQUAL)
     coverage = same / m
     reasons = _reasons(regions, asm.joins, post, src)
+    if misleading_classes(index.text, src, asm.gaps):
+        reasons.add(Reason.MISLEADING_ELISION)
     span = _span(asm, src)
-    diff = _diff_parts(regions, post, src)
+    diff = _diff_parts(regions, post, src, asm.gaps)
     if not reasons:
         if pw.markers:
             status = QuoteStatus.ELIDED
@@ -288,10 +291,18 @@ def _span(asm: Assembly, src: Tokens) -> tuple[int, int]:
 _OPS = {(True, True): DiffOp.REPLACE, (True, False): DiffOp.INSERT, (False, True): DiffOp.DELETE}
 
 
-def _diff_parts(regions: list[Region], post: Tokens, src: Tokens) -> tuple[DiffPart, ...]:
-    """Word-level diff parts covering the whole passage, neighbours of one kind merged."""
+def _diff_parts(
+    regions: list[Region], post: Tokens, src: Tokens, gaps: tuple[Gap, ...] = ()
+) -> tuple[DiffPart, ...]:
+    """Word-level diff parts covering the whole passage, neighbours of one kind merged.
+
+    What each ellipsis removed stands as a ``delete`` part where the ellipsis stands.
+    """
     parts: list[DiffPart] = []
+    pending = list(gaps)
     for r in regions:
+        while pending and pending[0].at <= r.p0:
+            parts.append(DiffPart(DiffOp.DELETE, "", gap_words(src, pending.pop(0))))
         pw = " ".join(post.words[r.p0 : r.p1])
         sw = "" if r.kind is RegionKind.EXTRA else " ".join(src.words[r.s0 : r.s1])
         op = DiffOp.EQUAL if r.kind is RegionKind.EQUAL else _OPS[(bool(pw), bool(sw))]

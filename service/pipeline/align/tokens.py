@@ -12,6 +12,8 @@ import unicodedata
 from bisect import bisect_right
 from dataclasses import dataclass
 
+from service.pipeline.align.lexicon import is_negation as is_negation
+
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _LETTER = rf"(?:[^\W_{_CJK}]|[\u0300-\u036f])"
 # A word: letters/digits, joined by inner apostrophes ("don't") or by a separator between digits
@@ -24,9 +26,6 @@ _BREAK = re.compile(r"[.!?。！？\n]")
 ELLIPSIS = re.compile(r"[\[(]\s*(?:…|\.(?:\s?\.){2,})\s*[\])]|\.(?:\s?\.){2,}|…")
 INVISIBLE = re.compile(r"[\u00ad\u200b\u200c\u200d\u2060\ufeff]")
 
-NEGATIONS = frozenset(
-    {"not", "no", "never", "without", "none", "nor", "neither", "nobody", "nothing", "nowhere", "cannot"}
-)
 NUMBER_WORDS = frozenset(
     [
         "zero",
@@ -86,11 +85,6 @@ def normalize_word(word: str) -> str:
     if norm[0].isdigit() and _THOUSANDS.fullmatch(norm):
         norm = norm.replace(",", "")
     return norm
-
-
-def is_negation(norm: str) -> bool:
-    """Whether a normalised word negates: "not", "never", "don't", ..."""
-    return norm in NEGATIONS or norm.endswith("n't")
 
 
 def is_number(norm: str) -> bool:
