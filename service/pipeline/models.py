@@ -80,6 +80,8 @@ class Reason(StrEnum):
     EXTENDED = "extended"
     MISLEADING_ELISION = "misleading_elision"
     """An ellipsis removed words that change what the rest asserts (``WordClass``)."""
+    BRACKETED_SUBSTITUTION = "bracketed_substitution"
+    """Not a change: a bracketed stand-in for the source's pronoun or words (``[Holmes] said``)."""
 
 
 class WordClass(StrEnum):

@@ -32,6 +32,8 @@ class Match:
 
 
 _NO = Match(NO_MATCH, None)
+# Statuses whose report lists the alignment's reasons (a cosmetic or elided one: bracketed stand-ins).
+_WITH_REASONS = frozenset({*FAITHFUL_STATUSES, QuoteStatus.ALTERED, QuoteStatus.MISATTRIBUTED})
 _RANK = {QuoteStatus.VERBATIM: 3, QuoteStatus.COSMETIC: 3, QuoteStatus.ELIDED: 3, QuoteStatus.ALTERED: 2}
 
 
@@ -90,7 +92,7 @@ def _quote(
         score=alignment.score if match.text is not None else 0.0,
         source=source,
         diff=alignment.diff if status is not QuoteStatus.NOT_FOUND else (),
-        reasons=alignment.reasons if status in (QuoteStatus.ALTERED, QuoteStatus.MISATTRIBUTED) else (),
+        reasons=alignment.reasons if status in _WITH_REASONS else (),
         found_in=found_in if status is QuoteStatus.MISATTRIBUTED else None,
     )
 
