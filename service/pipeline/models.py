@@ -78,6 +78,20 @@ class Reason(StrEnum):
     SPLICED = "spliced"
     REORDERED = "reordered"
     EXTENDED = "extended"
+    MISLEADING_ELISION = "misleading_elision"
+    """An ellipsis removed words that change what the rest asserts (``WordClass``)."""
+    BRACKETED_SUBSTITUTION = "bracketed_substitution"
+    """Not a change: a bracketed stand-in for the source's pronoun or words (``[Holmes] said``)."""
+
+
+class WordClass(StrEnum):
+    """Words whose removal by an ellipsis changes what the remaining words assert."""
+
+    NEGATION = "negation"
+    CONDITION = "condition"
+    HEDGE = "hedge"
+    QUANTIFIER = "quantifier"
+    ATTRIBUTION = "attribution"
 
 
 class SourceReason(StrEnum):
@@ -610,6 +624,8 @@ class QuoteReport:
     source: QuoteSource | None = None
     diff: tuple[DiffPart, ...] = ()
     reasons: tuple[Reason, ...] = ()
+    found_in: str | None = None
+    """For a misattributed passage: the cited URL whose page holds it."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -623,6 +639,7 @@ class QuoteReport:
             "source": self.source.to_dict() if self.source else None,
             "diff": [d.to_dict() for d in self.diff],
             "reasons": [r.value for r in self.reasons],
+            "found_in": self.found_in,
         }
 
 

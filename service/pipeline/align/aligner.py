@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 from itertools import accumulate
 
 from service.pipeline.align.chain import Geometry, Join, best_chain, find_blocks, refill_pieces
-from service.pipeline.align.diff import Assembly, Region, RegionKind, Texts, assemble
+from service.pipeline.align.diff import Assembly, Gap, Region, RegionKind, Texts, assemble
+from service.pipeline.align.editorial import bracket_reasons
+from service.pipeline.align.elision import gap_words, misleading_classes
 from service.pipeline.align.tokens import (
     PassageWords,
     Tokens,
@@ -31,6 +33,7 @@ __all__ = ["TextIndex", "align_quote", "index_text"]
 
 _SCORES = {QuoteStatus.VERBATIM: 1.0, QuoteStatus.COSMETIC: 0.98, QuoteStatus.ELIDED: 0.95}
 _JOIN_REASONS = {Join.SPLICE: Reason.SPLICED, Join.REORDER: Reason.REORDERED}
+_NOT_CHANGES = frozenset({Reason.BRACKETED_SUBSTITUTION})
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -185,17 +188,21 @@ def _judge(
     m = len(post)
     same = sum(r.p1 - r.p0 for r in regions if r.kind is RegionKind.EQUAL)
     coverage = same / m
-    reasons = _reasons(regions, asm.joins, post, src)
+    reasons = _reasons(regions, asm.joins, post, src, pw.brackets)
+    if misleading_classes(index.text, src, asm.gaps):
+        reasons.add(Reason.MISLEADING_ELISION)
     span = _span(asm, src)
-    diff = _diff_parts(regions, post, src)
-    if not reasons:
+    diff = _diff_parts(regions, post, src, asm.gaps)
+    if reasons <= _NOT_CHANGES:
         if pw.markers:
             status = QuoteStatus.ELIDED
-        elif _same_text(passage[post.starts[0] : post.ends[-1]], index.text[span[0] : span[1]]):
+        elif not reasons and _same_text(
+            passage[post.starts[0] : post.ends[-1]], index.text[span[0] : span[1]]
+        ):
             status = QuoteStatus.VERBATIM
         else:
             status = QuoteStatus.COSMETIC
-        return Alignment(status, _SCORES[status], span, diff, (), coverage)
+        return Alignment(status, _SCORES[status], span, diff, tuple(reasons), coverage)
     if not _convincing(regions, m, coverage, explicit=explicit, settings=settings):
         return Alignment(QuoteStatus.NOT_FOUND, round(0.3 * coverage, 4), None, (), (), coverage)
     src_words = sum(r.s1 - r.s0 for r in regions if r.kind is not RegionKind.EXTRA)
@@ -235,12 +242,18 @@ def _convincing(
     return longest >= settings.implicit_run and coverage >= settings.implicit_coverage
 
 
-def _reasons(regions: list[Region], joins: list[Join], post: Tokens, src: Tokens) -> set[Reason]:
+def _reasons(
+    regions: list[Region], joins: list[Join], post: Tokens, src: Tokens, brackets: tuple[tuple[int, int], ...]
+) -> set[Reason]:
     """Why the passage differs: one or more reasons per changed region and per far join."""
     out = {_JOIN_REASONS[j] for j in joins if j in _JOIN_REASONS}
     edge = {0, len(regions) - 1}
     for n, r in enumerate(regions):
         if r.kind is RegionKind.EQUAL:
+            continue
+        stand_in = bracket_reasons(r, post, src, brackets)
+        if stand_in is not None:
+            out |= stand_in
             continue
         pn, sn = post.norms[r.p0 : r.p1], src.norms[r.s0 : r.s1]
         if sorted(w for w in pn if is_number(w)) != sorted(w for w in sn if is_number(w)):
@@ -288,10 +301,18 @@ def _span(asm: Assembly, src: Tokens) -> tuple[int, int]:
 _OPS = {(True, True): DiffOp.REPLACE, (True, False): DiffOp.INSERT, (False, True): DiffOp.DELETE}
 
 
-def _diff_parts(regions: list[Region], post: Tokens, src: Tokens) -> tuple[DiffPart, ...]:
-    """Word-level diff parts covering the whole passage, neighbours of one kind merged."""
+def _diff_parts(
+    regions: list[Region], post: Tokens, src: Tokens, gaps: tuple[Gap, ...] = ()
+) -> tuple[DiffPart, ...]:
+    """Word-level diff parts covering the whole passage, neighbours of one kind merged.
+
+    What each ellipsis removed stands as a ``delete`` part where the ellipsis stands.
+    """
     parts: list[DiffPart] = []
+    pending = list(gaps)
     for r in regions:
+        while pending and pending[0].at <= r.p0:
+            parts.append(DiffPart(DiffOp.DELETE, "", gap_words(src, pending.pop(0))))
         pw = " ".join(post.words[r.p0 : r.p1])
         sw = "" if r.kind is RegionKind.EXTRA else " ".join(src.words[r.s0 : r.s1])
         op = DiffOp.EQUAL if r.kind is RegionKind.EQUAL else _OPS[(bool(pw), bool(sw))]

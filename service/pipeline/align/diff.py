@@ -35,12 +35,25 @@ class Region:
 
 
 @dataclass(frozen=True, slots=True)
+class Gap:
+    """What an ellipsis removed: text words ``[s0, s1)``, standing before passage word ``at``."""
+
+    at: int
+    s0: int
+    s1: int
+
+
+@dataclass(frozen=True, slots=True)
 class Assembly:
-    """The diff regions in passage order, the joins between segments, and each segment's text range."""
+    """The diff regions in passage order, the joins between segments, and each segment's text range.
+
+    ``gaps`` holds the text each ellipsis skipped between two segments that join across it.
+    """
 
     regions: list[Region]
     joins: list[Join]
     spans: list[tuple[int, int]]
+    gaps: tuple[Gap, ...] = ()
 
 
 def edit_regions(
@@ -124,7 +137,9 @@ def assemble(chain: list[MatchedRun], tx: Texts) -> Assembly:
     spans: list[tuple[int, int]] = []
     cursor = 0
     floor = 0
+    bounds: list[int] = []
     for k, seg in enumerate(segs):
+        bounds.append(cursor)
         first, last = seg[0], seg[-1]
         left = _extend_left(tx, max(cursor, tx.piece_start(first.i)), first, floor)
         start = left[0].p0 if left else first.i
@@ -141,7 +156,12 @@ def assemble(chain: list[MatchedRun], tx: Texts) -> Assembly:
     if cursor < len(tx.pn):
         end = regions[-1].s1 if regions else 0
         regions.append(Region(RegionKind.EXTRA, cursor, len(tx.pn), end, end))
-    return Assembly(regions, joins, spans)
+    gaps = tuple(
+        Gap(bounds[k + 1], spans[k][1], spans[k + 1][0])
+        for k, kind in enumerate(joins)
+        if kind is Join.GAP and spans[k + 1][0] > spans[k][1]
+    )
+    return Assembly(regions, joins, spans, gaps)
 
 
 def _interior(seg: list[MatchedRun], tx: Texts) -> list[Region]:

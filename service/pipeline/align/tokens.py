@@ -12,6 +12,8 @@ import unicodedata
 from bisect import bisect_right
 from dataclasses import dataclass
 
+from service.pipeline.align.lexicon import is_negation as is_negation
+
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _LETTER = rf"(?:[^\W_{_CJK}]|[\u0300-\u036f])"
 # A word: letters/digits, joined by inner apostrophes ("don't") or by a separator between digits
@@ -23,10 +25,18 @@ _BREAK = re.compile(r"[.!?。！？\n]")
 # Markers of an elision: bracketed forms first, then runs of dots and the ellipsis character.
 ELLIPSIS = re.compile(r"[\[(]\s*(?:…|\.(?:\s?\.){2,})\s*[\])]|\.(?:\s?\.){2,}|…")
 INVISIBLE = re.compile(r"[\u00ad\u200b\u200c\u200d\u2060\ufeff]")
-
-NEGATIONS = frozenset(
-    {"not", "no", "never", "without", "none", "nor", "neither", "nobody", "nothing", "nowhere", "cannot"}
+# Editorial notes that are no part of the quoted words: [sic], (emphasis added), and their kin.
+EDITORIAL = re.compile(
+    r"[\[(]\s*(?:sic!?|emphasis (?:added|mine|ours|in original)|my emphasis|Hervorhebung[^\])]{0,30}"
+    r"|c'est (?:moi|nous) qui soulign\w*|(?:el )?énfasis (?:añadido|es (?:mío|nuestro))"
+    r"|курсив (?:мой|наш))\s*[\])]",
+    re.IGNORECASE,
 )
+# A bracketed stand-in the quoter put for the source's words ("[Holmes] said"), and one capital
+# made lower or upper case inside a word ("[T]he").
+BRACKET = re.compile(r"\[([^\[\]()\n]{1,60})\](?!\()")
+_CASE_BRACKET = re.compile(r"\[(\w)\](?=\w)")
+
 NUMBER_WORDS = frozenset(
     [
         "zero",
@@ -88,11 +98,6 @@ def normalize_word(word: str) -> str:
     return norm
 
 
-def is_negation(norm: str) -> bool:
-    """Whether a normalised word negates: "not", "never", "don't", ..."""
-    return norm in NEGATIONS or norm.endswith("n't")
-
-
 def is_number(norm: str) -> bool:
     """Whether a normalised word is a number, in digits or in words."""
     return any(c.isdigit() for c in norm) or norm in NUMBER_WORDS
@@ -152,10 +157,34 @@ class PassageWords:
     markers: tuple[int, ...]
     piece: list[int]
     has_marker: bool
+    brackets: tuple[tuple[int, int], ...] = ()
+    """Word ranges ``[t0, t1)`` the quoter wrote in square brackets in place of the source's words."""
+
+
+def _blank(match: re.Match[str]) -> str:
+    return " " * len(match.group())
+
+
+def editorial_clean(passage: str) -> str:
+    """The passage with editorial notes blanked and ``[T]he`` read as ``The``, offsets unchanged."""
+    passage = EDITORIAL.sub(_blank, passage)
+    return _CASE_BRACKET.sub(lambda m: "  " + m.group(1), passage)
+
+
+def _bracket_words(passage: str, tokens: Tokens) -> tuple[tuple[int, int], ...]:
+    out = []
+    for m in BRACKET.finditer(passage):
+        if ELLIPSIS.fullmatch(m.group()):
+            continue
+        inside = [t for t, start in enumerate(tokens.starts) if m.start(1) <= start < m.end(1)]
+        if inside:
+            out.append((inside[0], inside[-1] + 1))
+    return tuple(out)
 
 
 def passage_words(passage: str) -> PassageWords:
-    """Tokenise a passage piece by piece, splitting it at ellipsis markers."""
+    """Tokenise a passage piece by piece, splitting it at ellipsis markers; editorial notes dropped."""
+    original, passage = passage, editorial_clean(passage)
     cuts = [(m.start(), m.end()) for m in ELLIPSIS.finditer(passage)]
     bounds = [0, *(c for cut in cuts for c in cut), len(passage)]
     parts = [tokenize(passage[bounds[i] : bounds[i + 1]], bounds[i]) for i in range(0, len(bounds), 2)]
@@ -170,4 +199,4 @@ def passage_words(passage: str) -> PassageWords:
         for name in ("starts", "ends", "words", "norms", "cap", "brk"):
             getattr(merged, name).extend(getattr(part, name))
         piece.extend([len(markers)] * len(part))
-    return PassageWords(merged, tuple(markers), piece, bool(cuts))
+    return PassageWords(merged, tuple(markers), piece, bool(cuts), _bracket_words(original, merged))

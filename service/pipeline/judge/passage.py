@@ -32,6 +32,8 @@ class Match:
 
 
 _NO = Match(NO_MATCH, None)
+# Statuses whose report lists the alignment's reasons (a cosmetic or elided one: bracketed stand-ins).
+_WITH_REASONS = frozenset({*FAITHFUL_STATUSES, QuoteStatus.ALTERED, QuoteStatus.MISATTRIBUTED})
 _RANK = {QuoteStatus.VERBATIM: 3, QuoteStatus.COSMETIC: 3, QuoteStatus.ELIDED: 3, QuoteStatus.ALTERED: 2}
 
 
@@ -62,7 +64,14 @@ def best_match(passage: Passage, texts: Sequence[SourceText], *, settings: Align
     return best
 
 
-def _quote(passage: Passage, status: QuoteStatus, match: Match, *, settings: AlignSettings) -> QuoteReport:
+def _quote(
+    passage: Passage,
+    status: QuoteStatus,
+    match: Match,
+    *,
+    settings: AlignSettings,
+    found_in: str | None = None,
+) -> QuoteReport:
     alignment = match.alignment
     source = None
     if match.text is not None and alignment.span is not None:
@@ -83,7 +92,8 @@ def _quote(passage: Passage, status: QuoteStatus, match: Match, *, settings: Ali
         score=alignment.score if match.text is not None else 0.0,
         source=source,
         diff=alignment.diff if status is not QuoteStatus.NOT_FOUND else (),
-        reasons=alignment.reasons if status in (QuoteStatus.ALTERED, QuoteStatus.MISATTRIBUTED) else (),
+        reasons=alignment.reasons if status in _WITH_REASONS else (),
+        found_in=found_in if status is QuoteStatus.MISATTRIBUTED else None,
     )
 
 
@@ -108,15 +118,15 @@ def judge_passage(
         then = best_match(passage, cited.at_post, settings=settings)
         if _faithful(then):
             return _quote(passage, QuoteStatus.SOURCE_CHANGED, then, settings=settings)
-    elsewhere = max(
-        (best_match(passage, other.current, settings=settings) for other in others),
-        key=match_rank,
-        default=_NO,
+    elsewhere, where = max(
+        ((best_match(passage, other.current, settings=settings), other.report.url) for other in others),
+        key=lambda found: match_rank(found[0]),
+        default=(_NO, None),
     )
     if _faithful(elsewhere) or (
         elsewhere.alignment.status is QuoteStatus.ALTERED and own.alignment.status is QuoteStatus.NOT_FOUND
     ):
-        return _quote(passage, QuoteStatus.MISATTRIBUTED, elsewhere, settings=settings)
+        return _quote(passage, QuoteStatus.MISATTRIBUTED, elsewhere, settings=settings, found_in=where)
     if own.alignment.status is QuoteStatus.ALTERED:
         return _quote(passage, QuoteStatus.ALTERED, own, settings=settings)
     if cited.partial:

@@ -9,7 +9,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 # Quotation marks: opener -> the closers that end it. Straight ' is an apostrophe, never a mark.
-_PAIRS = {'"': '"', "“": "”", "„": "“”", "«": "»", "‹": "›", "「": "」", "『": "』", "‘": "’"}
+_PAIRS = {
+    '"': '"', "“": "”", "„": "“”", "‚": "‘’", "«": "»", "»": "«", "‹": "›", "「": "」", "『": "』", "‘": "’",
+}  # fmt: skip
+# Marks that French and others set apart from the quotation by a (no-break) space: « … ».
+_SPACED = frozenset("«‹")
 _CLOSING = frozenset("".join(_PAIRS.values()))
 
 
@@ -33,9 +37,22 @@ def _can_open(text: str, i: int) -> bool:
     ch = text[i]
     prev = text[i - 1] if i else " "
     nxt = text[i + 1] if i + 1 < len(text) else " "
-    if ch not in _PAIRS or nxt.isspace():
+    if ch not in _PAIRS or (nxt.isspace() and ch not in _SPACED):
         return False
+    if ch == "»" and not (nxt.isalnum() or nxt in '"„“'):
+        return False  # German »…«: an opener only where a word follows
     return not (ch in '‘"' and prev.isalnum())
+
+
+def _nested_straight(stack: Sequence[tuple[str, int]], text: str, i: int) -> bool:
+    """A straight quote right after an opening one opens a quotation inside it: ``""The house…,"``."""
+    return (
+        text[i] == '"'
+        and bool(stack)
+        and stack[-1] == ('"', i - 1)
+        and i + 1 < len(text)
+        and (text[i + 1].isalnum())
+    )
 
 
 def find_quotes(text: str) -> list[tuple[int, int]]:
@@ -52,6 +69,9 @@ def _scan_quotes(text: str) -> tuple[list[tuple[int, int]], list[tuple[str, int]
     found: list[tuple[int, int]] = []
     stack: list[tuple[str, int]] = []
     for i in range(len(text)):
+        if _nested_straight(stack, text, i):
+            stack.append((text[i], i))
+            continue
         depth = _closer_index(stack, text, i)
         if depth is not None:
             opener_at = stack[depth][1]

@@ -179,7 +179,7 @@ def _block_passages(
     quotes = [(qs, qe) for qs, qe in find_quotes(raw) if words(raw[qs:qe]) >= MIN_QUOTE_WORDS]
     drafts = [
         draft(_render(raw[qs:qe], markdown=markdown), block.start + qs, block.start + qe, True)
-        for qs, qe in quotes
+        for qs, qe in (_inside_spaces(raw, qs, qe) for qs, qe in quotes)
     ]
     if not quotes:
         if words(raw) >= MIN_PASSAGE_WORDS:
@@ -213,6 +213,15 @@ def _paragraphs(lines: Sequence[Line], source: str) -> list[list[Line]]:
         elif groups[-1]:
             groups.append([])
     return [g for g in groups if g]
+
+
+def _inside_spaces(text: str, start: int, end: int) -> tuple[int, int]:
+    """A quotation without the spaces that set it apart from its marks (« … »)."""
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
 
 
 def _strip_piece(text: str, start: int, end: int) -> tuple[int, int]:

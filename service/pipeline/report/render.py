@@ -19,6 +19,7 @@ from service.pipeline.models import (
     DiffPart,
     QuoteReport,
     QuoteStatus,
+    Reason,
     Report,
     SourceReport,
     SourceStatus,
@@ -169,14 +170,24 @@ def _text_source(source: SourceReport, color: bool) -> list[str]:
     return lines
 
 
+def _gaps(quote: QuoteReport) -> list[str]:
+    """What each ellipsis of an elided (or misleadingly elided) passage removed from the source."""
+    if quote.status is not QuoteStatus.ELIDED and Reason.MISLEADING_ELISION not in quote.reasons:
+        return []
+    return [" ".join(d.source.split()) for d in quote.diff if d.op is DiffOp.DELETE and not d.post]
+
+
 def _text_quote(quote: QuoteReport, color: bool) -> list[str]:
     tone = _BOLD_RED if quote.flagged else _GREEN if quote.status in FAITHFUL_STATUSES else _YELLOW
     label = _paint(f"{_mark(quote)} {_label(quote.status).upper()}", tone, color)
     cited = _one_line(quote.cited_url) if quote.cited_url else "(no citation)"
     lines = [f"  {label}  score {quote.score:.2f}  {cited}"]
     lines.append(f'      "{_shorten(_one_line(quote.text), TEXT_QUOTE_LIMIT)}"')
+    if quote.found_in:
+        lines.append(f"      found in: {_one_line(quote.found_in)}")
     if quote.reasons:
         lines.append(f"      reasons: {', '.join(r.value for r in quote.reasons)}")
+    lines += [f'      ellipsis {n} removed: "{_visible(gap)}"' for n, gap in enumerate(_gaps(quote), 1)]
     if quote.diff and quote.status is not QuoteStatus.VERBATIM:
         lines.append(f"      diff: {_text_diff(quote.diff, color)}")
     return lines
@@ -312,8 +323,14 @@ def _html_quote(quote: QuoteReport) -> str:
         f'<span class="cited">cited: {_link(quote.cited_url) or "none"}</span></p>',
         f"<blockquote>{_h(quote.text)}</blockquote>",
     ]
+    if quote.found_in:
+        parts.append(f'<p class="found-in">found in: {_link(quote.found_in)}</p>')
     if quote.source is not None and quote.source.text_fragment_url:
         parts.append(f"<p>{_link(quote.source.text_fragment_url, 'open in source')}</p>")
+    gaps = _gaps(quote)
+    if gaps:
+        items = "".join(f"<li><del>{_h(gap)}</del></li>" for gap in gaps)
+        parts.append(f'<p>What each ellipsis removed:</p><ol class="gaps">{items}</ol>')
     if quote.diff and quote.status is not QuoteStatus.VERBATIM:
         parts.append(f'<p class="diff">{_html_diff(quote.diff)}</p>')
     if quote.reasons:

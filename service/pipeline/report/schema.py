@@ -78,7 +78,7 @@ QUOTE = _object(
         "status": _enum(QuoteStatus), "flagged": {"type": "boolean"},
         "score": {"type": "number", "minimum": 0, "maximum": 1}, "source": QUOTE_SOURCE,
         "diff": {"type": "array", "items": _object({"op": _enum(DiffOp), "post": _STR, "source": _STR})},
-        "reasons": {"type": "array", "items": _enum(Reason)},
+        "reasons": {"type": "array", "items": _enum(Reason)}, "found_in": _OPT_STR,
     }
 )  # fmt: skip
 REPORT = _object(

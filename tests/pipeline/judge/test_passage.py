@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from service.pipeline.judge.passage import judge_passage
-from service.pipeline.models import Passage, QuoteStatus
+from service.pipeline.models import DiffOp, Passage, QuoteStatus, Reason
 from tests.pipeline.judge._sources import SETTINGS, TEXT_A, TEXT_B, A, B, source
 
 
@@ -36,3 +36,29 @@ def test_edited_source_dead_source_and_paywall() -> None:
     assert (
         judge_passage(passage(TEXT_A, A), paywalled, [], settings=SETTINGS).status is QuoteStatus.UNVERIFIABLE
     )
+
+
+def test_a_misattributed_passage_names_the_page_it_was_found_in() -> None:
+    """found_in is the cited URL whose page holds the passage; other statuses leave it empty."""
+    a, b = source(A, TEXT_A), source(B, TEXT_B)
+    wrong = judge_passage(passage(TEXT_B, A), a, [b], settings=SETTINGS)
+    assert (wrong.status, wrong.found_in) == (QuoteStatus.MISATTRIBUTED, B)
+    assert wrong.to_dict()["found_in"] == B
+    right = judge_passage(passage(TEXT_A, A), a, [b], settings=SETTINGS)
+    assert right.found_in is None
+    assert right.to_dict()["found_in"] is None
+
+
+def test_a_misleading_elision_under_its_link_is_altered() -> None:
+    """An ellipsis that removes the source's negation is altered, and the diff shows the removed word."""
+    text = "The harbour office did not reopen on Monday after three days of storms, the port said."
+    a = source(A, text)
+    report = judge_passage(
+        passage("The harbour office did … reopen on Monday after three days of storms", A),
+        a,
+        [],
+        settings=SETTINGS,
+    )
+    assert (report.status, report.flagged) == (QuoteStatus.ALTERED, True)
+    assert Reason.MISLEADING_ELISION in report.reasons
+    assert [d.source for d in report.diff if d.op is DiffOp.DELETE] == ["not"]

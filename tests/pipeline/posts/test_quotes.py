@@ -9,9 +9,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from service.pipeline.models import InputFormat
 from service.pipeline.posts.quotes import find_quotes, quote_open
+from service.pipeline.posts.reader import parse_post
 
-OPENERS = {'"': '"', "“": "”", "„": "“”", "«": "»", "‹": "›", "「": "」", "『": "』", "‘": "’"}
+OPENERS = {
+    '"': '"', "“": "”", "„": "“”", "‚": "‘’", "«": "»", "»": "«", "‹": "›", "「": "」", "『": "』", "‘": "’",
+}  # fmt: skip
 INNER = "the budget was approved"
 
 
@@ -124,3 +128,30 @@ def test_text_without_quotation_marks_has_no_quotations(text: str) -> None:
     """No quotation mark, no quotation, and nothing left open."""
     assert find_quotes(text) == []
     assert not quote_open(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "inside"),
+    [
+        ("Il a dit « la maison brûle » hier.", " la maison brûle "),
+        ("Il a dit «\u00a0la maison brûle\u00a0» hier.", "\u00a0la maison brûle\u00a0"),
+        ("Er sagte „das Haus brennt“ gestern.", "das Haus brennt"),
+        ("Er sagte ‚das Haus brennt‘ gestern.", "das Haus brennt"),
+        ("Sie sagte »das Haus brennt« gestern.", "das Haus brennt"),
+        ("彼は「家が燃えている」と言った", "家が燃えている"),
+        ('He wrote ""The house is on fire," he said." Wow.', '"The house is on fire," he said.'),
+    ],
+)
+def test_quotation_marks_of_every_language(text: str, inside: str) -> None:
+    """Spaced guillemets, German low-high marks (double and single), reversed guillemets, corner
+    brackets, and straight quotes nested in straight quotes all open and close a quotation."""
+    assert [text[a:b] for a, b in find_quotes(text)] == [inside]
+
+
+def test_spaced_guillemet_passage_is_an_explicit_quote_without_its_spaces() -> None:
+    """A post's « … » quotation is an explicit passage whose text and span leave the spaces out."""
+    text = "Selon Le Monde, « la maison brûle depuis trois jours au centre de Lyon » et personne ne bouge.\n\nhttps://lemonde.fr/a"
+    post = parse_post(text, InputFormat.TEXT)
+    quoted = [q for p in post.passages for q in (p.parts or (p,)) if q.explicit]
+    assert [q.text for q in quoted] == ["la maison brûle depuis trois jours au centre de Lyon"]
+    assert text[quoted[0].span[0] : quoted[0].span[1]] == quoted[0].text

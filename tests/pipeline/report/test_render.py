@@ -483,3 +483,46 @@ def test_evidence_is_shown_in_text_and_html() -> None:
     page = render_html(report)
     assert 'href="https://web.archive.org/web/20230301120000/x"' in page
     assert "WARC warc/provenance-1.warc.gz @1234" in page
+
+
+def _elided_and_misattributed() -> tuple[QuoteReport, ...]:
+    gap = (
+        DiffPart(DiffOp.EQUAL, "her client did", "her client did"),
+        DiffPart(DiffOp.DELETE, "", "not"),
+        DiffPart(DiffOp.EQUAL, "intend harm", "intend harm"),
+    )
+    misleading = _quote(
+        QuoteStatus.ALTERED,
+        text="her client did … intend harm",
+        flagged=True,
+        diff=gap,
+        reasons=(Reason.MISLEADING_ELISION,),
+    )
+    wrong = QuoteReport(
+        text="misattributed words",
+        post_span=(0, 19),
+        explicit=True,
+        cited_url=ARTICLE,
+        status=QuoteStatus.MISATTRIBUTED,
+        flagged=True,
+        score=1.0,
+        found_in=DEAD,
+    )
+    return misleading, wrong
+
+
+def test_text_names_where_a_misattributed_quote_was_found_and_what_each_ellipsis_removed() -> None:
+    """A person reads in which cited page the quote stands and the words each ellipsis dropped."""
+    out = render_text(_report(quotes=_elided_and_misattributed()), color=False)
+    assert f"found in: {DEAD}" in out
+    assert 'ellipsis 1 removed: "not"' in out
+    assert "reasons: misleading_elision" in out
+    assert "[-not-]" in out
+
+
+def test_html_names_where_a_misattributed_quote_was_found_and_what_each_ellipsis_removed() -> None:
+    """The HTML card links the page the quote was found in and lists each ellipsis's removed words."""
+    page = render_html(_report(quotes=_elided_and_misattributed()))
+    assert DEAD in _parse(page).hrefs
+    assert "found in:" in page
+    assert '<ol class="gaps"><li><del>not</del></li></ol>' in page
