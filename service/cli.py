@@ -217,10 +217,20 @@ def _check_data_dir(settings: Settings) -> None:
 
 
 def _read_post_text(name: str) -> str:
+    """The post, read no further than the bytes that could make ``MAX_POST_CHARS`` characters
+    (parse_post refuses a longer one: a 10 MB file costs no 10 MB read)."""
+    from service.pipeline.posts.reader import MAX_POST_CHARS
+
+    limit = 4 * MAX_POST_CHARS + 4
     try:
         if name == "-":
-            return sys.stdin.buffer.read().decode("utf-8-sig")
-        return Path(name).read_bytes().decode("utf-8-sig")
+            raw = sys.stdin.buffer.read(limit)
+        else:
+            with Path(name).open("rb") as handle:
+                raw = handle.read(limit)
+        if len(raw) >= limit:
+            raise UsageError(f"{name}: post is longer than {MAX_POST_CHARS:,} characters")
+        return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise UsageError(f"{name}: not UTF-8 text (byte {exc.start})") from exc
     except OSError as exc:

@@ -12,6 +12,7 @@ from enum import StrEnum
 from pathlib import Path
 
 MIB = 1024 * 1024
+KIB = 1024
 
 
 class SettingsError(ValueError):
@@ -91,12 +92,18 @@ class ExtractSettings:
     """Extraction runs in a process pool; a page over ``timeout_s`` kills its worker."""
 
     workers: int = 2
-    timeout_s: float = 10.0
-    max_html_bytes: int = 5 * MIB
+    timeout_s: float = 10.0  # wall clock per page; the worker is killed past it
+    cpu_limit_s: float = 10.0  # CPU time per page (RLIMIT_CPU in the worker), besides the wall clock
+    max_html_bytes: int = 5 * MIB  # HTML handed to lxml is cut here
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> ExtractSettings:
-        return cls(workers=int(_number(environ, "PROVENANCE_EXTRACT_WORKERS", 2, minimum=1)))
+        return cls(
+            workers=int(_number(environ, "PROVENANCE_EXTRACT_WORKERS", 2, minimum=1)),
+            timeout_s=_number(environ, "PROVENANCE_EXTRACT_TIMEOUT", 10.0, minimum=0.1),
+            cpu_limit_s=_number(environ, "PROVENANCE_EXTRACT_CPU_LIMIT", 10.0, minimum=1),
+            max_html_bytes=int(_number(environ, "PROVENANCE_MAX_HTML_BYTES", 5 * MIB, minimum=1024)),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,9 +170,6 @@ class WaybackSettings:
             capture_wait_s=_number(environ, "PROVENANCE_WAYBACK_CAPTURE_WAIT", 5.0),
             drain_s=_number(environ, "PROVENANCE_WAYBACK_DRAIN", 15.0),
         )
-
-
-KIB = 1024
 
 
 def _origins(environ: Mapping[str, str]) -> tuple[str, ...]:

@@ -21,6 +21,7 @@ from service.pipeline.errors import InputError
 from service.pipeline.models import EventKind, FailureCode, InputFormat, Post, ProgressEvent, Report
 from service.pipeline.posts.input import post_from_mapping
 from service.pipeline.report.build import error_report
+from service.pipeline.streams import json_text
 from service.pipeline.verify import verify_post
 
 log = structlog.get_logger(__name__)
@@ -111,7 +112,9 @@ async def run_batch(
         nonlocal posts, flagged, errors
         while len(window) > keep or (window and window[0].done()):
             report = await window.popleft()
-            write(json.dumps(report.to_dict(), ensure_ascii=False) + "\n")
+            # Readable UTF-8, or ASCII escapes for a report holding a lone surrogate (a "\\ud800" of
+            # the input): every line stays valid UTF-8 JSON, as the queue writes it (streams.json_text).
+            write(json_text(report.to_dict()) + "\n")
             posts += 1
             flagged += report.flagged
             errors += report.error is not None
@@ -124,7 +127,9 @@ async def run_batch(
         for lineno, line in enumerate(lines, start=1):
             if not line.strip():
                 continue
-            item = read_line(line, lineno, default_format=default_format)
+            # In a thread: even linear, reading a 1 MB hostile post takes a while, and the event loop
+            # (other posts' fetches, the extraction pool's clocks) must not wait for it.
+            item = await asyncio.to_thread(read_line, line, lineno, default_format=default_format)
             window.append(asyncio.create_task(_verify_one(item, deps, gate)))
             await drain(limit - 1)
         await drain(0)

@@ -110,6 +110,7 @@ class SourceReason(StrEnum):
     PAYLOAD_ERROR = "payload_error"
     BAD_RESPONSE = "bad_response"
     BODY_TOO_LARGE = "body_too_large"
+    BAD_ENCODING = "bad_encoding"  # a Content-Encoding not decoded here: unknown, doubled, unsupported
     TOO_MANY_REDIRECTS = "too_many_redirects"
     REDIRECT_WITHOUT_LOCATION = "redirect_without_location"
     UNSUPPORTED_CONTENT_TYPE = "unsupported_content_type"

@@ -54,8 +54,14 @@ def _texts(url: str, extraction: Extraction, deps: Deps) -> tuple[SourceText, ..
     return tuple(texts)
 
 
+def _extractable(fetched: FetchResult) -> bool:
+    """An ok answer; or a 503 with a body, which may be a bot challenge (``health`` reads its
+    signals, which only the extraction worker may parse out of it)."""
+    return fetched.status is SourceStatus.OK or (fetched.http_status == 503 and bool(fetched.body))
+
+
 async def _extract(fetched: FetchResult, deps: Deps) -> tuple[Extraction | None, SourceReason | None]:
-    if fetched.status is not SourceStatus.OK:
+    if not _extractable(fetched):
         return None, None
     try:
         extraction = await deps.extractor.extract(
@@ -180,8 +186,10 @@ async def _read_live(citation: Citation, deps: Deps, fetched: FetchResult | None
         )
     finally:
         await _drop(early)
-    if failure is not None:
+    if failure is not None and fetched.status is SourceStatus.OK:
         health = Health(SourceStatus.ERROR, failure)
+    if fetched.status is not SourceStatus.OK:
+        extraction = None  # a 503's page was read for its signals only, never as the source
     report = replace(
         _source_report(citation, fetched, extraction, health), archive_warc=warc, archive_wayback=wayback
     )

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import re
-import unicodedata
 from dataclasses import dataclass
 from urllib.parse import unquote
 
@@ -62,44 +61,87 @@ _TRACKING_NAMES = frozenset(
 )  # fmt: skip
 
 
-def _is_stop(ch: str) -> bool:
-    """Whitespace, control characters and the typography in ``_STOP_CHARS`` end a URL."""
-    return ch.isspace() or ch in _STOP_CHARS or unicodedata.category(ch) == "Cc"
+_MAX_URL_CHARS = 8192
+"""A longer run is not read as a URL (RFC 9110 asks clients for 8,000 octets at least); the cap
+keeps a long run of failed candidates (``http://-/`` ten thousand times) from costing their
+lengths multiplied."""
+
+# The characters a scan reacts to: stops, brackets, and C0/C1 controls (category Cc).
+_EVENT_RE = re.compile(
+    "[\\s\x00-\x1f\x7f-\x9f" + re.escape("".join(sorted(_STOP_CHARS | set(_OPENERS) | _CLOSERS))) + "]"
+)
 
 
-def _scan_end(text: str, start: int, body_from: int) -> int:
-    """The end of the longest run from ``start`` that contains no stop char or unbalanced closer."""
+def _scan_ends(text: str, bodies: list[int]) -> list[int]:
+    """For each position in ``bodies`` (ascending: where a URL's body starts), the end of the
+    longest run from it with no stop character or unbalanced closer, all in one pass.
+
+    One bracket stack serves every pending start: a start remembers the stack's depth when it
+    began, and its run ends at a stop, at a closer that matches nothing, or at a closer that
+    matches an opener from before it (the stack falls below its depth).
+    """
+    ends = [len(text)] * len(bodies)
+    pending: list[tuple[int, int]] = []  # (index into bodies, stack depth at its start)
     stack: list[str] = []
-    before = text[start - 1] if start > 0 else ""
-    fence = before if before in "\"'" else ""  # href="..." / '...': the value ends at its quote
-    i = body_from
-    while i < len(text):
-        ch = text[i]
-        if _is_stop(ch) or ch == fence:
+    nxt, pos = 0, 0
+    while nxt < len(bodies) or pending:
+        if not pending:  # nothing between here and the next start matters
+            stack.clear()
+            pos = max(pos, bodies[nxt])
+        event = _EVENT_RE.search(text, pos)
+        at = event.start() if event else len(text)
+        while nxt < len(bodies) and bodies[nxt] <= at:
+            pending.append((nxt, len(stack)))
+            nxt += 1
+        if event is None:
             break
+        ch = text[at]
         if ch in _OPENERS:
             stack.append(_OPENERS[ch])
-        elif ch in _CLOSERS:
-            if not stack or stack[-1] != ch:
-                break
+        elif ch in _CLOSERS and stack and stack[-1] == ch:
             stack.pop()
-        i += 1
-    return i
+            while pending and pending[-1][1] > len(stack):
+                ends[pending.pop()[0]] = at
+        else:  # a stop, or a closer that matches nothing
+            for index, _ in pending:
+                ends[index] = at
+            pending.clear()
+            stack.clear()
+        pos = at + 1
+    return ends
+
+
+def _fenced(text: str, start: int, end: int, fences: dict[str, int]) -> int:
+    """``end``, or earlier where the quote before ``start`` closes (``href="..."``).
+
+    ``fences`` caches each quote's next position; starts come in order, so each is found once."""
+    fence = text[start - 1] if start > 0 else ""
+    if fence not in "\"'" or not fence:
+        return end
+    at = fences.get(fence, -1)
+    if at < start:
+        found = text.find(fence, start)
+        at = fences[fence] = found if found >= 0 else len(text)
+    return min(end, at)
 
 
 def _trim(url: str) -> str:
-    """Cut trailing punctuation, unbalanced quotes and dangling entities, repeatedly."""
-    while url:
-        last = url[-1]
-        if last in _TRAILING_PUNCT or (last in "\"'" and url.count(last) % 2 == 1):
-            url = url[:-1]
+    """Cut trailing punctuation, unbalanced quotes and dangling entities, repeatedly (one pass)."""
+    end = len(url)
+    quotes = {q: url.count(q) for q in "\"'"}
+    while end:
+        last = url[end - 1]
+        if last in _TRAILING_PUNCT or (last in quotes and quotes[last] % 2 == 1):
+            if last in quotes:
+                quotes[last] -= 1
+            end -= 1
             continue
-        entity = _TRAILING_ENTITY_RE.search(url)
+        entity = _TRAILING_ENTITY_RE.search(url, max(0, end - 12), end)  # entities are short
         if entity and entity.start() > 0:
-            url = url[: entity.start()]
+            end = entity.start()
             continue
         break
-    return url
+    return url[:end]
 
 
 def _valid_host(raw_host: str | None) -> bool:
@@ -153,8 +195,9 @@ def normalize_url(url: str) -> str:
     try:
         rendered = str(parsed)
         # A punycode label that does not decode (``xn--a``) is malformed: yarl keeps it as written
-        # and fails only later, when the host is read back.
-        _ = parsed.host
+        # and fails only later, when the host is read back (IDNA decoding: costly, so only then).
+        if "xn--" in (parsed.raw_host or "").lower():
+            _ = parsed.host
     except URL_PARSE_ERRORS as exc:
         raise InvalidURL(f"malformed URL: {url[:80]!r}") from exc
     base, _, query = rendered.partition("?")
@@ -177,10 +220,11 @@ def url_origin(url: str) -> str | None:
         return None
 
 
-def _candidate(text: str, match: re.Match[str]) -> FoundURL | None:
-    """The URL starting at ``match``, trimmed and validated, or None."""
+def _candidate(text: str, match: re.Match[str], end: int) -> FoundURL | None:
+    """The URL starting at ``match`` and running to ``end``, trimmed and validated, or None."""
     start = match.start()
-    end = _scan_end(text, start, match.end())
+    if end - start > _MAX_URL_CHARS:
+        return None
     url = _trim(text[start:end])
     if len(url) <= match.end() - start:
         return None
@@ -201,13 +245,17 @@ def _plausible_www(url: str) -> bool:
 
 
 def extract_urls(text: str) -> list[FoundURL]:
-    """Every http(s) or ``www.`` URL in ``text``, in order, each exactly as written."""
+    """Every http(s) or ``www.`` URL in ``text``, in order, each exactly as written. Linear in
+    the text: every run is scanned once (``_scan_ends``), whatever the number of candidates."""
+    matches = list(_START_RE.finditer(text))
+    ends = _scan_ends(text, [m.end() for m in matches])
     found: list[FoundURL] = []
+    fences: dict[str, int] = {}
     covered = 0
-    for match in _START_RE.finditer(text):
+    for match, end in zip(matches, ends, strict=True):
         if match.start() < covered:
             continue
-        hit = _candidate(text, match)
+        hit = _candidate(text, match, _fenced(text, match.start(), end, fences))
         if hit is not None:
             found.append(hit)
             covered = hit.span[1]

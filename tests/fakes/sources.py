@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from service.pipeline.models import Extraction, FetchResult, SourceReason, SourceStatus
+from service.pipeline.extract.page_text import decode_html, parse_html
+from service.pipeline.extract.signals import read_signals
+from service.pipeline.models import Extraction, FetchResult, PageSignals, SourceReason, SourceStatus
 
 
 @dataclass
@@ -49,6 +51,15 @@ class FakeFetcher:
         )
 
 
+def _signals(body: bytes) -> PageSignals | None:
+    """What the real worker reads for health (titles, classes), for an HTML body; health never
+    parses a page itself."""
+    if not body.lstrip().startswith(b"<"):
+        return None
+    root, _ = parse_html(decode_html(body), 1 << 20)
+    return None if root is None else read_signals(root, None)
+
+
 class TextExtractor:
     """Treats the body as the article text; the first line doubles as the title."""
 
@@ -60,4 +71,5 @@ class TextExtractor:
     ) -> Extraction:
         self.calls += 1
         text = body.decode()
-        return Extraction(main_text=text, page_text=text, title=text.split("\n", 1)[0])
+        title = text.split("\n", 1)[0]
+        return Extraction(main_text=text, page_text=text, title=title, signals=_signals(body))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -167,8 +168,8 @@ async def test_a_cancelled_batch_leaves_nothing_running() -> None:
     lines = [json.dumps({"id": str(i), "text": f"see https://news.example/{i}"}) for i in range(6)]
     deps = Deps(settings=NO_PROBE, fetcher=HangingFetcher({}), extractor=TextExtractor())
     batch = asyncio.create_task(run_batch(lines, lambda _line: None, deps=deps, concurrency=3))
-    for _ in range(50):
-        await asyncio.sleep(0)
+    for _ in range(500):  # lines are read in a thread: give it real time, not loop turns
+        await asyncio.sleep(0.01)
         if len(started) >= 3:
             break
     assert len(started) == 3
@@ -176,3 +177,22 @@ async def test_a_cancelled_batch_leaves_nothing_running() -> None:
     await asyncio.gather(batch, return_exceptions=True)
     await asyncio.sleep(0)
     assert all(task.done() for task in hanging)
+
+
+async def test_lone_surrogates_anywhere_in_a_line_never_crash_the_batch(tmp_path: Path) -> None:
+    """A ``\\ud800`` escape in a quote, an id or a URL: every line gets its report, and the output
+    file is valid UTF-8 JSON lines (ASCII-escaped where a surrogate must be spelt)."""
+    lines = [
+        json.dumps({"id": "quote", "text": f'"words \ud800 in a quote here"\n\n{URL}\n'}),
+        json.dumps({"id": "id-\udfff", "text": f"{PAGE}\n\n{URL}\n"}),
+        json.dumps({"id": "url", "text": f"{PAGE}\n\nhttps://example.com/\ud800/x\n"}),
+        json.dumps({"id": "ok", "text": f"{PAGE}\n\n{URL}\n"}),
+    ]
+    out = tmp_path / "out.jsonl"
+    deps = Deps(settings=NO_PROBE, fetcher=FakeFetcher({URL: PAGE}), extractor=TextExtractor())
+    with out.open("w", encoding="utf-8") as handle:
+        summary = await run_batch([line.encode() + b"\n" for line in lines], handle.write, deps=deps)
+    reports = [json.loads(line) for line in out.read_bytes().decode("utf-8").splitlines()]
+    assert summary.posts == 4
+    assert [r["id"] for r in reports] == ["quote", "id-\udfff", "url", "ok"]
+    assert reports[-1]["verdict"] == "verified"

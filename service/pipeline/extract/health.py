@@ -20,8 +20,6 @@ from functools import cached_property
 from itertools import islice
 from urllib.parse import unquote, urlsplit
 
-from service.pipeline.extract import page_text as _pagetext
-from service.pipeline.extract.signals import read_signals
 from service.pipeline.models import (
     Extraction,
     FetchResult,
@@ -177,33 +175,32 @@ def _comparable(probe: ProbeAnswer) -> bool:
 
 
 def _read(fetched: FetchResult, extraction: Extraction | None) -> _ParsedAnswer:
+    """The rules' view of one answer, from what the extraction worker read of it.
+
+    Nothing here parses the page: this runs on the event loop, and a hostile page (a hundred
+    thousand attributes on one tag) holds lxml for minutes. A page that no worker read (its
+    extraction overran its limits, or it was never extracted) is judged from its URL, status and
+    raw bytes alone; one that overran is an ``extraction_timeout`` error anyway.
+    """
     if extraction is not None and extraction.signals is not None:
-        # The extraction worker read them from its tree: no second parse here, on the event loop.
-        signals = extraction.signals
-        return _page(fetched, extraction, signals, extraction.page_text)
-    root = None
-    ctype = (fetched.content_type or "html").lower()
-    if fetched.body and ("html" in ctype or "xml" in ctype):
-        root, _ = _pagetext.parse_html(_pagetext.decode_html(fetched.body, fetched.content_type), _MAX_HTML)
-    if root is None:
-        main = extraction.main_text if extraction else None
-        title = (extraction.title,) if extraction and extraction.title else ()
-        return _ParsedAnswer(fetched, _norm_all(title), frozenset(), False, _norm(main or ""), main, None)
-    signals = read_signals(root, extraction.title if extraction else None)
-    return _page(fetched, extraction, signals, _pagetext.page_text(root))
+        return _page(fetched, extraction, extraction.signals, extraction.page_text)
+    main = extraction.main_text if extraction else None
+    title = (extraction.title,) if extraction and extraction.title else ()
+    text = extraction.page_text if extraction else ""
+    canonical = extraction.canonical_url if extraction else None
+    words = _norm(text or main or "")
+    return _ParsedAnswer(fetched, _norm_all(title), frozenset(), False, words, main, canonical)
 
 
-def _page(
-    fetched: FetchResult, extraction: Extraction | None, signals: PageSignals, text: str
-) -> _ParsedAnswer:
+def _page(fetched: FetchResult, extraction: Extraction, signals: PageSignals, text: str) -> _ParsedAnswer:
     return _ParsedAnswer(
         fetched=fetched,
         headings=_norm_all(signals.headings),
         tokens=signals.class_tokens,
         not_free=signals.not_free,
         text=_norm(text),
-        main_text=extraction.main_text if extraction else None,
-        canonical=extraction.canonical_url if extraction else None,
+        main_text=extraction.main_text,
+        canonical=extraction.canonical_url,
     )
 
 

@@ -48,6 +48,11 @@ _PRESCAN_BYTES = 8192
 _INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _DOCTYPE = re.compile(r"^\s*<!doctype[^>]*>", re.IGNORECASE)
 _SPACES = re.compile(r"\s+")
+# A start tag this long is a hostile one (libxml2 checks a tag's attributes for duplicates pairwise:
+# 100,000 attributes hold it for 50 s): it keeps its name and loses its attributes. Linear: a
+# scan from each "<" stops at the next "<" or ">".
+_MAX_TAG_CHARS = 32 * 1024
+_HUGE_TAG = re.compile(rf"<([A-Za-z][A-Za-z0-9:-]{{0,63}})[^<>]{{{_MAX_TAG_CHARS},}}>")
 
 _SKIP = frozenset(
     {
@@ -175,12 +180,16 @@ def decode_html(body: bytes, content_type: str | None = None) -> str:
 
 
 def parse_html(text: str, max_bytes: int) -> tuple[html.HtmlElement | None, bytes]:
-    """Parse decoded HTML, truncated to ``max_bytes`` of UTF-8 (a cap, not a rejection).
+    """Parse decoded HTML, truncated to ``max_bytes`` of UTF-8 (a cap, not a rejection), its
+    over-long start tags stripped of their attributes (``_MAX_TAG_CHARS``).
 
     Returns the tree and the cleaned UTF-8 bytes it was parsed from, for trafilatura. The bytes
     are parsed with the encoding forced, so a ``<meta charset>`` can't make libxml2 decode twice.
     """
+    if len(text) > max_bytes:  # no more than max_bytes of UTF-8 can come of the rest
+        text = text[:max_bytes]
     text = _DOCTYPE.sub("", _INVALID_XML.sub("", text), count=1)
+    text = _HUGE_TAG.sub(r"<\1>", text)
     data = text.encode("utf-8", errors="replace")
     if len(data) > max_bytes:
         data = data[:max_bytes].decode("utf-8", errors="ignore").encode("utf-8")

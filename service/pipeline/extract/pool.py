@@ -14,6 +14,7 @@ import encodings
 import hashlib
 import importlib
 import logging
+import math
 import multiprocessing
 import os
 import pkgutil
@@ -61,6 +62,29 @@ class _PageReading:
     og_url: str | None
     base_href: str | None
     signals: PageSignals | None = None
+
+
+def _limit_cpu(seconds: float) -> None:
+    """Let this worker spend at most ``seconds`` more CPU (RLIMIT_CPU; Linux sends SIGXCPU, which
+    ends it, and no core is written): a second bound besides the parent's wall clock, which a
+    suspended or starved parent cannot enforce. Elsewhere, or when refused: nothing."""
+    with contextlib.suppress(ImportError, ValueError, OSError):
+        import resource
+
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        _, hard = resource.getrlimit(resource.RLIMIT_CPU)
+        soft = math.ceil(usage.ru_utime + usage.ru_stime + seconds)
+        capped = soft if hard == resource.RLIM_INFINITY else min(soft, hard)
+        resource.setrlimit(resource.RLIMIT_CPU, (capped, hard))
+        resource.setrlimit(resource.RLIMIT_CORE, (0, resource.getrlimit(resource.RLIMIT_CORE)[1]))
+
+
+def _read_limited(
+    body: bytes, url: str | None, content_type: str | None, max_html_bytes: int, cpu_s: float
+) -> _PageReading:
+    """``_read_page`` under a CPU-time limit: what the pool's workers run."""
+    _limit_cpu(cpu_s)
+    return _read_page(body, url, content_type, max_html_bytes)
 
 
 def _read_page(body: bytes, url: str | None, content_type: str | None, max_html_bytes: int) -> _PageReading:
@@ -460,8 +484,9 @@ class ExtractorPool:
             gen.running += 1
             try:
                 fut = loop.run_in_executor(
-                    gen.executor, _read_page, body, url, content_type, self.settings.max_html_bytes
-                )
+                    gen.executor, _read_limited, body, url, content_type, self.settings.max_html_bytes,
+                    self.settings.cpu_limit_s,
+                )  # fmt: skip
                 page = await asyncio.wait_for(fut, self.settings.timeout_s)
             finally:
                 gen.running -= 1
@@ -480,7 +505,10 @@ class ExtractorPool:
         except BrokenProcessPool as e:
             if gen.killed:
                 raise _Innocent from e  # another page's timeout killed this pool
+            codes = [p.exitcode for p in (getattr(gen.executor, "_processes", None) or {}).values()]
             await self._replace(gen)
+            if -signal.SIGXCPU in codes:  # its CPU-time limit ended it: a hostile page, like a timeout
+                raise ExtractionTimeout(f"extraction used over {self.settings.cpu_limit_s:g} s of CPU") from e
             raise ExtractionError("an extraction worker died", reason=SourceReason.EXTRACTION_CRASHED) from e
         except Exception as e:  # anything the worker raised, or failed to send back
             raise ExtractionError(f"extraction failed: {e!r}") from e

@@ -75,6 +75,19 @@ def content_type_accepted(content_type: str | None, body: bytes, accepted: tuple
     return kind in accepted
 
 
+def encoding_problem(values: list[str], decodable: frozenset[str]) -> str | None:
+    """What is wrong with an answer's ``Content-Encoding`` header lines, or None when its body
+    arrives decoded: no coding, ``identity``, or one coding in ``decodable``. Two codings
+    (``gzip, gzip``), an alias the client does not decode (``x-gzip``) or an unknown one would
+    leave compressed bytes to be read as the page: its hash, its text and every quote wrong."""
+    codings = [c.strip().lower() for value in values for c in value.split(",") if c.strip()]
+    if len(codings) > 1:  # the client decodes one coding, named alone, or none
+        return f"several content codings: {', '.join(codings)}"
+    if codings and codings[0] not in decodable | {"identity"}:
+        return f"content coding {codings[0]!r} is not decoded"
+    return None
+
+
 def failure(
     url: str,
     final_url: str,

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 import aiohttp
+from aiohttp import compression_utils
 from yarl import URL
 
 from service.pipeline.errors import (
@@ -25,7 +26,13 @@ from service.pipeline.errors import (
     TLSFailure,
     TooManyRedirects,
 )
-from service.pipeline.fetch.answers import content_type_accepted, failure, http_status_error, media_type
+from service.pipeline.fetch.answers import (
+    content_type_accepted,
+    encoding_problem,
+    failure,
+    http_status_error,
+    media_type,
+)
 from service.pipeline.fetch.guard import check_url
 from service.pipeline.fetch.redirects import REDIRECT_STATUSES, Hop, follow_redirects, join_location
 from service.pipeline.fetch.session import BlockedAddressError, DialLog, track_dials
@@ -33,6 +40,12 @@ from service.pipeline.models import FetchResult, Redirect, SourceReason, SourceS
 from service.settings import HttpSettings
 
 CHUNK_BYTES = 65536
+# What aiohttp decodes: gzip and deflate always, brotli and zstd when their libraries are installed.
+DECODABLE = frozenset(
+    {"gzip", "deflate"}
+    | ({"br"} if compression_utils.HAS_BROTLI else set())
+    | ({"zstd"} if compression_utils.HAS_ZSTD else set())
+)
 
 
 def _translate(exc: BaseException, dials: DialLog) -> FetchError:
@@ -50,6 +63,8 @@ def _translate(exc: BaseException, dials: DialLog) -> FetchError:
     if isinstance(exc, aiohttp.InvalidURL):
         return FetchError(str(exc), reason=SourceReason.BAD_URL)
     if isinstance(exc, aiohttp.ClientResponseError):
+        if "content-encoding" in str(exc).lower():  # a coding aiohttp knows but cannot decode here
+            return FetchError(str(exc), reason=SourceReason.BAD_ENCODING)
         return FetchError(str(exc), reason=SourceReason.BAD_RESPONSE)
     if isinstance(exc, aiohttp.ClientConnectionError | OSError):
         return FetchError(str(exc), reason=SourceReason.CONNECTION_FAILED)
@@ -227,7 +242,15 @@ class LiveFetcher:
                 content_type, b"", settings.accepted_content_types
             ):
                 return fail(unsupported)
-            body = await _read_capped(resp, settings.max_body_bytes)
+            problem = encoding_problem(resp.headers.getall("Content-Encoding", []), DECODABLE)
+            if problem is not None:
+                return fail(FetchError(problem, reason=SourceReason.BAD_ENCODING))
+            try:
+                body = await _read_capped(resp, settings.max_body_bytes)
+            except FetchError as err:  # too large: the answer's status and headers are kept
+                return fail(err)
+            except aiohttp.ClientPayloadError as exc:
+                return fail(_translate(exc, dials))
         if not content_type_accepted(content_type, body, settings.accepted_content_types):
             return fail(unsupported)
         return FetchResult(

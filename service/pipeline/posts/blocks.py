@@ -9,11 +9,12 @@ undone by ``markdown.py``.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 
-from service.pipeline.posts.quotes import quote_open
+from service.pipeline.posts.quotes import QuoteScanner
 from service.pipeline.urls import extract_urls
 
 
@@ -112,15 +113,22 @@ def _is_dropped(content: str) -> bool:
 
 def _url_line(text: str, start: int, end: int, marks: Sequence[tuple[int, str]], st: _State) -> str | None:
     """The first URL on a line holding little but URLs, link labels and attribution words."""
-    here = [url for pos, url in marks if start <= pos < end]
-    if not here:
+    first = bisect_left(st.mark_pos, start)
+    if first >= len(marks) or marks[first][0] >= end:
         return None
-    kept = [
-        ch if not any(a <= start + i < b for a, b in st.links) else " "
-        for i, ch in enumerate(text[start:end])
-    ]
-    rest = [w.lower() for w in _POST_WORD_RE.findall(_without_urls("".join(kept)))]
-    return here[0] if len([w for w in rest if w not in _ATTRIBUTION_WORDS]) <= 3 else None
+    content = text[start:end]
+    # Link texts on this line blanked out: only the spans that overlap it are visited.
+    i = max(0, bisect_left(st.link_ends, start + 1))
+    pieces, at = [], start
+    while i < len(st.links) and st.links[i][0] < end:
+        a, b = max(st.links[i][0], at), min(st.links[i][1], end)
+        if a < b:
+            pieces += [text[at:a], " " * (b - a)]
+            at = b
+        i += 1
+    kept = "".join([*pieces, text[at:end]]) if pieces else content
+    rest = [w.lower() for w in _POST_WORD_RE.findall(_without_urls(kept))]
+    return marks[first][1] if len([w for w in rest if w not in _ATTRIBUTION_WORDS]) <= 3 else None
 
 
 def _without_urls(text: str) -> str:
@@ -141,7 +149,9 @@ def _line_ranges(text: str) -> list[tuple[int, int]]:
 class _State:
     markdown: bool
     fences: bool
-    links: Sequence[tuple[int, int]]
+    links: Sequence[tuple[int, int]]  # sorted by start
+    link_ends: Sequence[int]  # running maximum of the links' ends, for bisection
+    mark_pos: Sequence[int]
     para: int = 0
     blank: bool = True
     in_fence: bool = False
@@ -200,7 +210,12 @@ def classify_lines(
     """
     if markdown:
         links = [*links, *((m.start(), m.end()) for m in _MD_LINK_RE.finditer(text))]
-    st = _State(markdown=markdown, fences=fences, links=links)
+    spans = sorted(links)
+    ends, top = [], 0
+    for _, b in spans:
+        top = max(top, b)
+        ends.append(top)
+    st = _State(markdown, fences, spans, ends, [pos for pos, _ in marks])
     lines: list[Line] = []
     for start, end in _line_ranges(text):
         if is_blank(text[start:end]):
@@ -217,10 +232,13 @@ def classify_lines(
 _SENTENCE_END_RE = re.compile(r"[.!?…]['\"”’)\]]*$")
 
 
-def _continues(text: str, block: Block | None, line: Line, *, greentext: bool) -> bool:
+def _continues(
+    text: str, block: Block | None, line: Line, scanner: QuoteScanner | None, *, greentext: bool
+) -> bool:
     """Whether ``line`` carries on ``block``: same kind and paragraph, and (for text and
     greentext) the block's last line stops mid-sentence or inside an open quotation, as a
-    hard-wrapped line does. Lines that each end a sentence are separate passages."""
+    hard-wrapped line does. Lines that each end a sentence are separate passages. ``scanner``
+    reads the block's quotation marks once, however long it grows."""
     if block is None or block.kind is not line.kind or block.lines[-1].para != line.para:
         return False
     if line.kind is BlockKind.QUOTE and not greentext:
@@ -228,7 +246,7 @@ def _continues(text: str, block: Block | None, line: Line, *, greentext: bool) -
     last = text[block.lines[-1].start : block.lines[-1].end]
     if not _SENTENCE_END_RE.search(last):
         return True
-    return quote_open(text[block.start : block.lines[-1].end])
+    return scanner is not None and scanner.open_at(block.lines[-1].end)
 
 
 def build_blocks(lines: Sequence[Line], text: str, *, greentext: bool) -> list[Block]:
@@ -237,8 +255,9 @@ def build_blocks(lines: Sequence[Line], text: str, *, greentext: bool) -> list[B
     current: Block | None = None
     last_closed: Block | None = None
     gap = 0  # blank lines since last_closed ended
+    scanner: QuoteScanner | None = None
     for line in lines:
-        joinable = _continues(text, current, line, greentext=greentext)
+        joinable = _continues(text, current, line, scanner, greentext=greentext)
         if line.kind in (BlockKind.TEXT, BlockKind.QUOTE) and joinable and current is not None:
             current.lines.append(line)
             continue
@@ -258,6 +277,7 @@ def build_blocks(lines: Sequence[Line], text: str, *, greentext: bool) -> list[B
             last_closed = None
         elif line.kind in (BlockKind.TEXT, BlockKind.QUOTE, BlockKind.HEADING):
             current = Block(line.kind, [line])
+            scanner = QuoteScanner(text, lo=line.start)
         else:
             last_closed = None
     if current is not None:
@@ -268,8 +288,9 @@ def build_blocks(lines: Sequence[Line], text: str, *, greentext: bool) -> list[B
 def _trim_quote(block: Block) -> Block:
     """Empty ``>`` lines at the edges of a blockquote are not part of it."""
     lines = block.lines
-    while len(lines) > 1 and lines[0].start == lines[0].end:
-        lines = lines[1:]
-    while len(lines) > 1 and lines[-1].start == lines[-1].end:
-        lines = lines[:-1]
-    return Block(block.kind, list(lines), block.attrib_url, block.extra)
+    first, last = 0, len(lines)
+    while last - first > 1 and lines[first].start == lines[first].end:
+        first += 1
+    while last - first > 1 and lines[last - 1].start == lines[last - 1].end:
+        last -= 1
+    return Block(block.kind, lines[first:last], block.attrib_url, block.extra)

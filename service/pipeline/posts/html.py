@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import re
+from bisect import bisect_right
 from dataclasses import dataclass
 from html.parser import HTMLParser
 
@@ -28,6 +29,7 @@ _VOID_TAGS = frozenset(
     {"br", "hr", "img", "input", "meta", "link", "wbr", "area", "base", "col", "embed", "source", "track"}
 )
 _ENTITY_RE = re.compile(r"&#?[0-9A-Za-z]+;?")
+_END = 2**63  # sorts after any offset
 _HREF_CONTEXT_RE = re.compile(r"""(?:href|cite)\s*=\s*["']?$""", re.IGNORECASE)
 
 
@@ -72,7 +74,8 @@ class View:
             return True
         if _HREF_CONTEXT_RE.search(raw[max(0, raw_start - 16) : raw_start]):
             return True
-        return any(a <= raw_start < b for a, b in self.visible)
+        i = bisect_right(self.visible, (raw_start, _END)) - 1  # ranges come in order and never overlap
+        return i >= 0 and self.visible[i][0] <= raw_start < self.visible[i][1]
 
 
 def text_view(text: str) -> View:
@@ -114,6 +117,8 @@ class _Renderer(HTMLParser):
     def _text(self, text: str, start: int, end: int, *, raw_chars: bool) -> None:
         for i, ch in enumerate(text):
             s, e = (start + i, start + i + 1) if raw_chars else (start, end)
+            if ch == _DEAD_LT and raw_chars and self.raw[s] == "<":
+                ch = "<"
             if self.pre:
                 self._put(ch, s, e)
             elif ch.isspace() and ch != "\u00a0":
@@ -209,10 +214,49 @@ class _Renderer(HTMLParser):
         self._entity()
 
 
+_COMMENT_CLOSE_RE = re.compile(r"--\s*>")  # html.parser's own closers
+_SECTION_CLOSE_RE = re.compile(r"]\s*]\s*>")
+_DEAD_LT = "\ue000"  # stands for a "<" that opens nothing; rendered back as "<"
+
+
+def _last_end(pattern: re.Pattern[str], raw: str) -> int:
+    last = -1
+    for last_match in pattern.finditer(raw):
+        last = last_match.start()
+    return last
+
+
+def _defused(raw: str) -> str:
+    """``raw`` with every ``<`` that can never close replaced by ``_DEAD_LT`` (same length).
+
+    html.parser, at the end of its input, looks for the end of each unfinished construct from
+    where it starts to the end of the text: ``<a `` or ``<!--`` ten thousand times with no
+    ``>`` or ``-->`` after them cost it a hundred million steps. A ``<`` after the last ``>``,
+    a ``<!--`` after the last comment close and a ``<![`` after the last ``]]>`` open nothing it
+    could finish; the parser would give them back as text, and so do we, at once.
+    """
+    last_gt = raw.rfind(">")
+    last_comment = _last_end(_COMMENT_CLOSE_RE, raw) if "<!--" in raw else -1
+    last_section = _last_end(_SECTION_CLOSE_RE, raw) if "<![" in raw else -1
+    out = list(raw) if "<" in raw[last_gt + 1 :] or "<!" in raw else None
+    if out is None:
+        return raw
+    for i in range(len(raw)):
+        if raw[i] != "<":
+            continue
+        if (
+            i > last_gt
+            or (i > last_comment and raw.startswith("<!--", i))
+            or (i > last_section and raw.startswith("<![", i))
+        ):
+            out[i] = _DEAD_LT
+    return "".join(out)
+
+
 def html_view(raw: str) -> View:
     """Render ``raw`` HTML to lines with a raw-offset map; never raises on bad markup."""
     renderer = _Renderer(raw)
-    renderer.feed(raw)
+    renderer.feed(_defused(raw))
     renderer.close()
     return View(
         text="".join(renderer.out),

@@ -12,9 +12,9 @@ from typing import Any
 
 from service.pipeline.errors import InputError
 from service.pipeline.models import InputFormat, Post
-from service.pipeline.posts.reader import parse_post
+from service.pipeline.posts.reader import MAX_POST_CHARS, parse_post
 
-MAX_POST_CHARS = 1_000_000
+__all__ = ["MAX_POST_CHARS", "parse_format", "parse_posted_at", "post_from_mapping"]
 
 
 def parse_posted_at(value: str) -> datetime:
@@ -41,7 +41,7 @@ def post_from_mapping(data: Mapping[str, Any], *, default_format: InputFormat = 
     if not isinstance(text, str):
         raise InputError('"text" must be a string')
     if len(text) > MAX_POST_CHARS:
-        raise InputError(f"post is longer than {MAX_POST_CHARS} characters")
+        raise InputError(f"post is longer than {MAX_POST_CHARS:,} characters ({len(text):,})")
     post_id = data.get("id")
     if post_id is not None and not isinstance(post_id, (str, int)):
         raise InputError('"id" must be a string')

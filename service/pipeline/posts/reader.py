@@ -10,6 +10,7 @@ copied or the poster's own. Attachment rules are in ``_attach``.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -31,6 +32,9 @@ from service.pipeline.urls import FoundURL, extract_urls, normalize_url
 
 __all__ = ["detect_format", "parse_post"]
 
+MAX_POST_CHARS = 1_000_000
+"""The longest post read (``verify``, batch lines, the API): reading is linear, so this bounds it
+to about a second of CPU whatever the post holds."""
 MIN_QUOTE_WORDS = 3  # fewer inside quotation marks: a scare quote
 MIN_PASSAGE_WORDS = 4  # fewer in an unmarked paragraph: a name, a date, a counter
 MIN_COMMENTARY_WORDS = 6  # fewer around an inline quote: the quote's frame, not a passage
@@ -85,6 +89,8 @@ def parse_post(
         fmt = InputFormat(fmt)
     except ValueError as exc:
         raise InputError(f"unknown input format: {fmt!r}") from exc
+    if len(text) > MAX_POST_CHARS:
+        raise InputError(f"post is longer than {MAX_POST_CHARS:,} characters ({len(text):,})")
     resolved = detect_format(text) if fmt is InputFormat.AUTO else fmt
     view = html_view(text) if resolved is InputFormat.HTML else text_view(text)
     found = [f for f in extract_urls(text) if view.keeps_url(f.span[0], text)]
@@ -99,15 +105,17 @@ def parse_post(
     )
     blocks = build_blocks(lines, view.text, greentext=resolved is InputFormat.TEXT)
     markdown = resolved is InputFormat.MARKDOWN
-    drafts = [d for block in blocks for d in _block_passages(view, block, marks, markdown=markdown)]
+    where = _Marks(marks, view.cites)
+    drafts = [d for block in blocks for d in _block_passages(view, block, where, markdown=markdown)]
     url_lines = [
         _UrlLine(ln.start, ln.url, ln.introduces, ln.closes)
         for ln in lines
         if ln.kind is BlockKind.URL and ln.url
     ]
     default, other = _attach(drafts, url_lines, citations)
+    as_cited = _AsCited(citations)
     passages = tuple(
-        _passage(view, d, _as_cited(url, citations), _as_cited(alt, citations) if alt != url else None)
+        _passage(view, d, as_cited(url), as_cited(alt) if alt != url else None)
         for d, url, alt in zip(drafts, default, other, strict=True)
     )
     return Post(
@@ -138,28 +146,59 @@ def _citations(found: Sequence[FoundURL]) -> tuple[Citation, ...]:
     return tuple(seen.values())
 
 
-def _as_cited(url: str | None, citations: Sequence[Citation]) -> str | None:
+class _AsCited:
     """The URL as its citation first wrote it (one post may write one URL several ways)."""
-    if url is None:
-        return None
-    try:
-        key = normalize_url(url)
-    except (UnsupportedURL, InvalidURL):
-        return url
-    return next((c.url for c in citations if c.key == key), url)
+
+    def __init__(self, citations: Sequence[Citation]) -> None:
+        self._by_key: dict[str, str] = {}
+        for c in citations:
+            self._by_key.setdefault(c.key, c.url)
+        self._seen: dict[str, str] = {}
+
+    def __call__(self, url: str | None) -> str | None:
+        if url is None:
+            return None
+        if url not in self._seen:
+            try:
+                key = normalize_url(url)
+            except (UnsupportedURL, InvalidURL):
+                key = ""
+            self._seen[url] = self._by_key.get(key, url)
+        return self._seen[url]
+
+
+class _Marks:
+    """URL marks and blockquote cites by view position, for bisection (blocks come in order)."""
+
+    def __init__(self, marks: Sequence[tuple[int, str]], cites: Sequence[tuple[int, int, str]]) -> None:
+        self.marks = marks
+        self.mark_pos = [pos for pos, _ in marks]
+        self.cites = sorted(cites)
+        self.cite_starts = [a for a, _, _ in self.cites]
+
+    def first_between(self, start: int, end: int) -> str | None:
+        """The first URL mark in ``[start, end]``."""
+        i = bisect_left(self.mark_pos, start)
+        return self.marks[i][1] if i < len(self.marks) and self.marks[i][0] <= end else None
+
+    def cite_at(self, pos: int) -> str | None:
+        """The ``cite`` of the blockquote holding view position ``pos``."""
+        i = bisect_right(self.cite_starts, pos) - 1
+        if i < 0:  # cites are top-level blockquotes: they do not nest, so one look is enough
+            return None
+        a, b, url = self.cites[i]
+        return url if a <= pos < b else None
 
 
 def _render(text: str, *, markdown: bool) -> str:
     return render_markdown(text) if markdown else text
 
 
-def _block_passages(
-    view: View, block: Block, marks: Sequence[tuple[int, str]], *, markdown: bool
-) -> list[_Draft]:
+def _block_passages(view: View, block: Block, where: _Marks, *, markdown: bool) -> list[_Draft]:
     """The passages of one block: a blockquote, or a paragraph with its inline quotations."""
     source = view.text
-    inline = next((url for pos, url in marks if block.start <= pos <= block.end), None)
-    cite = next((url for a, b, url in view.cites if a <= block.start < b), None)
+    inline = where.first_between(block.start, block.end)
+    cite = where.cite_at(block.start)
     own = cite or block.attrib_url or inline
 
     def draft(text: str, start: int, end: int, explicit: bool) -> _Draft:
@@ -263,24 +302,26 @@ def _attach(
     leading = sum(d.start < url_lines[0].pos for d in drafts)
     trailing = sum(d.block_start > url_lines[-1].pos for d in drafts)
     below = leading > trailing if leading != trailing else drafts[0].start < url_lines[0].pos
+    positions = [u.pos for u in url_lines]
     return (
-        [d.own_url or _between(d, url_lines, below=below) for d in drafts],
-        [d.own_url or _between(d, url_lines, below=not below) for d in drafts],
+        [d.own_url or _between(d, url_lines, positions, below=below) for d in drafts],
+        [d.own_url or _between(d, url_lines, positions, below=not below) for d in drafts],
     )
 
 
-def _between(d: _Draft, url_lines: Sequence[_UrlLine], *, below: bool) -> str:
-    """The URL line a passage belongs to among the two around it.
+def _between(d: _Draft, url_lines: Sequence[_UrlLine], positions: Sequence[int], *, below: bool) -> str:
+    """The URL line a passage belongs to among the two around it (``positions``: theirs, sorted).
 
     "From <url>:" heads what follows and "— <url>" signs what precedes, whatever the post's
     convention; otherwise the convention decides.
     """
-    before = [u for u in url_lines if u.pos < d.block_start]
-    after = [u for u in url_lines if u.pos >= d.block_end]
-    if not before or not after:
-        return (before or after)[-1 if before else 0].url
-    if before[-1].introduces and not after[0].closes:
-        return before[-1].url
-    if after[0].closes and not before[-1].introduces:
-        return after[0].url
-    return after[0].url if below else before[-1].url
+    before_end = bisect_left(positions, d.block_start)  # url_lines[:before_end] stand before
+    after_start = bisect_left(positions, d.block_end)  # url_lines[after_start:] stand after
+    if before_end == 0 or after_start == len(url_lines):
+        return url_lines[before_end - 1 if before_end else min(after_start, len(url_lines) - 1)].url
+    before, after = url_lines[before_end - 1], url_lines[after_start]
+    if before.introduces and not after.closes:
+        return before.url
+    if after.closes and not before.introduces:
+        return after.url
+    return after.url if below else before.url

@@ -239,7 +239,7 @@ def test_a_challenge_behind_a_503_is_blocked() -> None:
     result = fetched(
         page("cloudflare.html"), status=SourceStatus.ERROR, http_status=503, reason=SourceReason("http_503")
     )
-    health = assess(result, None)
+    health = assess(result, extracted(result))
     assert (health.status, health.reason) == (SourceStatus.BLOCKED, "challenge_page")
 
 
@@ -310,8 +310,9 @@ def test_json_ld_not_free_alone_marks_a_cut_off_text() -> None:
     body = b"""<html><head><script type="application/ld+json">
         [{"@type": "NewsArticle", "isAccessibleForFree": false}]</script>
         </head><body><p>x</p></body></html>"""
-    teaser = assess(fetched(body), Extraction(main_text=words(300), page_text=words(300)))
-    whole = assess(fetched(body), Extraction(main_text=words(600), page_text=words(600)))
+    signals = extracted(fetched(body)).signals
+    teaser = assess(fetched(body), Extraction(main_text=words(300), page_text=words(300), signals=signals))
+    whole = assess(fetched(body), Extraction(main_text=words(600), page_text=words(600), signals=signals))
     assert teaser.status is SourceStatus.PAYWALLED
     assert whole.status is SourceStatus.OK
 
@@ -320,9 +321,9 @@ def test_microdata_not_free_and_malformed_json_ld_are_read_safely() -> None:
     """itemprop=isAccessibleForFree counts; a broken JSON-LD block is skipped, not fatal."""
     body = b"""<html><head><script type="application/ld+json">{not json</script>
         <meta itemprop="isAccessibleForFree" content="false"></head><body><p>Short.</p></body></html>"""
-    assert assess(fetched(body), Extraction(main_text="Short.", page_text="Short.")).status is (
-        SourceStatus.PAYWALLED
-    )
+    signals = extracted(fetched(body)).signals
+    short = Extraction(main_text="Short.", page_text="Short.", signals=signals)
+    assert assess(fetched(body), short).status is SourceStatus.PAYWALLED
 
 
 def test_a_piano_script_on_a_short_page_is_a_paywall() -> None:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import gzip
 import time
+import zlib
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from urllib.parse import quote
 
 import pytest
+from aiohttp import compression_utils
 
 from service.pipeline.fetch.live import LiveFetcher
 from service.pipeline.fetch.session import AddressPolicy, make_client_session
@@ -224,6 +227,7 @@ async def test_body_cap(origin: Origin, make_fetcher: FetcherFactory, path: str)
     started = time.monotonic()
     result = await fetcher.fetch(origin.url(path))
     assert (result.status, result.reason) == (SourceStatus.ERROR, "body_too_large")
+    assert result.http_status == 200  # the answer came: its status is kept
     assert result.body == b""
     assert time.monotonic() - started < 5
 
@@ -334,3 +338,49 @@ async def test_session_settings() -> None:
         assert session.auto_decompress is True
     finally:
         await session.close()
+
+
+# ---------------------------------------------------------------- content codings
+
+_PAGE = b"<html><body><p>The quoted words of the page.</p></body></html>"
+
+
+def _encoded(coding: str, body: bytes) -> bytes:
+    head = f"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Encoding: {coding}\r\n"
+    return head.encode() + f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode() + body
+
+
+@pytest.mark.parametrize(
+    ("coding", "body"),
+    [
+        ("gzip, gzip", gzip.compress(gzip.compress(_PAGE))),
+        ("x-gzip", gzip.compress(_PAGE)),
+        ("compress", b"\x1f\x9d\x90compressed"),
+        ("made-up", b"\x00\x01"),
+        ("gzip, identity", gzip.compress(_PAGE)),
+        *([] if compression_utils.HAS_BROTLI else [("br", b"\x1b\x00")]),
+        *([] if compression_utils.HAS_ZSTD else [("zstd", b"\x28\xb5\x2f\xfd")]),
+    ],
+    ids=lambda v: v if isinstance(v, str) else "",
+)
+async def test_an_undecoded_content_coding_is_a_bad_encoding(
+    make_fetcher: FetcherFactory, coding: str, body: bytes
+) -> None:
+    """Doubled, aliased, unknown or unsupported codings are refused by name, never read as the
+    page (the compressed bytes' hash stored, every quote not found); the 200 is kept."""
+    async with serve_raw(_encoded(coding, body)) as raw:
+        result = await make_fetcher().fetch(raw.url("/x"))
+    assert (result.status, result.reason) == (SourceStatus.ERROR, "bad_encoding")
+    if coding not in ("br", "zstd"):  # those two aiohttp refuses itself, before an answer is made
+        assert result.http_status == 200
+    assert result.body == b""
+
+
+@pytest.mark.parametrize("coding", ["gzip", "GZIP", "deflate", "identity"])
+async def test_a_decoded_content_coding_gives_the_page(make_fetcher: FetcherFactory, coding: str) -> None:
+    """gzip and deflate (any case, ``identity`` aside) arrive decoded."""
+    compressed = {"gzip": gzip.compress(_PAGE), "deflate": zlib.compress(_PAGE)}
+    name = coding.lower().split(",")[0]
+    async with serve_raw(_encoded(coding, compressed.get(name, _PAGE))) as raw:
+        result = await make_fetcher().fetch(raw.url("/x"))
+    assert (result.status, result.body) == (SourceStatus.OK, _PAGE)

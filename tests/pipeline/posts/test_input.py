@@ -136,7 +136,7 @@ def test_post_length_limit() -> None:
     """A post of MAX_POST_CHARS characters is read; one character more is refused as bad input."""
     assert MAX_POST_CHARS == 1_000_000
     assert len(post_from_mapping({"text": " " * MAX_POST_CHARS}).text) == MAX_POST_CHARS
-    with pytest.raises(InputError, match=f"longer than {MAX_POST_CHARS} characters"):
+    with pytest.raises(InputError, match=f"longer than {MAX_POST_CHARS:,} characters"):
         post_from_mapping({"text": " " * (MAX_POST_CHARS + 1)})
 
 

@@ -1,0 +1,97 @@
+"""The extraction stage's own limits (issue 13): a CPU-time limit in each worker besides the wall
+clock, a cap on what lxml is handed, and no parse of a fetched page anywhere else."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import pytest
+from lxml import html
+
+from service.pipeline.errors import ExtractionTimeout
+from service.pipeline.extract.health import assess
+from service.pipeline.extract.page_text import parse_html
+from service.pipeline.extract.pool import ExtractorPool, extract_article
+from service.pipeline.models import FetchResult, SourceStatus
+from service.settings import ExtractSettings
+from tests.pipeline.extract.test_pool import paragraph_flood
+
+
+def attribute_bomb(count: int) -> bytes:
+    """One ``<div>`` with ``count`` attributes (libxml2 checks them for duplicates pairwise)."""
+    attributes = " ".join(f"a{i}=x" for i in range(count))
+    return f"<html><body><div {attributes}><p>The text after the bomb.</p></div></body></html>".encode()
+
+
+async def test_a_worker_over_its_cpu_time_is_ended_and_the_page_is_an_extraction_timeout() -> None:
+    """With a wall clock far away, the worker's RLIMIT_CPU ends a page that burns CPU: the page
+    is an ``extraction_timeout`` naming the CPU limit, and the pool reads the next page."""
+    settings = ExtractSettings(workers=1, timeout_s=120, cpu_limit_s=1)
+    async with ExtractorPool(settings) as pool:
+        started = time.monotonic()
+        with pytest.raises(ExtractionTimeout, match="CPU") as info:
+            await pool.extract(paragraph_flood(60_000), url="http://hostile.example/")
+        assert info.value.reason == "extraction_timeout"
+        assert time.monotonic() - started < 30
+        ex = await pool.extract(
+            b"<html><body><p>An ordinary page of words.</p></body></html>", url="http://e.com/"
+        )
+        assert "ordinary page" in ex.page_text
+
+
+_PER_PAGE_PROBE = """
+import time
+from service.pipeline.extract.pool import _read_limited
+for _ in range(4):
+    _read_limited(b"<p>words here</p>", "http://e.com/", None, 1 << 20, 1.0)
+    started = time.process_time()
+    while time.process_time() - started < 0.6:  # 0.6 s of CPU per page, 2.4 s in all
+        pass
+print("alive")
+"""
+
+
+def test_the_cpu_limit_is_per_page_not_per_worker_life() -> None:
+    """Each page gets the whole allowance: the limit counts from the CPU the worker used so far,
+    so a long-lived worker is not ended by the sum of its honest pages."""
+    result = subprocess.run(
+        [sys.executable, "-c", _PER_PAGE_PROBE], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert (result.returncode, result.stdout.strip()) == (0, "alive")
+
+
+@pytest.mark.parametrize("count", [10_000, 50_000, 100_000])
+def test_an_attribute_bomb_is_read_in_milliseconds_and_its_text_kept(count: int) -> None:
+    """A start tag past 32 KiB loses its attributes before lxml sees it (100,000 attributes held
+    lxml 49 s): the page reads at once and keeps its text."""
+    started = time.perf_counter()
+    ex = extract_article(attribute_bomb(count), url="http://e.com/")
+    assert time.perf_counter() - started < 1.0
+    assert "The text after the bomb." in ex.page_text
+
+
+def test_html_past_the_cap_is_cut_before_lxml() -> None:
+    """lxml gets no more than the cap's bytes of a page."""
+    root, data = parse_html("<p>" + "word " * 100_000 + "</p>", 4096)
+    assert root is not None
+    assert len(data) <= 4096
+
+
+def test_health_never_parses_a_page(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An answer nobody extracted (its extraction overran) is judged without parsing it: health
+    runs on the event loop, where a hostile page would hold every other post."""
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("health parsed a page")
+
+    monkeypatch.setattr(html, "document_fromstring", refuse)
+    monkeypatch.setattr(html, "fromstring", refuse)
+    for status, code in ((SourceStatus.OK, 200), (SourceStatus.ERROR, 503)):
+        bomb = attribute_bomb(100_000)
+        fetched = FetchResult(url="http://e.com/a", final_url="http://e.com/a", status=status,
+                              http_status=code, content_type="text/html", body=bomb)  # fmt: skip
+        started = time.perf_counter()
+        assess(fetched, None)
+        assert time.perf_counter() - started < 0.5
