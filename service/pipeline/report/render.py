@@ -10,13 +10,11 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from collections.abc import Iterable
 from html import escape
 
 from service.pipeline.models import (
     FAITHFUL_STATUSES,
     DiffOp,
-    DiffPart,
     QuoteReport,
     QuoteStatus,
     Reason,
@@ -82,21 +80,94 @@ def _mark(quote: QuoteReport) -> str:
     return "?" if quote.status is QuoteStatus.UNVERIFIABLE else "~"
 
 
-def _diff_segments(diff: Iterable[DiffPart]) -> list[tuple[DiffOp, str]]:
+_CHUNK = re.compile(r"\S+")
+_Piece = tuple[DiffOp, str]
+
+
+def _located(text: str, words: list[str], cursor: int) -> tuple[int, int] | None:
+    """Where ``words`` stand in ``text`` from ``cursor``: the first anywhere after it, the others each
+    right after the one before (nothing but punctuation and spaces between). None when they do not."""
+    start = end = -1
+    for word in words:
+        if word == "…":  # a long gap shown by its two ends
+            continue
+        at = text.find(word, cursor if start < 0 else end)
+        if at < 0 or (start >= 0 and any(ch.isalnum() for ch in text[end:at])):
+            return None
+        start = at if start < 0 else start
+        end = at + len(word)
+    return (start, end) if start >= 0 else None
+
+
+def _surfaces(text: str, cursor: int, runs: list[str]) -> list[str | None]:
+    """Each run of words as ``text`` writes it, punctuation kept: from the start of its first word's
+    whitespace-delimited chunk to the end of its last word's chunk, never into a neighbouring run."""
+    found: list[tuple[int, int] | None] = []
+    for run in runs:
+        words = run.split()
+        where = _located(text, words, cursor) if words else None
+        found.append(where)
+        if where is not None:
+            cursor = where[1]
+    chunks = [m.span() for m in _CHUNK.finditer(text)]
+    out: list[str | None] = []
+    for k, where in enumerate(found):
+        if where is None or "…" in runs[k].split():
+            out.append(None)
+            continue
+        lo = max((a for a, b in chunks if a <= where[0] < b), default=where[0])
+        hi = min((b for a, b in chunks if a < where[1] <= b), default=where[1])
+        before = [f[1] for f in found[:k] if f is not None]
+        after = [f[0] for f in found[k + 1 :] if f is not None]
+        lo = max(lo, before[-1]) if before else lo
+        hi = min(hi, after[0]) if after else hi
+        out.append(" ".join(text[lo:hi].split()))
+    return out
+
+
+def _finer(source: str, post: str) -> list[_Piece]:
+    """Words equal for comparison but written differently (a quotation mark, a comma, a capital):
+    the chunks that differ shown as a deletion and an insertion."""
+    from difflib import SequenceMatcher
+
+    a, b = source.split(), post.split()
+    pieces: list[_Piece] = []
+    for tag, a0, a1, b0, b1 in SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        if tag == "equal":
+            pieces.append((DiffOp.EQUAL, " ".join(b[b0:b1])))
+            continue
+        pieces.append((DiffOp.DELETE, " ".join(a[a0:a1])))
+        pieces.append((DiffOp.INSERT, " ".join(b[b0:b1])))
+    return pieces
+
+
+def _diff_segments(quote: QuoteReport) -> list[_Piece]:
     """Reading-order pieces: equal words, deleted source words, inserted post words.
 
-    A replace becomes a delete then an insert. Parts are taken to be runs of words, so their own
-    whitespace is collapsed and the renderers put one space between pieces.
+    A replace becomes a delete then an insert. Each piece is shown as written, punctuation kept (the
+    post's side from the passage, the source's from the matched text and its context), so that a
+    cosmetic difference can be seen; where the words cannot be found as written, they are shown as
+    the diff gives them. Whitespace is collapsed and the renderers put one space between pieces.
     """
-    pieces: list[tuple[DiffOp, str]] = []
-    for part in diff:
+    diff = quote.diff
+    post_side = _surfaces(quote.text, 0, [part.post for part in diff])
+    src = quote.source
+    context = (src.prefix + src.exact + src.suffix) if src is not None else ""
+    src_side = _surfaces(context, len(src.prefix) if src is not None else 0, [p.source for p in diff])
+    pieces: list[_Piece] = []
+    for part, shown_post, shown_src in zip(diff, post_side, src_side, strict=True):
+        post = shown_post or part.post
+        source = shown_src or part.source
         if part.op is DiffOp.EQUAL:
-            pieces.append((DiffOp.EQUAL, part.post or part.source))
+            same = " ".join(post.split()) == " ".join(source.split())
+            pieces += (
+                [(DiffOp.EQUAL, post or source)] if same or not (post and source) else _finer(source, post)
+            )
             continue
         if part.op in (DiffOp.DELETE, DiffOp.REPLACE):
-            pieces.append((DiffOp.DELETE, part.source))
+            pieces.append((DiffOp.DELETE, source))
         if part.op in (DiffOp.INSERT, DiffOp.REPLACE):
-            pieces.append((DiffOp.INSERT, part.post))
+            pieces.append((DiffOp.INSERT, post))
     return [(op, " ".join(text.split())) for op, text in pieces if text.strip()]
 
 
@@ -124,8 +195,8 @@ def _paint(text: str, codes: str, color: bool) -> str:
     return f"\x1b[{codes}m{text}\x1b[0m" if color and text else text
 
 
-def _text_diff(diff: Iterable[DiffPart], color: bool) -> str:
-    pieces = _diff_segments(diff)
+def _text_diff(quote: QuoteReport, color: bool) -> str:
+    pieces = _diff_segments(quote)
     rendered = []
     for op, words in pieces:
         words = _visible(words)
@@ -189,7 +260,7 @@ def _text_quote(quote: QuoteReport, color: bool) -> list[str]:
         lines.append(f"      reasons: {', '.join(r.value for r in quote.reasons)}")
     lines += [f'      ellipsis {n} removed: "{_visible(gap)}"' for n, gap in enumerate(_gaps(quote), 1)]
     if quote.diff and quote.status is not QuoteStatus.VERBATIM:
-        lines.append(f"      diff: {_text_diff(quote.diff, color)}")
+        lines.append(f"      diff: {_text_diff(quote, color)}")
     return lines
 
 
@@ -258,8 +329,8 @@ dd{white-space:pre-wrap;margin-left:1rem}.url{color:#555}
 """.strip()
 
 
-def _html_diff(diff: Iterable[DiffPart]) -> str:
-    pieces = _diff_segments(diff)
+def _html_diff(quote: QuoteReport) -> str:
+    pieces = _diff_segments(quote)
     tags = {DiffOp.DELETE: "del", DiffOp.INSERT: "ins"}
     rendered = [f"<{tags[op]}>{_h(w)}</{tags[op]}>" if op in tags else _h(w) for op, w in pieces]
     return _joined(pieces, rendered)
@@ -332,7 +403,7 @@ def _html_quote(quote: QuoteReport) -> str:
         items = "".join(f"<li><del>{_h(gap)}</del></li>" for gap in gaps)
         parts.append(f'<p>What each ellipsis removed:</p><ol class="gaps">{items}</ol>')
     if quote.diff and quote.status is not QuoteStatus.VERBATIM:
-        parts.append(f'<p class="diff">{_html_diff(quote.diff)}</p>')
+        parts.append(f'<p class="diff">{_html_diff(quote)}</p>')
     if quote.reasons:
         parts.append("<ul>" + "".join(f"<li>{_h(r.value)}</li>" for r in quote.reasons) + "</ul>")
     parts.append(_html_selector(quote) + "</article>")

@@ -242,7 +242,7 @@ def test_text_labels_every_status_with_its_mark(label: str, mark: str) -> None:
 def test_text_plain_diff_uses_word_diff_markers() -> None:
     """Without colour an altered quote's diff reads as [-source-]{+post+} with no escape codes."""
     text = render_text(_report(), color=False)
-    assert "The rate rose [-5%-]{+50%+} last year [-in Ohio-]{+everywhere+}" in text
+    assert "The rate rose [-5%-]{+50%+} last year [-in Ohio.-]{+everywhere+}" in text
     assert "\x1b" not in text
 
 
@@ -377,7 +377,7 @@ def test_html_marks_the_diff_with_del_and_ins() -> None:
     """An altered quote's diff shows source words in <del> and post words in <ins>."""
     page = render_html(_report())
     assert (
-        "The rate rose <del>5%</del><ins>50%</ins> last year <del>in Ohio</del><ins>everywhere</ins>" in page
+        "The rate rose <del>5%</del><ins>50%</ins> last year <del>in Ohio.</del><ins>everywhere</ins>" in page
     )
 
 
@@ -526,3 +526,41 @@ def test_html_names_where_a_misattributed_quote_was_found_and_what_each_ellipsis
     assert DEAD in _parse(page).hrefs
     assert "found in:" in page
     assert '<ol class="gaps"><li><del>not</del></li></ol>' in page
+
+
+def _cosmetic(
+    text: str, exact: str, words: str, *, prefix: str = "He said ", suffix: str = " today"
+) -> QuoteReport:
+    """A cosmetic quote whose diff, as the aligner builds it, is one run of equal words."""
+    source = QuoteSource(
+        url=FINAL, span=(0, len(exact)), exact=exact, prefix=prefix, suffix=suffix, text_fragment_url=FRAGMENT
+    )
+    return _quote(
+        QuoteStatus.COSMETIC, text=text, source=source, diff=(DiffPart(DiffOp.EQUAL, words, words),)
+    )
+
+
+def test_text_cosmetic_diff_shows_the_punctuation_that_changed() -> None:
+    """Quotation marks and a comma changed, words equal: the diff shows the chunks that differ."""
+    quote = _cosmetic(
+        '\u201cWe will not, he said, stop"', '"We will not he said, stop"', "We will not he said stop"
+    )
+    text = render_text(_report((quote,)), color=False)
+    diff = next(line for line in text.splitlines() if line.strip().startswith("diff:"))
+    assert '[-"We-]{+\u201cWe+}' in diff
+    assert "[-not-]{+not,+}" in diff
+    assert "said, stop" in diff
+
+
+def test_html_cosmetic_diff_shows_the_punctuation_that_changed() -> None:
+    """The HTML diff marks the changed punctuation with <del>/<ins> and keeps unchanged punctuation."""
+    quote = _cosmetic("It was fine; really.", "It was fine, really", "It was fine really", suffix=". More")
+    page = render_html(_report((quote,)))
+    assert "It was <del>fine,</del><ins>fine;</ins> really." in page
+
+
+def test_diff_falls_back_to_words_when_the_source_context_lacks_them() -> None:
+    """Words the source's context does not hold (a spliced match) are shown as the diff gives them."""
+    quote = _cosmetic("alpha, beta", "gamma delta", "alpha beta", prefix="", suffix="")
+    text = render_text(_report((quote,)), color=False)
+    assert "diff: [-alpha-]{+alpha,+} beta" in text
