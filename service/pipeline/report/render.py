@@ -248,7 +248,34 @@ def _gaps(quote: QuoteReport) -> list[str]:
     return [" ".join(d.source.split()) for d in quote.diff if d.op is DiffOp.DELETE and not d.post]
 
 
-def _text_quote(quote: QuoteReport, color: bool) -> list[str]:
+def _cited_source(report: Report, quote: QuoteReport) -> SourceReport | None:
+    return next((s for s in report.sources if quote.cited_url in (s.url, s.final_url)), None)
+
+
+def _then_and_now(report: Report, quote: QuoteReport) -> list[tuple[str, str, str | None]]:
+    """For a ``source_changed`` passage: the page as it was when posted against the page read now.
+
+    Each row is (when, what, link): the at-post capture's date and digest, the live read's, and the
+    passage's words as the at-post version wrote them (the live version no longer holds them).
+    """
+    if quote.status is not QuoteStatus.SOURCE_CHANGED:
+        return []
+    source = _cited_source(report, quote)
+    rows: list[tuple[str, str, str | None]] = []
+    if source is not None and source.at_post is not None:
+        then = source.at_post
+        digest = f"sha256 {then.sha256[:12]}…" if then.sha256 else "no digest"
+        rows.append(("then", f"captured {then.captured_at}, {digest}", then.archive_url))
+    if source is not None:
+        digest = f"sha256 {source.sha256[:12]}…" if source.sha256 else "no digest"
+        rows.append(("now", f"fetched {source.fetched_at or 'at check time'}, {digest}", source.final_url))
+    if quote.source is not None:
+        rows.append(("then", f'the passage read: "{" ".join(quote.source.exact.split())}"', None))
+        rows.append(("now", "the live page no longer has these words as quoted", None))
+    return rows
+
+
+def _text_quote(quote: QuoteReport, color: bool, report: Report) -> list[str]:
     tone = _BOLD_RED if quote.flagged else _GREEN if quote.status in FAITHFUL_STATUSES else _YELLOW
     label = _paint(f"{_mark(quote)} {_label(quote.status).upper()}", tone, color)
     cited = _one_line(quote.cited_url) if quote.cited_url else "(no citation)"
@@ -259,6 +286,8 @@ def _text_quote(quote: QuoteReport, color: bool) -> list[str]:
     if quote.reasons:
         lines.append(f"      reasons: {', '.join(r.value for r in quote.reasons)}")
     lines += [f'      ellipsis {n} removed: "{_visible(gap)}"' for n, gap in enumerate(_gaps(quote), 1)]
+    for when, what, link in _then_and_now(report, quote):
+        lines.append(f"      {when}: {_one_line(what)}" + (f" {_one_line(link)}" if link else ""))
     if quote.diff and quote.status is not QuoteStatus.VERBATIM:
         lines.append(f"      diff: {_text_diff(quote, color)}")
     return lines
@@ -284,7 +313,7 @@ def render_text(report: Report, *, color: bool) -> str:
     commentary = [q for q in report.quotes if is_commentary(q)]
     lines += ["", f"Quotes ({len(checked)})"]
     for quote in checked:
-        lines += _text_quote(quote, color)
+        lines += _text_quote(quote, color, report)
     if commentary:
         lines += ["", f"Commentary, not checked ({len(commentary)})"]
         lines += [f'  - "{_shorten(_one_line(q.text), COMMENTARY_LIMIT)}"' for q in commentary]
@@ -385,7 +414,7 @@ def _html_selector(quote: QuoteReport) -> str:
     return f"<details><summary>Where in the source (TextQuoteSelector)</summary><dl>{items}</dl></details>"
 
 
-def _html_quote(quote: QuoteReport) -> str:
+def _html_quote(quote: QuoteReport, report: Report) -> str:
     status = quote.status.value
     parts = [
         f'<article class="quote{" flagged" if quote.flagged else ""}"><p>',
@@ -402,6 +431,13 @@ def _html_quote(quote: QuoteReport) -> str:
     if gaps:
         items = "".join(f"<li><del>{_h(gap)}</del></li>" for gap in gaps)
         parts.append(f'<p>What each ellipsis removed:</p><ol class="gaps">{items}</ol>')
+    changed = _then_and_now(report, quote)
+    if changed:
+        rows = "".join(
+            f"<tr><th>{_h(when)}</th><td>{_link(link, what) if link else _h(what)}</td></tr>"
+            for when, what, link in changed
+        )
+        parts.append(f'<table class="then-now"><caption>Then versus now</caption>{rows}</table>')
     if quote.diff and quote.status is not QuoteStatus.VERBATIM:
         parts.append(f'<p class="diff">{_html_diff(quote)}</p>')
     if quote.reasons:
@@ -429,7 +465,7 @@ def _html_body(report: Report) -> list[str]:
     body.append("</tbody></table>")
     checked = [q for q in report.quotes if not is_commentary(q)]
     body.append(f"<h2>Quotes ({len(checked)})</h2>")
-    body += [_html_quote(q) for q in checked]
+    body += [_html_quote(q, report) for q in checked]
     commentary = [q for q in report.quotes if is_commentary(q)]
     if commentary:
         body.append(f"<h2>Commentary, not checked ({len(commentary)})</h2><ul>")

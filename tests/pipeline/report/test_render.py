@@ -45,7 +45,7 @@ ALTERED_DIFF = (
 ALLOWED_TAGS = {
     "html", "head", "meta", "title", "style", "body", "h1", "h2", "p", "span", "strong", "table", "thead",
     "tbody", "tr", "th", "td", "a", "details", "summary", "ol", "ul", "li", "article", "blockquote", "del",
-    "ins", "dl", "dt", "dd", "br",
+    "ins", "dl", "dt", "dd", "br", "caption",
 }  # fmt: skip
 
 
@@ -564,3 +564,43 @@ def test_diff_falls_back_to_words_when_the_source_context_lacks_them() -> None:
     quote = _cosmetic("alpha, beta", "gamma delta", "alpha beta", prefix="", suffix="")
     text = render_text(_report((quote,)), color=False)
     assert "diff: [-alpha-]{+alpha,+} beta" in text
+
+
+def _changed_report() -> Report:
+    then = AtPostCapture("2024-03-02T00:00:00Z", "fedcba9876543210" * 4, "https://web.archive.org/web/2024/a")
+    source = SourceReport(
+        url=ARTICLE, final_url=FINAL, status=SourceStatus.OK, http_status=200,
+        sha256="0123456789abcdef" * 4, fetched_at="2025-01-01T00:00:00Z", at_post=then,
+    )  # fmt: skip
+    quote = _quote(QuoteStatus.SOURCE_CHANGED, text="The rate rose 5% last year", source=_source_at())
+    return _report((quote,), (source,), verdict=Verdict.VERIFIED)
+
+
+def test_text_source_changed_shows_then_versus_now() -> None:
+    """A source_changed quote shows the at-post capture (date, digest, link) against the live read,
+    and the passage's words as the page had them then."""
+    text = render_text(_changed_report(), color=False)
+    assert (
+        "then: captured 2024-03-02T00:00:00Z, sha256 fedcba987654… https://web.archive.org/web/2024/a" in text
+    )
+    assert f"now: fetched 2025-01-01T00:00:00Z, sha256 0123456789ab… {FINAL}" in text
+    assert 'then: the passage read: "The rate rose 5% last year"' in text
+    assert "now: the live page no longer has these words" in text
+
+
+def test_html_source_changed_shows_then_versus_now() -> None:
+    """The HTML card of a source_changed quote carries a then-versus-now table with both links."""
+    page = render_html(_changed_report())
+    assert "Then versus now" in page
+    assert 'href="https://web.archive.org/web/2024/a"' in page
+    assert "captured 2024-03-02T00:00:00Z, sha256 fedcba987654…" in page
+    assert "fetched 2025-01-01T00:00:00Z" in page
+    assert _parse(page).tags <= ALLOWED_TAGS
+
+
+def test_then_versus_now_only_for_source_changed() -> None:
+    """Other statuses carry no then-versus-now lines; the source_changed one among them does."""
+    others = _report(tuple(q for q in _every_status() if q.status is not QuoteStatus.SOURCE_CHANGED))
+    assert "Then versus now" not in render_html(others)
+    assert "then: captured" not in render_text(others, color=False)
+    assert "then: captured" in render_text(_report(), color=False)
