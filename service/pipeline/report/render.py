@@ -344,7 +344,10 @@ body{font:15px/1.5 system-ui,sans-serif;margin:2rem auto;max-width:72rem;padding
 h1{font-size:1.6rem}.verdict{padding:.2rem .7rem;border-radius:.4rem;color:#fff}
 .v-flagged{background:#b3261e}.v-verified{background:#1b7f3b}.v-unverifiable,.v-no_citations{background:#6b6b6b}
 .meta,.score,.cited{color:#555;font-size:.9rem}table{border-collapse:collapse;width:100%;font-size:.85rem}
-td,th{border:1px solid #ddd;padding:.3rem .5rem;text-align:left;vertical-align:top;overflow-wrap:anywhere}
+td,th{border:1px solid #ddd;padding:.3rem .5rem;text-align:left;vertical-align:top}
+th{white-space:nowrap;word-break:normal;overflow-wrap:normal}td.u{overflow-wrap:anywhere;min-width:12rem}
+.scroll{overflow-x:auto;max-width:100%}.sources td{min-width:4rem}
+@media (max-width:40rem){body{margin:1rem auto;padding:0 .5rem}.sources td.u{min-width:10rem}}
 .quote{border:1px solid #ddd;border-left:.4rem solid #999;border-radius:.4rem;margin:1rem 0;
 padding:.5rem 1rem}
 .quote.flagged{border-left-color:#b3261e;background:#fff7f6}
@@ -382,7 +385,12 @@ def _html_source(source: SourceReport) -> str:
         "<br>".join(_h(line) if not link else _link(link, line) for line, link in _evidence(source)),
         _h(source.reason),
     ]
-    return "<tr>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>"
+    urls = {1, 2, 9}  # URL, final URL, evidence: long unbroken addresses may wrap anywhere
+    return (
+        "<tr>"
+        + "".join(f'<td class="u">{c}</td>' if k in urls else f"<td>{c}</td>" for k, c in enumerate(cells))
+        + "</tr>"
+    )
 
 
 def _evidence(source: SourceReport) -> list[tuple[str, str | None]]:
@@ -459,10 +467,11 @@ def _html_body(report: Report) -> list[str]:
     if report.error is not None:
         body.append(f"<p><strong>Error:</strong> {_h(report.error.code)}: {_h(report.error.message)}</p>")
     heads = ("URL", "Final URL", "Redirects", "HTTP", "Title", "Author", "Published", "SHA-256", "Evidence")
-    body.append(f"<h2>Sources ({len(report.sources)})</h2><table><thead><tr><th>Status</th>")
+    body.append(f'<h2>Sources ({len(report.sources)})</h2><div class="scroll"><table class="sources">')
+    body.append("<thead><tr><th>Status</th>")
     body.append("".join(f"<th>{h}</th>" for h in (*heads, "Reason")) + "</tr></thead><tbody>")
     body += [_html_source(s) for s in report.sources]
-    body.append("</tbody></table>")
+    body.append("</tbody></table></div>")
     checked = [q for q in report.quotes if not is_commentary(q)]
     body.append(f"<h2>Quotes ({len(checked)})</h2>")
     body += [_html_quote(q, report) for q in checked]

@@ -45,7 +45,7 @@ ALTERED_DIFF = (
 ALLOWED_TAGS = {
     "html", "head", "meta", "title", "style", "body", "h1", "h2", "p", "span", "strong", "table", "thead",
     "tbody", "tr", "th", "td", "a", "details", "summary", "ol", "ul", "li", "article", "blockquote", "del",
-    "ins", "dl", "dt", "dd", "br", "caption",
+    "ins", "dl", "dt", "dd", "br", "caption", "div",
 }  # fmt: skip
 
 
