@@ -85,15 +85,17 @@ _Piece = tuple[DiffOp, str]
 
 
 def _located(text: str, words: list[str], cursor: int) -> tuple[int, int] | None:
-    """Where ``words`` stand in ``text`` from ``cursor``: the first anywhere after it, the others each
-    right after the one before (nothing but punctuation and spaces between). None when they do not."""
+    """Where ``words`` stand in ``text`` from ``cursor``, each a whole word: the first anywhere after
+    it, the others each right after the one before (nothing but punctuation and spaces between).
+    None when they do not."""
     start = end = -1
     for word in words:
         if word == "…":  # a long gap shown by its two ends
             continue
-        at = text.find(word, cursor if start < 0 else end)
-        if at < 0 or (start >= 0 and any(ch.isalnum() for ch in text[end:at])):
+        hit = re.compile(rf"(?<!\w){re.escape(word)}(?!\w)").search(text, cursor if start < 0 else end)
+        if hit is None or (start >= 0 and any(ch.isalnum() for ch in text[end : hit.start()])):
             return None
+        at = hit.start()
         start = at if start < 0 else start
         end = at + len(word)
     return (start, end) if start >= 0 else None

@@ -604,3 +604,23 @@ def test_then_versus_now_only_for_source_changed() -> None:
     assert "Then versus now" not in render_html(others)
     assert "then: captured" not in render_text(others, color=False)
     assert "then: captured" in render_text(_report(), color=False)
+
+
+def test_diff_words_are_found_whole_not_inside_other_words() -> None:
+    """A replaced "in" is looked up as a whole word: the "in" inside "Remaining" does not capture it,
+    so the source's side is found as written, its full stop kept."""
+    quote = _quote(
+        QuoteStatus.ALTERED,
+        text="Only here",
+        source=QuoteSource(
+            url=FINAL,
+            span=(0, 17),
+            exact="Remaining in Ohio",
+            prefix="",
+            suffix=".",
+            text_fragment_url=FRAGMENT,
+        ),
+        diff=(DiffPart(DiffOp.EQUAL, "Only", "Only"), DiffPart(DiffOp.REPLACE, "here", "in Ohio")),
+    )
+    text = render_text(_report((quote,)), color=False)
+    assert "diff: Only [-in Ohio.-]{+here+}" in text
