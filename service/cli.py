@@ -50,15 +50,42 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
+_LOG_LEVELS = ("debug", "info", "warning", "error")
+_HELP = {
+    "format": "report format (default: text on a terminal, json when piped; batch: json lines only)",
+    "input_format": "how to read the post (default auto: guessed from its content)",
+    "posted_at": "when the post was made: sources are also read as they were then",
+    "replay": "read pages from this WARC file or folder instead of the web (repeatable)",
+    "archive": "where fetched pages are kept as evidence (default warc)",
+    "data_dir": "folder for WARC evidence and keys (default from PROVENANCE_DATA_DIR)",
+    "allow_private_addresses": "allow fetching from private, loopback and link-local addresses",
+    "log_level": "log messages at this level and above (on stderr)",
+    "redis": "Redis URL: queue the posts for workers (default from PROVENANCE_REDIS_URL)",
+    "concurrency": "posts verified at once (default 8)",
+}
+
+
 def _shared_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--format", choices=("json", "text", "html"), default=None)
-    parser.add_argument("--input-format", choices=[f.value for f in InputFormat], default="auto")
-    parser.add_argument("--posted-at", metavar="ISO-8601")
-    parser.add_argument("--replay", action="append", default=[], metavar="PATH", type=Path)
-    parser.add_argument("--archive", default=None, metavar="none|warc|wayback|warc,wayback")
-    parser.add_argument("--data-dir", type=Path, default=None)
-    parser.add_argument("--allow-private-addresses", action="store_true", default=None)
-    parser.add_argument("--log-level", default="warning", choices=("debug", "info", "warning", "error"))
+    parser.add_argument("--format", choices=("json", "text", "html"), default=None, help=_HELP["format"])
+    parser.add_argument(
+        "--input-format", choices=[f.value for f in InputFormat], default="auto", help=_HELP["input_format"]
+    )
+    parser.add_argument("--posted-at", metavar="ISO-8601", help=_HELP["posted_at"])
+    _evidence_options(parser)
+    parser.add_argument("--log-level", default="warning", choices=_LOG_LEVELS, help=_HELP["log_level"])
+
+
+def _evidence_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--replay", action="append", default=[], metavar="PATH", type=Path, help=_HELP["replay"]
+    )
+    parser.add_argument(
+        "--archive", default=None, metavar="none|warc|wayback|warc,wayback", help=_HELP["archive"]
+    )
+    parser.add_argument("--data-dir", type=Path, default=None, help=_HELP["data_dir"])
+    parser.add_argument(
+        "--allow-private-addresses", action="store_true", default=None, help=_HELP["allow_private_addresses"]
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -73,14 +100,16 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument(
         "-o", "--output", required=True, help="where the reports go (JSON lines); - for stdout"
     )
-    batch.add_argument("--concurrency", type=int, default=None)
-    batch.add_argument("--redis", default=None, metavar="URL")
+    batch.add_argument("--concurrency", type=int, default=None, help=_HELP["concurrency"])
+    batch.add_argument("--redis", default=None, metavar="URL", help=_HELP["redis"])
     _shared_options(batch)
     capture = commands.add_parser("capture", help="fetch pages and write them as WARC evidence")
-    capture.add_argument("urls", nargs="+", metavar="URL")
+    capture.add_argument("urls", nargs="+", metavar="URL", help="the pages to fetch")
     capture.add_argument("-o", "--output", required=True, type=Path, help="the WARC file to write")
-    capture.add_argument("--allow-private-addresses", action="store_true", default=None)
-    capture.add_argument("--log-level", default="warning", choices=("debug", "info", "warning", "error"))
+    capture.add_argument(
+        "--allow-private-addresses", action="store_true", default=None, help=_HELP["allow_private_addresses"]
+    )
+    capture.add_argument("--log-level", default="warning", choices=_LOG_LEVELS, help=_HELP["log_level"])
     capture.set_defaults(archive=None, data_dir=None)
     serve = commands.add_parser("serve", help="the HTTP API and the web page")
     serve.add_argument("--host", default=None, help="address to listen on (default 127.0.0.1)")
@@ -94,31 +123,32 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--open", action="store_true", default=None, help="no API keys needed")
     serve.add_argument("--allow-open-public", action="store_true", help="allow --open on a public address")
-    serve.add_argument("--redis", default=None, metavar="URL")
-    serve.add_argument("--concurrency", type=int, default=None)
+    serve.add_argument("--redis", default=None, metavar="URL", help="send verifications to queue workers")
+    serve.add_argument("--concurrency", type=int, default=None, help=_HELP["concurrency"])
     _shared_options(serve)
     worker = commands.add_parser("worker", help="a queue worker: verifies posts from the Redis job stream")
-    worker.add_argument("--redis", default=None, metavar="URL")
+    worker.add_argument("--redis", default=None, metavar="URL", help="the Redis holding the job stream")
     worker.add_argument("--concurrency", type=int, default=None, help="jobs run at once (default 8)")
     worker.add_argument("--name", default=None, help="this worker's name (default <hostname>-<pid>)")
     worker.add_argument("--burst", action="store_true", help="exit when no job is left")
     worker.add_argument("--check", action="store_true", help="exit 0 if this host's worker is alive")
-    worker.add_argument("--metrics-port", type=int, default=None, metavar="PORT")
-    worker.add_argument("--replay", action="append", default=[], metavar="PATH", type=Path)
-    worker.add_argument("--archive", default=None, metavar="none|warc|wayback|warc,wayback")
-    worker.add_argument("--data-dir", type=Path, default=None)
-    worker.add_argument("--allow-private-addresses", action="store_true", default=None)
-    worker.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
-    worker.add_argument("--log-format", default="json", choices=("json", "console"))
+    worker.add_argument(
+        "--metrics-port", type=int, default=None, metavar="PORT", help="serve Prometheus metrics on this port"
+    )
+    _evidence_options(worker)
+    worker.add_argument("--log-level", default="info", choices=_LOG_LEVELS, help=_HELP["log_level"])
+    worker.add_argument("--log-format", default="json", choices=("json", "console"), help="log line format")
     keys = commands.add_parser("keys", help="API keys for serve (stored hashed: in Redis, else the data dir)")
-    keys.add_argument("action", choices=("create", "list", "revoke"))
+    keys.add_argument("action", choices=("create", "list", "revoke"), help="what to do with the keys")
     keys.add_argument("key_id", nargs="?", help="the key to revoke")
     keys.add_argument("--name", default="", help="a label for a new key")
-    keys.add_argument("--data-dir", type=Path, default=None)
+    keys.add_argument("--data-dir", type=Path, default=None, help="keep the keys in this folder")
     keys.add_argument("--redis", default=None, metavar="URL", help="keep the keys in this Redis")
-    keys.add_argument("--log-level", default="warning", choices=("debug", "info", "warning", "error"))
+    keys.add_argument("--log-level", default="warning", choices=_LOG_LEVELS, help=_HELP["log_level"])
     keys.set_defaults(archive=None, allow_private_addresses=None)
-    parser.add_argument("--version", action="version", version=f"provenance {_version()}")
+    parser.add_argument(
+        "--version", action="version", version=f"provenance {_version()}", help="print the version and exit"
+    )
     return parser
 
 
@@ -257,7 +287,8 @@ async def _verify(args: argparse.Namespace, settings: Settings) -> int:
     async with open_deps(settings) as deps:
         report = await verify_post(post, deps=deps)
         # Printed before the collaborators close: Wayback captures still landing never hold it up.
-        sys.stdout.write(_render(report, args.format or "json", sys.stdout).rstrip("\n") + "\n")
+        fmt = args.format or ("text" if sys.stdout.isatty() else "json")
+        sys.stdout.write(_render(report, fmt, sys.stdout).rstrip("\n") + "\n")
         sys.stdout.flush()
     return EXIT_FLAGGED if report.flagged else EXIT_OK
 

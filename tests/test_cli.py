@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import argparse
 import io
 import json
 import os
+import pty
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +14,7 @@ from pathlib import Path
 import pytest
 from redis.asyncio import Redis
 
+from service.cli import build_parser
 from service.pipeline.streams import RedisNames
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -284,3 +287,74 @@ def test_resume_point_refuses_the_reports_of_another_input(tmp_path: Path) -> No
     with pytest.raises(UsageError, match="another input"):
         _resume_point(out, io.BytesIO(lines))
     assert out.read_bytes() == b'{"id": "p0"}\n{"id": "other"}\n'
+
+
+def _actions_without_help(parser: argparse.ArgumentParser, path: str) -> list[str]:
+    missing = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            named = {choice.dest: choice.help for choice in action._choices_actions}
+            for name, sub in action.choices.items():
+                if not named.get(name):
+                    missing.append(f"{path} {name} (the command)")
+                missing += _actions_without_help(sub, f"{path} {name}")
+        elif not action.help or action.help == argparse.SUPPRESS:
+            missing.append(f"{path} {'/'.join(action.option_strings) or action.dest}")
+    return missing
+
+
+def test_every_option_and_command_has_help() -> None:
+    """Walking the parser and every subcommand's parser, no option, argument or command lacks help."""
+    parser = build_parser()
+    assert _actions_without_help(parser, "provenance") == []
+    verify_help = run("verify", "--help").stdout
+    assert "--format" in verify_help
+    assert "terminal" in verify_help
+    assert "--replay" in run("worker", "--help").stdout
+
+
+_LONE_POST = "Nothing cited here, just a thought of my own.\n"
+
+
+def test_format_defaults_to_json_when_piped() -> None:
+    """stdout a pipe and no --format: the report is JSON."""
+    result = run("verify", "-", "--replay", str(SEED / "seed.warc.gz"), stdin=_LONE_POST)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["verdict"] == "no_citations"
+
+
+def test_format_defaults_to_text_on_a_terminal(tmp_path: Path) -> None:
+    """stdout a terminal (a pty) and no --format: the text report; --format json still wins."""
+    post = tmp_path / "post.txt"
+    post.write_text(_LONE_POST, encoding="utf-8")
+
+    def on_terminal(*extra: str) -> str:
+        master, slave = pty.openpty()
+        try:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "service", "verify", str(post), "--replay", str(SEED / "seed.warc.gz"),
+                 *extra],
+                stdin=subprocess.DEVNULL, stdout=slave, stderr=subprocess.PIPE, cwd=ROOT,
+                env={**os.environ, "NO_COLOR": "1"},
+            )  # fmt: skip
+            os.close(slave)
+            chunks = []
+            while True:
+                try:
+                    chunk = os.read(master, 65536)
+                except OSError:  # EIO: the child closed the terminal
+                    break
+                if not chunk:
+                    break
+                chunks.append(chunk)
+            assert proc.wait(timeout=120) == 0, proc.stderr.read() if proc.stderr else ""
+            if proc.stderr:
+                proc.stderr.close()
+        finally:
+            os.close(master)
+        return b"".join(chunks).decode("utf-8").replace("\r\n", "\n")
+
+    shown = on_terminal()
+    assert shown.startswith("provenance: NO CITATIONS"), shown
+    assert "Summary:" in shown
+    assert json.loads(on_terminal("--format", "json"))["verdict"] == "no_citations"

@@ -10,13 +10,11 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from collections.abc import Iterable
 from html import escape
 
 from service.pipeline.models import (
     FAITHFUL_STATUSES,
     DiffOp,
-    DiffPart,
     QuoteReport,
     QuoteStatus,
     Reason,
@@ -82,21 +80,96 @@ def _mark(quote: QuoteReport) -> str:
     return "?" if quote.status is QuoteStatus.UNVERIFIABLE else "~"
 
 
-def _diff_segments(diff: Iterable[DiffPart]) -> list[tuple[DiffOp, str]]:
+_CHUNK = re.compile(r"\S+")
+_Piece = tuple[DiffOp, str]
+
+
+def _located(text: str, words: list[str], cursor: int) -> tuple[int, int] | None:
+    """Where ``words`` stand in ``text`` from ``cursor``, each a whole word: the first anywhere after
+    it, the others each right after the one before (nothing but punctuation and spaces between).
+    None when they do not."""
+    start = end = -1
+    for word in words:
+        if word == "…":  # a long gap shown by its two ends
+            continue
+        hit = re.compile(rf"(?<!\w){re.escape(word)}(?!\w)").search(text, cursor if start < 0 else end)
+        if hit is None or (start >= 0 and any(ch.isalnum() for ch in text[end : hit.start()])):
+            return None
+        at = hit.start()
+        start = at if start < 0 else start
+        end = at + len(word)
+    return (start, end) if start >= 0 else None
+
+
+def _surfaces(text: str, cursor: int, runs: list[str]) -> list[str | None]:
+    """Each run of words as ``text`` writes it, punctuation kept: from the start of its first word's
+    whitespace-delimited chunk to the end of its last word's chunk, never into a neighbouring run."""
+    found: list[tuple[int, int] | None] = []
+    for run in runs:
+        words = run.split()
+        where = _located(text, words, cursor) if words else None
+        found.append(where)
+        if where is not None:
+            cursor = where[1]
+    chunks = [m.span() for m in _CHUNK.finditer(text)]
+    out: list[str | None] = []
+    for k, where in enumerate(found):
+        if where is None or "…" in runs[k].split():
+            out.append(None)
+            continue
+        lo = max((a for a, b in chunks if a <= where[0] < b), default=where[0])
+        hi = min((b for a, b in chunks if a < where[1] <= b), default=where[1])
+        before = [f[1] for f in found[:k] if f is not None]
+        after = [f[0] for f in found[k + 1 :] if f is not None]
+        lo = max(lo, before[-1]) if before else lo
+        hi = min(hi, after[0]) if after else hi
+        out.append(" ".join(text[lo:hi].split()))
+    return out
+
+
+def _finer(source: str, post: str) -> list[_Piece]:
+    """Words equal for comparison but written differently (a quotation mark, a comma, a capital):
+    the chunks that differ shown as a deletion and an insertion."""
+    from difflib import SequenceMatcher
+
+    a, b = source.split(), post.split()
+    pieces: list[_Piece] = []
+    for tag, a0, a1, b0, b1 in SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        if tag == "equal":
+            pieces.append((DiffOp.EQUAL, " ".join(b[b0:b1])))
+            continue
+        pieces.append((DiffOp.DELETE, " ".join(a[a0:a1])))
+        pieces.append((DiffOp.INSERT, " ".join(b[b0:b1])))
+    return pieces
+
+
+def _diff_segments(quote: QuoteReport) -> list[_Piece]:
     """Reading-order pieces: equal words, deleted source words, inserted post words.
 
-    A replace becomes a delete then an insert. Parts are taken to be runs of words, so their own
-    whitespace is collapsed and the renderers put one space between pieces.
+    A replace becomes a delete then an insert. Each piece is shown as written, punctuation kept (the
+    post's side from the passage, the source's from the matched text and its context), so that a
+    cosmetic difference can be seen; where the words cannot be found as written, they are shown as
+    the diff gives them. Whitespace is collapsed and the renderers put one space between pieces.
     """
-    pieces: list[tuple[DiffOp, str]] = []
-    for part in diff:
+    diff = quote.diff
+    post_side = _surfaces(quote.text, 0, [part.post for part in diff])
+    src = quote.source
+    context = (src.prefix + src.exact + src.suffix) if src is not None else ""
+    src_side = _surfaces(context, len(src.prefix) if src is not None else 0, [p.source for p in diff])
+    pieces: list[_Piece] = []
+    for part, shown_post, shown_src in zip(diff, post_side, src_side, strict=True):
+        post = shown_post or part.post
+        source = shown_src or part.source
         if part.op is DiffOp.EQUAL:
-            pieces.append((DiffOp.EQUAL, part.post or part.source))
+            same = " ".join(post.split()) == " ".join(source.split())
+            pieces += (
+                [(DiffOp.EQUAL, post or source)] if same or not (post and source) else _finer(source, post)
+            )
             continue
         if part.op in (DiffOp.DELETE, DiffOp.REPLACE):
-            pieces.append((DiffOp.DELETE, part.source))
+            pieces.append((DiffOp.DELETE, source))
         if part.op in (DiffOp.INSERT, DiffOp.REPLACE):
-            pieces.append((DiffOp.INSERT, part.post))
+            pieces.append((DiffOp.INSERT, post))
     return [(op, " ".join(text.split())) for op, text in pieces if text.strip()]
 
 
@@ -124,8 +197,8 @@ def _paint(text: str, codes: str, color: bool) -> str:
     return f"\x1b[{codes}m{text}\x1b[0m" if color and text else text
 
 
-def _text_diff(diff: Iterable[DiffPart], color: bool) -> str:
-    pieces = _diff_segments(diff)
+def _text_diff(quote: QuoteReport, color: bool) -> str:
+    pieces = _diff_segments(quote)
     rendered = []
     for op, words in pieces:
         words = _visible(words)
@@ -177,7 +250,34 @@ def _gaps(quote: QuoteReport) -> list[str]:
     return [" ".join(d.source.split()) for d in quote.diff if d.op is DiffOp.DELETE and not d.post]
 
 
-def _text_quote(quote: QuoteReport, color: bool) -> list[str]:
+def _cited_source(report: Report, quote: QuoteReport) -> SourceReport | None:
+    return next((s for s in report.sources if quote.cited_url in (s.url, s.final_url)), None)
+
+
+def _then_and_now(report: Report, quote: QuoteReport) -> list[tuple[str, str, str | None]]:
+    """For a ``source_changed`` passage: the page as it was when posted against the page read now.
+
+    Each row is (when, what, link): the at-post capture's date and digest, the live read's, and the
+    passage's words as the at-post version wrote them (the live version no longer holds them).
+    """
+    if quote.status is not QuoteStatus.SOURCE_CHANGED:
+        return []
+    source = _cited_source(report, quote)
+    rows: list[tuple[str, str, str | None]] = []
+    if source is not None and source.at_post is not None:
+        then = source.at_post
+        digest = f"sha256 {then.sha256[:12]}…" if then.sha256 else "no digest"
+        rows.append(("then", f"captured {then.captured_at}, {digest}", then.archive_url))
+    if source is not None:
+        digest = f"sha256 {source.sha256[:12]}…" if source.sha256 else "no digest"
+        rows.append(("now", f"fetched {source.fetched_at or 'at check time'}, {digest}", source.final_url))
+    if quote.source is not None:
+        rows.append(("then", f'the passage read: "{" ".join(quote.source.exact.split())}"', None))
+        rows.append(("now", "the live page no longer has these words as quoted", None))
+    return rows
+
+
+def _text_quote(quote: QuoteReport, color: bool, report: Report) -> list[str]:
     tone = _BOLD_RED if quote.flagged else _GREEN if quote.status in FAITHFUL_STATUSES else _YELLOW
     label = _paint(f"{_mark(quote)} {_label(quote.status).upper()}", tone, color)
     cited = _one_line(quote.cited_url) if quote.cited_url else "(no citation)"
@@ -188,8 +288,10 @@ def _text_quote(quote: QuoteReport, color: bool) -> list[str]:
     if quote.reasons:
         lines.append(f"      reasons: {', '.join(r.value for r in quote.reasons)}")
     lines += [f'      ellipsis {n} removed: "{_visible(gap)}"' for n, gap in enumerate(_gaps(quote), 1)]
+    for when, what, link in _then_and_now(report, quote):
+        lines.append(f"      {when}: {_one_line(what)}" + (f" {_one_line(link)}" if link else ""))
     if quote.diff and quote.status is not QuoteStatus.VERBATIM:
-        lines.append(f"      diff: {_text_diff(quote.diff, color)}")
+        lines.append(f"      diff: {_text_diff(quote, color)}")
     return lines
 
 
@@ -213,7 +315,7 @@ def render_text(report: Report, *, color: bool) -> str:
     commentary = [q for q in report.quotes if is_commentary(q)]
     lines += ["", f"Quotes ({len(checked)})"]
     for quote in checked:
-        lines += _text_quote(quote, color)
+        lines += _text_quote(quote, color, report)
     if commentary:
         lines += ["", f"Commentary, not checked ({len(commentary)})"]
         lines += [f'  - "{_shorten(_one_line(q.text), COMMENTARY_LIMIT)}"' for q in commentary]
@@ -244,7 +346,10 @@ body{font:15px/1.5 system-ui,sans-serif;margin:2rem auto;max-width:72rem;padding
 h1{font-size:1.6rem}.verdict{padding:.2rem .7rem;border-radius:.4rem;color:#fff}
 .v-flagged{background:#b3261e}.v-verified{background:#1b7f3b}.v-unverifiable,.v-no_citations{background:#6b6b6b}
 .meta,.score,.cited{color:#555;font-size:.9rem}table{border-collapse:collapse;width:100%;font-size:.85rem}
-td,th{border:1px solid #ddd;padding:.3rem .5rem;text-align:left;vertical-align:top;overflow-wrap:anywhere}
+td,th{border:1px solid #ddd;padding:.3rem .5rem;text-align:left;vertical-align:top}
+th{white-space:nowrap;word-break:normal;overflow-wrap:normal}td.u{overflow-wrap:anywhere;min-width:12rem}
+.scroll{overflow-x:auto;max-width:100%}.sources td{min-width:4rem}
+@media (max-width:40rem){body{margin:1rem auto;padding:0 .5rem}.sources td.u{min-width:10rem}}
 .quote{border:1px solid #ddd;border-left:.4rem solid #999;border-radius:.4rem;margin:1rem 0;
 padding:.5rem 1rem}
 .quote.flagged{border-left-color:#b3261e;background:#fff7f6}
@@ -258,8 +363,8 @@ dd{white-space:pre-wrap;margin-left:1rem}.url{color:#555}
 """.strip()
 
 
-def _html_diff(diff: Iterable[DiffPart]) -> str:
-    pieces = _diff_segments(diff)
+def _html_diff(quote: QuoteReport) -> str:
+    pieces = _diff_segments(quote)
     tags = {DiffOp.DELETE: "del", DiffOp.INSERT: "ins"}
     rendered = [f"<{tags[op]}>{_h(w)}</{tags[op]}>" if op in tags else _h(w) for op, w in pieces]
     return _joined(pieces, rendered)
@@ -282,7 +387,12 @@ def _html_source(source: SourceReport) -> str:
         "<br>".join(_h(line) if not link else _link(link, line) for line, link in _evidence(source)),
         _h(source.reason),
     ]
-    return "<tr>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>"
+    urls = {1, 2, 9}  # URL, final URL, evidence: long unbroken addresses may wrap anywhere
+    return (
+        "<tr>"
+        + "".join(f'<td class="u">{c}</td>' if k in urls else f"<td>{c}</td>" for k, c in enumerate(cells))
+        + "</tr>"
+    )
 
 
 def _evidence(source: SourceReport) -> list[tuple[str, str | None]]:
@@ -314,7 +424,7 @@ def _html_selector(quote: QuoteReport) -> str:
     return f"<details><summary>Where in the source (TextQuoteSelector)</summary><dl>{items}</dl></details>"
 
 
-def _html_quote(quote: QuoteReport) -> str:
+def _html_quote(quote: QuoteReport, report: Report) -> str:
     status = quote.status.value
     parts = [
         f'<article class="quote{" flagged" if quote.flagged else ""}"><p>',
@@ -331,8 +441,15 @@ def _html_quote(quote: QuoteReport) -> str:
     if gaps:
         items = "".join(f"<li><del>{_h(gap)}</del></li>" for gap in gaps)
         parts.append(f'<p>What each ellipsis removed:</p><ol class="gaps">{items}</ol>')
+    changed = _then_and_now(report, quote)
+    if changed:
+        rows = "".join(
+            f"<tr><th>{_h(when)}</th><td>{_link(link, what) if link else _h(what)}</td></tr>"
+            for when, what, link in changed
+        )
+        parts.append(f'<table class="then-now"><caption>Then versus now</caption>{rows}</table>')
     if quote.diff and quote.status is not QuoteStatus.VERBATIM:
-        parts.append(f'<p class="diff">{_html_diff(quote.diff)}</p>')
+        parts.append(f'<p class="diff">{_html_diff(quote)}</p>')
     if quote.reasons:
         parts.append("<ul>" + "".join(f"<li>{_h(r.value)}</li>" for r in quote.reasons) + "</ul>")
     parts.append(_html_selector(quote) + "</article>")
@@ -352,13 +469,14 @@ def _html_body(report: Report) -> list[str]:
     if report.error is not None:
         body.append(f"<p><strong>Error:</strong> {_h(report.error.code)}: {_h(report.error.message)}</p>")
     heads = ("URL", "Final URL", "Redirects", "HTTP", "Title", "Author", "Published", "SHA-256", "Evidence")
-    body.append(f"<h2>Sources ({len(report.sources)})</h2><table><thead><tr><th>Status</th>")
+    body.append(f'<h2>Sources ({len(report.sources)})</h2><div class="scroll"><table class="sources">')
+    body.append("<thead><tr><th>Status</th>")
     body.append("".join(f"<th>{h}</th>" for h in (*heads, "Reason")) + "</tr></thead><tbody>")
     body += [_html_source(s) for s in report.sources]
-    body.append("</tbody></table>")
+    body.append("</tbody></table></div>")
     checked = [q for q in report.quotes if not is_commentary(q)]
     body.append(f"<h2>Quotes ({len(checked)})</h2>")
-    body += [_html_quote(q) for q in checked]
+    body += [_html_quote(q, report) for q in checked]
     commentary = [q for q in report.quotes if is_commentary(q)]
     if commentary:
         body.append(f"<h2>Commentary, not checked ({len(commentary)})</h2><ul>")

@@ -45,7 +45,7 @@ ALTERED_DIFF = (
 ALLOWED_TAGS = {
     "html", "head", "meta", "title", "style", "body", "h1", "h2", "p", "span", "strong", "table", "thead",
     "tbody", "tr", "th", "td", "a", "details", "summary", "ol", "ul", "li", "article", "blockquote", "del",
-    "ins", "dl", "dt", "dd", "br",
+    "ins", "dl", "dt", "dd", "br", "caption", "div",
 }  # fmt: skip
 
 
@@ -242,7 +242,7 @@ def test_text_labels_every_status_with_its_mark(label: str, mark: str) -> None:
 def test_text_plain_diff_uses_word_diff_markers() -> None:
     """Without colour an altered quote's diff reads as [-source-]{+post+} with no escape codes."""
     text = render_text(_report(), color=False)
-    assert "The rate rose [-5%-]{+50%+} last year [-in Ohio-]{+everywhere+}" in text
+    assert "The rate rose [-5%-]{+50%+} last year [-in Ohio.-]{+everywhere+}" in text
     assert "\x1b" not in text
 
 
@@ -377,7 +377,7 @@ def test_html_marks_the_diff_with_del_and_ins() -> None:
     """An altered quote's diff shows source words in <del> and post words in <ins>."""
     page = render_html(_report())
     assert (
-        "The rate rose <del>5%</del><ins>50%</ins> last year <del>in Ohio</del><ins>everywhere</ins>" in page
+        "The rate rose <del>5%</del><ins>50%</ins> last year <del>in Ohio.</del><ins>everywhere</ins>" in page
     )
 
 
@@ -526,3 +526,101 @@ def test_html_names_where_a_misattributed_quote_was_found_and_what_each_ellipsis
     assert DEAD in _parse(page).hrefs
     assert "found in:" in page
     assert '<ol class="gaps"><li><del>not</del></li></ol>' in page
+
+
+def _cosmetic(
+    text: str, exact: str, words: str, *, prefix: str = "He said ", suffix: str = " today"
+) -> QuoteReport:
+    """A cosmetic quote whose diff, as the aligner builds it, is one run of equal words."""
+    source = QuoteSource(
+        url=FINAL, span=(0, len(exact)), exact=exact, prefix=prefix, suffix=suffix, text_fragment_url=FRAGMENT
+    )
+    return _quote(
+        QuoteStatus.COSMETIC, text=text, source=source, diff=(DiffPart(DiffOp.EQUAL, words, words),)
+    )
+
+
+def test_text_cosmetic_diff_shows_the_punctuation_that_changed() -> None:
+    """Quotation marks and a comma changed, words equal: the diff shows the chunks that differ."""
+    quote = _cosmetic(
+        '\u201cWe will not, he said, stop"', '"We will not he said, stop"', "We will not he said stop"
+    )
+    text = render_text(_report((quote,)), color=False)
+    diff = next(line for line in text.splitlines() if line.strip().startswith("diff:"))
+    assert '[-"We-]{+\u201cWe+}' in diff
+    assert "[-not-]{+not,+}" in diff
+    assert "said, stop" in diff
+
+
+def test_html_cosmetic_diff_shows_the_punctuation_that_changed() -> None:
+    """The HTML diff marks the changed punctuation with <del>/<ins> and keeps unchanged punctuation."""
+    quote = _cosmetic("It was fine; really.", "It was fine, really", "It was fine really", suffix=". More")
+    page = render_html(_report((quote,)))
+    assert "It was <del>fine,</del><ins>fine;</ins> really." in page
+
+
+def test_diff_falls_back_to_words_when_the_source_context_lacks_them() -> None:
+    """Words the source's context does not hold (a spliced match) are shown as the diff gives them."""
+    quote = _cosmetic("alpha, beta", "gamma delta", "alpha beta", prefix="", suffix="")
+    text = render_text(_report((quote,)), color=False)
+    assert "diff: [-alpha-]{+alpha,+} beta" in text
+
+
+def _changed_report() -> Report:
+    then = AtPostCapture("2024-03-02T00:00:00Z", "fedcba9876543210" * 4, "https://web.archive.org/web/2024/a")
+    source = SourceReport(
+        url=ARTICLE, final_url=FINAL, status=SourceStatus.OK, http_status=200,
+        sha256="0123456789abcdef" * 4, fetched_at="2025-01-01T00:00:00Z", at_post=then,
+    )  # fmt: skip
+    quote = _quote(QuoteStatus.SOURCE_CHANGED, text="The rate rose 5% last year", source=_source_at())
+    return _report((quote,), (source,), verdict=Verdict.VERIFIED)
+
+
+def test_text_source_changed_shows_then_versus_now() -> None:
+    """A source_changed quote shows the at-post capture (date, digest, link) against the live read,
+    and the passage's words as the page had them then."""
+    text = render_text(_changed_report(), color=False)
+    assert (
+        "then: captured 2024-03-02T00:00:00Z, sha256 fedcba987654… https://web.archive.org/web/2024/a" in text
+    )
+    assert f"now: fetched 2025-01-01T00:00:00Z, sha256 0123456789ab… {FINAL}" in text
+    assert 'then: the passage read: "The rate rose 5% last year"' in text
+    assert "now: the live page no longer has these words" in text
+
+
+def test_html_source_changed_shows_then_versus_now() -> None:
+    """The HTML card of a source_changed quote carries a then-versus-now table with both links."""
+    page = render_html(_changed_report())
+    assert "Then versus now" in page
+    assert 'href="https://web.archive.org/web/2024/a"' in page
+    assert "captured 2024-03-02T00:00:00Z, sha256 fedcba987654…" in page
+    assert "fetched 2025-01-01T00:00:00Z" in page
+    assert _parse(page).tags <= ALLOWED_TAGS
+
+
+def test_then_versus_now_only_for_source_changed() -> None:
+    """Other statuses carry no then-versus-now lines; the source_changed one among them does."""
+    others = _report(tuple(q for q in _every_status() if q.status is not QuoteStatus.SOURCE_CHANGED))
+    assert "Then versus now" not in render_html(others)
+    assert "then: captured" not in render_text(others, color=False)
+    assert "then: captured" in render_text(_report(), color=False)
+
+
+def test_diff_words_are_found_whole_not_inside_other_words() -> None:
+    """A replaced "in" is looked up as a whole word: the "in" inside "Remaining" does not capture it,
+    so the source's side is found as written, its full stop kept."""
+    quote = _quote(
+        QuoteStatus.ALTERED,
+        text="Only here",
+        source=QuoteSource(
+            url=FINAL,
+            span=(0, 17),
+            exact="Remaining in Ohio",
+            prefix="",
+            suffix=".",
+            text_fragment_url=FRAGMENT,
+        ),
+        diff=(DiffPart(DiffOp.EQUAL, "Only", "Only"), DiffPart(DiffOp.REPLACE, "here", "in Ohio")),
+    )
+    text = render_text(_report((quote,)), color=False)
+    assert "diff: Only [-in Ohio.-]{+here+}" in text
