@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -24,11 +25,13 @@ async def _verify(post: str, *flags: str) -> tuple[int, dict[str, Any], str]:
         return await _run_verify(post, "--data-dir", data, *flags)
 
 
-async def _run_verify(post: str, *flags: str) -> tuple[int, dict[str, Any], str]:
+async def _run_verify(
+    post: str, *flags: str, env: dict[str, str] | None = None, python: tuple[str, ...] = ("-m", "service")
+) -> tuple[int, dict[str, Any], str]:
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "service", "verify", "-", *flags,
+        sys.executable, *python, "verify", "-", *flags,
         cwd=ROOT, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE, env=env,
     )  # fmt: skip
     out, err = await asyncio.wait_for(proc.communicate(post.encode()), 120)
     assert proc.returncode is not None
@@ -73,30 +76,100 @@ async def test_seed_post_live_refused_by_default() -> None:
         assert sum(origin.hits.values()) == 0
 
 
-def _spellings(port: int) -> list[str]:
-    hosts = [
-        "127.0.0.1", "localhost", "localhost.", "LOCALHOST", "foo.localhost", "[::1]",
-        "[::ffff:127.0.0.1]", "2130706433", "017700000001", "0x7f000001", "0x7f.1", "0177.0.0.1",
-        "127.1", "127.000.000.001", "①②⑦.⓪.⓪.①", "１２７.０.０.１", "evil.example@127.0.0.1",
-    ]  # fmt: skip
-    return [f"http://{host}:{port}/pages/a?via={i}" for i, host in enumerate(hosts)]
+# The CLI run under an audit hook: every ``socket.connect`` to an IP address and every name asked
+# of the resolver (``socket.getaddrinfo``, aiohttp's threaded resolver) is written to a file, so a
+# test sees what was dialled whatever the guard's own logs say.
+_AUDITED = """
+import runpy, sys
+_log = open(sys.argv.pop(1), "a", encoding="utf-8", buffering=1)
+def _hook(event, args):
+    if event == "socket.connect" and isinstance(args[1], tuple):
+        _log.write("connect %s %s\\n" % (args[1][0], args[1][1]))
+    elif event == "socket.getaddrinfo":
+        _log.write("resolve %s %s\\n" % (args[0], args[1]))
+sys.addaudithook(_hook)
+sys.argv[0] = "service"
+runpy.run_module("service", run_name="__main__", alter_sys=True)
+"""
+
+
+async def _verify_audited(post: str, *flags: str) -> tuple[int, dict[str, Any], list[str]]:
+    """``_verify`` under the audit hook: exit code, report, and each connect or lookup made."""
+    with tempfile.TemporaryDirectory() as data:
+        audit = Path(data) / "audit.log"
+        audit.touch()
+        code, report, err = await _run_verify(
+            post, "--data-dir", data, *flags, env=dict(os.environ), python=("-c", _AUDITED, str(audit))
+        )
+        assert code in (0, 1), err
+        return code, report, audit.read_text(encoding="utf-8").splitlines()
+
+
+_HOSTS = {
+    "127.0.0.1": "private_address", "localhost": "private_address", "localhost.": "private_address",
+    "LOCALHOST": "private_address", "foo.localhost": "private_address", "[::1]": "private_address",
+    "[::ffff:127.0.0.1]": "private_address", "2130706433": "private_address",
+    "017700000001": "private_address", "0x7f000001": "private_address", "0x7f.1": "private_address",
+    "0177.0.0.1": "private_address", "127.1": "private_address", "127.000.000.001": "private_address",
+    "①②⑦.⓪.⓪.①": "private_address", "１２７.０.０.１": "private_address",
+    "evil.example@127.0.0.1": "userinfo_in_url",
+}  # fmt: skip
+"""Each spelling of loopback and the exact reason it is refused for."""
+
+
+def _spellings(port: int | None) -> list[str]:
+    at = f":{port}" if port else ""  # no port: the default one, 80, allowed by the port rule
+    return [f"http://{host}{at}/pages/a?via={i}" for i, host in enumerate(_HOSTS)]
 
 
 async def test_loopback_in_every_spelling_is_refused_and_reached_only_when_allowed() -> None:
-    """Every spelling of loopback is refused with nothing sent; with the flag the same post reaches it."""
+    """Every spelling of loopback, on the origin's port and on the default one, is refused for its
+    exact reason, and nothing is resolved or dialled (an audit hook in the CLI process sees every
+    connect and lookup); with the flag the same post reaches the origin, which the hook sees too."""
     async with serve_origin() as origin:
-        urls = _spellings(origin.port)
+        urls = _spellings(origin.port) + _spellings(None)
         post = "\n\n".join(f'He wrote "Page A says something" and cited {url}' for url in urls)
-        code, report, err = await _verify(post)
-        assert code == 0, err
+        code, report, audit = await _verify_audited(post)
+        assert audit == []  # not one connect, not one name resolved
         sources = report["sources"]
         assert isinstance(sources, list)
-        assert len(sources) == len(urls)
-        assert {s["status"] for s in sources} == {"refused"}
+        assert [s["url"] for s in sources] == urls
+        expected = [("refused", reason) for _ in (0, 1) for reason in _HOSTS.values()]
+        assert [(s["status"], s["reason"]) for s in sources] == expected
+        assert [s["http_status"] for s in sources] == [None] * len(urls)
         assert sum(origin.hits.values()) == 0
+        assert code == 0
 
-        code, report, err = await _verify(post, "--allow-private-addresses")
-        assert code in (0, 1), err
+        code, report, audit = await _verify_audited(post, "--allow-private-addresses")
         reached = [s for s in report["sources"] if s["status"] == "ok"]
         assert origin.hits["/pages/a"] >= 10
         assert len(reached) >= 10
+        # The hook sees dials when there are some (pooled connections are reused: not one per URL).
+        assert [line for line in audit if line.startswith("connect ") and line.endswith(f" {origin.port}")]
+
+
+async def test_other_schemes_and_malformed_urls_are_reported_without_a_dial() -> None:
+    """A post citing ``file:``, ``gopher:``, ``ftp:``, ``data:``, ``javascript:`` and malformed
+    http URLs (bad port, bad host) lists each as a source, ``unsupported``/``unsupported_scheme``
+    or ``error``/``bad_url``; its quotes are unverifiable; nothing is resolved or dialled."""
+    async with serve_origin() as origin:
+        cited = {
+            "file:///etc/passwd": ("unsupported", "unsupported_scheme"),
+            f"gopher://127.0.0.1:{origin.port}/1": ("unsupported", "unsupported_scheme"),
+            f"ftp://127.0.0.1:{origin.port}/x": ("unsupported", "unsupported_scheme"),
+            "data:text/plain;base64,SGVsbG8=": ("unsupported", "unsupported_scheme"),
+            "javascript:alert(1)": ("unsupported", "unsupported_scheme"),
+            "http://127.0.0.1:99999/x": ("error", "bad_url"),
+            "http://a..b.example/x": ("error", "bad_url"),
+        }
+        post = "\n\n".join(f'She said "the same words in every line" in\n{url}' for url in cited)
+        code, report, audit = await _verify_audited(post, "--allow-private-addresses")
+        assert code == 0
+        assert [(s["url"], s["status"], s["reason"]) for s in report["sources"]] == [
+            (url, *expected) for url, expected in cited.items()
+        ]
+        assert {q["status"] for q in report["quotes"]} == {"unverifiable"}
+        assert not [q for q in report["quotes"] if q["flagged"]]
+        assert report["verdict"] == "unverifiable"
+        assert audit == []
+        assert sum(origin.hits.values()) == 0

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 import structlog
 
 from service.pipeline.deps import Deps
-from service.pipeline.errors import ArchiveError, ExtractionError
+from service.pipeline.errors import ArchiveError, ExtractionError, InvalidURL, UnsupportedURL
 from service.pipeline.extract.health import Health, assess, probe_answer, probe_url
 from service.pipeline.models import (
     AtPostCapture,
@@ -31,7 +31,7 @@ from service.pipeline.models import (
     WaybackEntry,
 )
 from service.pipeline.state import ReadSource, SourceText
-from service.pipeline.urls import url_origin
+from service.pipeline.urls import normalize_url, url_origin
 
 log = structlog.get_logger(__name__)
 
@@ -238,8 +238,28 @@ async def _read_at_post(citation: Citation, when: datetime, deps: Deps) -> ReadS
     return ReadSource(citation.key, report, at_post=_texts(fetched.final_url, extraction, deps))
 
 
+def unfetchable(citation: Citation) -> ReadSource | None:
+    """The report of a cited URL that is never fetched, or None for an http(s) one that may be:
+    another scheme is ``unsupported``/``unsupported_scheme``, a malformed host or port
+    ``error``/``bad_url``. Nothing is asked of the network, the resolver or an archive for it."""
+    try:
+        normalize_url(citation.url)
+    except UnsupportedURL:
+        status, reason = SourceStatus.UNSUPPORTED, SourceReason.UNSUPPORTED_SCHEME
+    except InvalidURL:
+        status, reason = SourceStatus.ERROR, SourceReason.BAD_URL
+    else:
+        return None
+    report = SourceReport(url=citation.url, final_url=citation.url, status=status, reason=reason)
+    return ReadSource(citation.key, report)
+
+
 async def read_source(citation: Citation, posted_at: datetime | None, deps: Deps) -> ReadSource:
-    """The live version of a cited URL and, when the post's time is known, the at-post version."""
+    """The live version of a cited URL and, when the post's time is known, the at-post version;
+    a URL that is never fetched is reported as such (``unfetchable``)."""
+    refused = unfetchable(citation)
+    if refused is not None:
+        return refused
     live = await deps.cache.get(
         ("live", citation.key),
         lambda: _read_live(citation, deps),

@@ -36,6 +36,17 @@ class FoundURL:
 # Where a URL may start. A scheme may follow anything but a letter or digit ("text:http://",
 # "a@http://" are links); "www." must start a word so that "awww.com" or a path segment is not one.
 _START_RE = re.compile(r"(?<![A-Za-z0-9])https?://|(?<![\w.@/\\-])www\.", re.IGNORECASE)
+# With ``every``, links of the schemes never fetched are found too, so a post that cites one sees
+# it reported (``unsupported``): the hierarchical ones by their ``//`` or ``file:/``, ``data:`` by
+# its media type or comma, script schemes by what follows the colon.
+_OTHER_START_RE = re.compile(
+    r"(?<![A-Za-z0-9+.-])(?:"
+    r"(?:ftps?|sftp|gopher|wss?|telnet|ssh|smb|ldaps?|dict|tftp|nntp|irc|rtsp|git|svn)://"
+    r"|file:/|data:(?=[\w.+-]*/[\w.+-]*[;,]|,)|(?:javascript|vbscript):(?=[^\s\x00-\x1f])"
+    r")",
+    re.IGNORECASE,
+)
+_EVERY_START_RE = re.compile(f"{_START_RE.pattern}|{_OTHER_START_RE.pattern}", re.IGNORECASE)
 
 # Characters that end a written URL: never legal unescaped, or typography that surrounds links.
 _STOP_CHARS = frozenset("<>`\\“”„‟‘’‚‛«»‹›「」『』【】〈〉《》〔〕…｜，。、；：！？（）［］｛｝\u3000")
@@ -220,8 +231,9 @@ def url_origin(url: str) -> str | None:
         return None
 
 
-def _candidate(text: str, match: re.Match[str], end: int) -> FoundURL | None:
-    """The URL starting at ``match`` and running to ``end``, trimmed and validated, or None."""
+def _candidate(text: str, match: re.Match[str], end: int, *, every: bool = False) -> FoundURL | None:
+    """The URL starting at ``match`` and running to ``end``, trimmed and validated, or None
+    (with ``every``, a link of another scheme or a malformed http(s) one is kept as written)."""
     start = match.start()
     if end - start > _MAX_URL_CHARS:
         return None
@@ -233,7 +245,8 @@ def _candidate(text: str, match: re.Match[str], end: int) -> FoundURL | None:
     try:
         normalize_url(url)
     except (UnsupportedURL, InvalidURL):
-        return None
+        if not every:
+            return None
     return FoundURL(url=url, span=(start, start + len(url)))
 
 
@@ -244,10 +257,14 @@ def _plausible_www(url: str) -> bool:
     return len(labels) >= 3 and (labels[-1].isalpha() or labels[-1].lower().startswith("xn--"))
 
 
-def extract_urls(text: str) -> list[FoundURL]:
+def extract_urls(text: str, *, every: bool = False) -> list[FoundURL]:
     """Every http(s) or ``www.`` URL in ``text``, in order, each exactly as written. Linear in
-    the text: every run is scanned once (``_scan_ends``), whatever the number of candidates."""
-    matches = list(_START_RE.finditer(text))
+    the text: every run is scanned once (``_scan_ends``), whatever the number of candidates.
+
+    With ``every``, also what a post cites but is never fetched: links of other schemes
+    (``file:``, ``ftp://``, ``data:``, ``javascript:``…) and http(s) links with a malformed host
+    or port; ``normalize_url`` tells them apart (UnsupportedURL, InvalidURL)."""
+    matches = list((_EVERY_START_RE if every else _START_RE).finditer(text))
     ends = _scan_ends(text, [m.end() for m in matches])
     found: list[FoundURL] = []
     fences: dict[str, int] = {}
@@ -255,7 +272,7 @@ def extract_urls(text: str) -> list[FoundURL]:
     for match, end in zip(matches, ends, strict=True):
         if match.start() < covered:
             continue
-        hit = _candidate(text, match, _fenced(text, match.start(), end, fences))
+        hit = _candidate(text, match, _fenced(text, match.start(), end, fences), every=every)
         if hit is not None:
             found.append(hit)
             covered = hit.span[1]

@@ -233,3 +233,25 @@ def test_url_origin_is_scheme_host_and_port_or_none(url: str, expected: str | No
     """The origin keys the soft-404 probe: lower case, IDNA host, no default port or user info;
     None when there is no http(s) origin to probe."""
     assert url_origin(url) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("see file:///etc/passwd.", ["file:///etc/passwd"]),
+        ("gopher://example.com/1 and FTP://example.com/x", ["gopher://example.com/1", "FTP://example.com/x"]),
+        ("data:text/plain;base64,SGVsbG8= here", ["data:text/plain;base64,SGVsbG8="]),
+        ("javascript:alert(1)", ["javascript:alert(1)"]),
+        ("http://x.com:99999/ and http://a..b/", ["http://x.com:99999/", "http://a..b/"]),
+        ("javascript: is a language, data: too", []),
+        ("xgopher://example.com/ is no link", []),
+    ],
+)
+def test_extract_every_keeps_what_is_never_fetched(text: str, expected: list[str]) -> None:
+    """With ``every``, links of other schemes and malformed http(s) links are found as written
+    (a post cites them: the report must list them), while prose such as "javascript: is" is not;
+    without it they are not found at all."""
+    found = extract_urls(text, every=True)
+    assert [f.url for f in found] == expected
+    assert all(text[f.span[0] : f.span[1]] == f.url for f in found)
+    assert extract_urls(text) == []

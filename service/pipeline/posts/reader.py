@@ -93,7 +93,7 @@ def parse_post(
         raise InputError(f"post is longer than {MAX_POST_CHARS:,} characters ({len(text):,})")
     resolved = detect_format(text) if fmt is InputFormat.AUTO else fmt
     view = html_view(text) if resolved is InputFormat.HTML else text_view(text)
-    found = [f for f in extract_urls(text) if view.keeps_url(f.span[0], text)]
+    found = [f for f in extract_urls(text, every=True) if view.keeps_url(f.span[0], text)]
     citations = _citations(found)
     marks = [(view.view_pos(f.span[0]), f.url) for f in found]
     lines = classify_lines(
@@ -134,14 +134,20 @@ def _passage(view: View, draft: _Draft, url: str | None, alt: str | None) -> Pas
     )
 
 
+def _key(url: str) -> str:
+    """The fetch key of ``url``; for a URL never fetched (another scheme, a malformed host or
+    port), the URL as written: it is still a citation, reported ``unsupported`` or ``bad_url``."""
+    try:
+        return normalize_url(url)
+    except (UnsupportedURL, InvalidURL):
+        return url
+
+
 def _citations(found: Sequence[FoundURL]) -> tuple[Citation, ...]:
     """Every URL once, by fetch key, in order of first appearance."""
     seen: dict[str, Citation] = {}
     for f in found:
-        try:
-            key = normalize_url(f.url)
-        except (UnsupportedURL, InvalidURL):
-            continue
+        key = _key(f.url)
         seen.setdefault(key, Citation(url=f.url, key=key, span=f.span))
     return tuple(seen.values())
 
@@ -159,11 +165,7 @@ class _AsCited:
         if url is None:
             return None
         if url not in self._seen:
-            try:
-                key = normalize_url(url)
-            except (UnsupportedURL, InvalidURL):
-                key = ""
-            self._seen[url] = self._by_key.get(key, url)
+            self._seen[url] = self._by_key.get(_key(url), url)
         return self._seen[url]
 
 
