@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from redis.exceptions import RedisError
 from service.pipeline import Deps, FailureCode, InputFormat, ProgressEvent, Report, render_html, verify_post
-from service.pipeline.batch import post_or_error
+from service.pipeline.batch import known_id, post_or_error
 from service.pipeline.report.build import error_report
 from service.pipeline.streams import JobMessage, RedisNames, ResultMessage, json_text
 
@@ -76,13 +76,11 @@ def dead_letter_result(message: JobMessage, deliveries: int, *, worker: str) -> 
 
 
 def dead_report(message: JobMessage, deliveries: int) -> Report:
-    post_id = message.post.get("id")
-    known = str(post_id) if isinstance(post_id, (str, int)) and not isinstance(post_id, bool) else None
     text = (
         f"line {message.line}: given up after {deliveries} deliveries; the worker handling it "
         "stopped each time (crashed, killed or cut off from Redis)"
     )
-    return error_report(known, FailureCode.DEAD_LETTERED, text)
+    return error_report(known_id(message.post), FailureCode.DEAD_LETTERED, text)
 
 
 # ---------------------------------------------------------------- jobs of the HTTP API

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from service.pipeline.queue import run_queued_batch
-from service.pipeline.streams import JobMessage, RedisNames
+from service.pipeline.streams import JobMessage, RedisNames, field_text
 from service.settings import Settings
 
 if TYPE_CHECKING:
@@ -46,13 +46,6 @@ class QueuedJob:
     def to_dict(self) -> dict[str, Any]:
         return {"job": self.id, "status": self.status, "text": self.text, "format": self.format,
                 "report": json.loads(self.report) if self.report else None, "error": self.error}  # fmt: skip
-
-
-def _text(row: dict[Any, Any], name: str) -> str | None:
-    value = row.get(name.encode(), row.get(name))
-    if value is None:
-        return None
-    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 class QueuedJobs:
@@ -102,11 +95,11 @@ class QueuedJobs:
         row: Any = await self._redis.hgetall(self._names.api_job(job))
         if not row:
             return None
-        error = _text(row, "error")
+        error = field_text(row, "error")
         return QueuedJob(
-            id=job, owner=_text(row, "owner") or "", status=_text(row, "status") or "queued",
-            text=_text(row, "text") or "", format=_text(row, "format") or "auto",
-            report=_text(row, "report"), html=_text(row, "html"),
+            id=job, owner=field_text(row, "owner") or "", status=field_text(row, "status") or "queued",
+            text=field_text(row, "text") or "", format=field_text(row, "format") or "auto",
+            report=field_text(row, "report"), html=field_text(row, "html"),
             error=json.loads(error) if error else None,
         )  # fmt: skip
 
@@ -122,13 +115,13 @@ class QueuedJobs:
                 return
             for entry_id, fields in answer[0][1]:
                 last = entry_id
-                number = int(_text(fields, "n") or 0)
-                kind = _text(fields, "kind") or ""
+                number = int(field_text(fields, "n") or 0)
+                kind = field_text(fields, "kind") or ""
                 if kind == END:
                     yield 0, END, {}
                     return
                 if number > after:
-                    yield number, kind, json.loads(_text(fields, "data") or "{}")
+                    yield number, kind, json.loads(field_text(fields, "data") or "{}")
 
     async def finished(self, job: str, wait_s: float) -> QueuedJob | None:
         """The job once finished, waiting up to ``wait_s`` for its end mark."""

@@ -60,12 +60,16 @@ def read_object(line: str | bytes, lineno: int) -> dict[str, Any] | Report:
 
 def post_or_error(data: Mapping[str, Any], lineno: int, *, default_format: InputFormat) -> Post | Report:
     """The post a batch line's object holds, or its error report (in-process and queue workers)."""
-    post_id = data.get("id")
     try:
         return post_from_mapping(data, default_format=default_format)
     except InputError as exc:
-        known = str(post_id) if isinstance(post_id, (str, int)) and not isinstance(post_id, bool) else None
-        return error_report(known, FailureCode.BAD_INPUT, f"line {lineno}: {exc}")
+        return error_report(known_id(data), FailureCode.BAD_INPUT, f"line {lineno}: {exc}")
+
+
+def known_id(data: Mapping[str, Any]) -> str | None:
+    """The id a post's error report keeps: the line's own, when it is one an id can be."""
+    post_id = data.get("id")
+    return str(post_id) if isinstance(post_id, (str, int)) and not isinstance(post_id, bool) else None
 
 
 def read_line(line: str | bytes, lineno: int, *, default_format: InputFormat) -> Post | Report:

@@ -63,18 +63,20 @@ class SourceCache(Generic[V]):
         self.reads = 0
 
     def peek(self, key: _Key) -> V | None:
-        """A finished read of ``key`` if the cache still holds it (and it is young enough)."""
-        self._expire(key)
-        return self._done.get(key)
+        """A finished read of ``key`` if the cache still holds it and it is young enough (an old
+        one stays kept, so that the next ``get`` can revalidate it instead of reading afresh)."""
+        value = self._done.get(key)
+        return None if value is None or self._too_old(key) else value
+
+    def _too_old(self, key: _Key) -> bool:
+        return self._max_age_s is not None and self._clock() - self._read_at.get(key, 0.0) > self._max_age_s
 
     def _expire(self, key: _Key) -> V | None:
         """Drop a kept value past ``max_age_s``; it is returned, for a revalidation."""
-        if self._max_age_s is None or key not in self._done:
+        if key not in self._done or not self._too_old(key):
             return None
-        if self._clock() - self._read_at.get(key, 0.0) > self._max_age_s:
-            self._read_at.pop(key, None)
-            return self._done.pop(key)
-        return None
+        self._read_at.pop(key, None)
+        return self._done.pop(key)
 
     async def get(
         self, key: _Key, read: Callable[[], Awaitable[V]], revalidate: Revalidate[V] | None = None

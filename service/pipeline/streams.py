@@ -118,11 +118,19 @@ class RedisNames:
         return f"{self.prefix}:apijobs:running:{owner}"
 
 
-def _text(fields: Mapping[Any, Any], name: str) -> str:
+def field_text(fields: Mapping[Any, Any], name: str) -> str | None:
+    """A field of a stream entry or hash as text, whichever way redis-py handed it (bytes keys or not)."""
     value = fields.get(name, fields.get(name.encode()))
     if value is None:
-        raise MessageError(f"message without {name!r}")
+        return None
     return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _text(fields: Mapping[Any, Any], name: str) -> str:
+    value = field_text(fields, name)
+    if value is None:
+        raise MessageError(f"message without {name!r}")
+    return value
 
 
 def json_text(value: object) -> str:
@@ -186,9 +194,8 @@ class JobMessage:
             raise MessageError(f"unreadable job: {exc}") from None
         if not isinstance(post, dict):
             raise MessageError("unreadable job: post is not an object")
-        job = fields.get("job", fields.get(b"job")) or b""
         return cls(_text(fields, "batch"), seq, post, _text(fields, "format"), line,
-                   job.decode() if isinstance(job, bytes) else str(job))  # fmt: skip
+                   field_text(fields, "job") or "")  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

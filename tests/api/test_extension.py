@@ -12,7 +12,6 @@ import json
 import re
 import tomllib
 import zipfile
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ from aiohttp.test_utils import TestClient
 
 from service.api.extension import EXTENSION, GECKO_ID, extension_id, firefox_manifest, manifest
 from service.api.openapi import document
+from tests.api.test_static import Tags
 
 ROOT = Path(__file__).resolve().parents[2]
 FOLDER = Path(str(EXTENSION))
@@ -62,27 +62,6 @@ def test_every_file_the_scripts_name_is_in_the_folder() -> None:
     named = re.findall(r'"([\w-]+\.(?:js|css))"', background)
     assert {"legend.js", "content.js", "content.css"} <= set(named)
     assert [n for n in named if not (FOLDER / n).is_file()] == []
-
-
-class Tags(HTMLParser):
-    """Start tags with attributes, and whether any script or style element had inline content."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.tags: list[tuple[str, dict[str, str | None]]] = []
-        self.inline: list[str] = []
-        self._open: str | None = None
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.tags.append((tag, dict(attrs)))
-        self._open = tag
-
-    def handle_endtag(self, tag: str) -> None:
-        self._open = None
-
-    def handle_data(self, data: str) -> None:
-        if self._open in {"script", "style"} and data.strip():
-            self.inline.append(self._open)
 
 
 def test_pages_load_only_their_own_files() -> None:

@@ -33,6 +33,8 @@ from service.api.app import create_app
 from service.api.credentials import KeyStore
 from service.api.extension import EXTENSION, extension_id, manifest
 from service.settings import ApiSettings, ExtractSettings, Settings
+from tests.api.test_page import CHROMIUM
+from tests.api.test_page import CHROMIUM_ARGS as PAGE_CHROMIUM_ARGS
 
 ROOT = Path(__file__).resolve().parents[2]
 SEED = ROOT / "tests" / "data" / "seed"
@@ -48,16 +50,8 @@ SCREENSHOT = ROOT / "tests" / "data" / "screenshots" / "extension.png"
 EXTENSION_DIR = Path(str(EXTENSION))
 ORIGIN = f"chrome-extension://{extension_id(manifest())}"
 
-CHROMIUM = Path(os.environ.get("PROVENANCE_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
+    *PAGE_CHROMIUM_ARGS,
     f"--disable-extensions-except={EXTENSION_DIR}",
     f"--load-extension={EXTENSION_DIR}",
 ]

@@ -149,3 +149,24 @@ async def test_the_cache_asks_revalidate_first_and_reads_only_when_it_says_none(
     assert await cache.get(key, read, revalidate=changed) == "read@22"
     assert await cache.get(key, read, revalidate=changed) == "read@22"  # fresh again: nothing asked
     assert calls == ["read", "revalidate read@0", "revalidate read@0+304", "read"]
+
+
+async def test_peeking_at_an_old_read_leaves_it_to_be_revalidated() -> None:
+    """``peek`` (GET /v1/sources) says an old read is too old, but keeps it for ``get`` to revalidate."""
+    clock = [0.0]
+    cache: SourceCache[str] = SourceCache(max_age_s=10, clock=lambda: clock[0])
+    calls: list[str] = []
+
+    async def read() -> str:
+        calls.append("read")
+        return "first"
+
+    async def still_good(stale: str) -> str | None:
+        calls.append(f"revalidate {stale}")
+        return stale
+
+    await cache.get(("live", "k"), read)
+    clock[0] = 11
+    assert cache.peek(("live", "k")) is None
+    assert await cache.get(("live", "k"), read, revalidate=still_good) == "first"
+    assert calls == ["read", "revalidate first"]
