@@ -16,8 +16,9 @@ from itertools import accumulate
 from service.pipeline.align.chain import Geometry, Join, best_chain, find_blocks, refill_pieces
 from service.pipeline.align.diff import Assembly, Gap, Region, RegionKind, Texts, assemble
 from service.pipeline.align.editorial import bracket_reasons
-from service.pipeline.align.elision import gap_words, misleading_classes
+from service.pipeline.align.elision import edge_gaps, gap_words, misleading_classes
 from service.pipeline.align.tokens import (
+    ELLIPSIS,
     PassageWords,
     Tokens,
     collapse_space,
@@ -189,10 +190,19 @@ def _judge(
     same = sum(r.p1 - r.p0 for r in regions if r.kind is RegionKind.EQUAL)
     coverage = same / m
     reasons = _reasons(regions, asm.joins, post, src, pw.brackets)
-    if misleading_classes(index.text, src, asm.gaps):
+    edges = edge_gaps(
+        src,
+        asm.spans[0][0],
+        asm.spans[-1][1],
+        lead=ELLIPSIS.search(passage, 0, post.starts[0]) is not None,
+        trail=ELLIPSIS.search(passage, post.ends[-1]) is not None,
+        end_at=m,
+    )
+    if edges or misleading_classes(index.text, src, asm.gaps):
         reasons.add(Reason.MISLEADING_ELISION)
     span = _span(asm, src)
-    diff = _diff_parts(regions, post, src, asm.gaps)
+    gaps = tuple(g for g in edges if g.at == 0) + asm.gaps + tuple(g for g in edges if g.at == m)
+    diff = _diff_parts(regions, post, src, gaps)
     if reasons <= _NOT_CHANGES:
         if pw.markers:
             status = QuoteStatus.ELIDED
@@ -321,4 +331,5 @@ def _diff_parts(
             parts[-1] = DiffPart(op, f"{last.post} {pw}".strip(), f"{last.source} {sw}".strip())
         else:
             parts.append(DiffPart(op, pw, sw))
+    parts += [DiffPart(DiffOp.DELETE, "", gap_words(src, gap)) for gap in pending]
     return tuple(parts)
