@@ -220,6 +220,9 @@ class Passage:
     alt_cited_url: str | None = None
     """The URL the passage would stand under if the post's URLs stood on the other side of their
     passages (above rather than below, or the reverse); None when its link is its own."""
+    line_fragments: bool = False
+    """Each line may quote on its own (the lines of a ``>`` quotation): lines that are not
+    consecutive in the source are fragments picked apart, as if an ellipsis stood between them."""
     # parts: for an unmarked paragraph holding inline quotations, those quotations and the
     # commentary around them. The verifier reports the whole paragraph when it is a copy.
 

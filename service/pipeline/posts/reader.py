@@ -75,6 +75,7 @@ class _Draft:
     block_end: int
     own_url: str | None  # a cite attribute, an attribution line or an inline link in its block
     parts: tuple[_Draft, ...] = ()  # a paragraph's inline quotations and commentary
+    line_fragments: bool = False  # the lines of a ">" quotation: each may quote on its own
 
 
 def parse_post(
@@ -131,6 +132,7 @@ def _passage(view: View, draft: _Draft, url: str | None, alt: str | None) -> Pas
         cited_url=url,
         parts=tuple(_passage(view, part, url, alt) for part in draft.parts),
         alt_cited_url=alt,
+        line_fragments=draft.line_fragments,
     )
 
 
@@ -214,7 +216,7 @@ def _block_passages(view: View, block: Block, where: _Marks, *, markdown: bool) 
         for group in _paragraphs(block.lines, source):
             body = "\n".join(_render(source[ln.start : ln.end], markdown=markdown) for ln in group)
             if words(body) >= MIN_QUOTE_WORDS:
-                drafts.append(draft(body, group[0].start, group[-1].end, True))
+                drafts.append(replace(draft(body, group[0].start, group[-1].end, True), line_fragments=True))
         return drafts
     raw = source[block.start : last.end]
     quotes = [(qs, qe) for qs, qe in find_quotes(raw) if words(raw[qs:qe]) >= MIN_QUOTE_WORDS]

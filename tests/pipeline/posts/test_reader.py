@@ -448,3 +448,14 @@ def test_blockquote_paragraphs_are_separate_passages() -> None:
     ]
     assert all(text[p.span[0] : p.span[1]] == p.text for p in post.passages)
     assert {p.cited_url for p in post.passages} == {"https://a.example/x"}
+
+
+def test_the_lines_of_a_greater_than_quotation_may_quote_on_their_own() -> None:
+    """A ">" quotation's passage says its lines are fragments; a quotation in marks does not."""
+    post = parse_post(
+        ">The council will publish a full report on the finances\n>Several members asked for an audit\n"
+        "https://a.example/x\n\n"
+        '"The council will publish a full report on the finances before the end of the year"\n'
+        "https://a.example/y\n"
+    )
+    assert [p.line_fragments for p in post.passages] == [True, False]
