@@ -85,15 +85,24 @@ def _cut_to_remove(src: Tokens, words: Sequence[int], kinds: dict[int, WordClass
     A cut of class words and glue alone that ends on them or on what introduces the kept words
     ("did [not] intend", "[there is no evidence that]", "[he denied that]") or one that opens on a
     condition or an attribution ("[if the money arrives]", "[accused by critics of]") was made to
-    remove them. A cut that also takes other content words ("[her client did not] intend"), or the
-    verb the class word governs ("we [do not have] the right", "the toll [may be] higher"), removed
-    a stretch that merely held one, as a quoter shortening a passage does.
+    remove them. So was one ending on the perfect's "have" before a kept past participle ("the firm
+    [may have] violated the rules": the kept words still read as a sentence). A cut that also takes
+    other content words ("[her client did not] intend"), or the verb the class word governs ("we [do
+    not have] the right", "the toll [may be] higher"), removed a stretch that merely held one, as a
+    quoter shortening a passage does.
     """
     if not kinds:
         return set()
     last = max(kinds)
-    if all(t in kinds or src.norms[t] in GLUE for t in words) and all(
-        src.norms[t] in INTRODUCERS for t in words if t > last
+    tail = [t for t in words if t > last]
+    perfect = (
+        len(tail) == 1
+        and src.norms[tail[0]] == "have"
+        and tail[0] + 1 < len(src)
+        and src.norms[tail[0] + 1].endswith("ed")
+    )
+    if all(t in kinds or src.norms[t] in GLUE for t in words) and (
+        perfect or all(src.norms[t] in INTRODUCERS for t in tail)
     ):
         return set(kinds.values())
     first = next((t for t in words if src.norms[t] not in CONJUNCTIONS), None)

@@ -53,6 +53,8 @@ def deleted(al: Alignment) -> list[str]:
         # hedge
         ("Police said the suspect allegedly stole three cars from the dealership last week.",
          "Police said the suspect … stole three cars from the dealership last week.", "allegedly"),
+        ("Regulators said the firm may have violated the rules on client money for several years.",
+         "Regulators said the firm … violated the rules on client money for several years.", "may have"),
         ("Die Polizei sagte, der Verdächtige habe angeblich drei Autos aus dem Autohaus gestohlen.",
          "Die Polizei sagte, der Verdächtige habe … drei Autos aus dem Autohaus gestohlen.", "angeblich"),
         # quantifier
