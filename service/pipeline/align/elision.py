@@ -33,6 +33,8 @@ __all__ = ["SHOWN_WORDS", "edge_gaps", "gap_words", "misleading_classes"]
 SHOWN_WORDS = 20  # a longer gap is shown by its first and last SHOWN_WORDS words
 _CLAUSE_MARKS = frozenset(',;:()[]{}—–"“”«»')
 _ANYWHERE = frozenset({WordClass.CONDITION, WordClass.ATTRIBUTION})
+_DENIALS = frozenset({WordClass.NEGATION, WordClass.ATTRIBUTION})
+_SHORT_HEAD = 6  # the most words of a governing head ending on "that" a cut removes whole
 _EDGE_WORDS = 25  # the most words of a sentence an edge ellipsis is taken to have removed
 
 
@@ -82,7 +84,8 @@ def _first_content(src: Tokens, words: Sequence[int]) -> int | None:
 def _cut_to_remove(src: Tokens, words: Sequence[int], kinds: dict[int, WordClass]) -> set[WordClass]:
     """The classes a cut of ``words`` was made to remove, judged by what else it took.
 
-    A cut of class words and glue alone that ends on them or on what introduces the kept words
+    A short cut with a negation or an attribution that ends on a complementiser ("[there is no
+    scientific evidence that]") removed the head that denies the kept clause. A cut of class words and glue alone that ends on them or on what introduces the kept words
     ("did [not] intend", "[there is no evidence that]", "[he denied that]") or one that opens on a
     condition or an attribution ("[if the money arrives]", "[accused by critics of]") was made to
     remove them. So was one ending on the perfect's "have" before a kept past participle ("the firm
@@ -105,6 +108,9 @@ def _cut_to_remove(src: Tokens, words: Sequence[int], kinds: dict[int, WordClass
         perfect or all(src.norms[t] in INTRODUCERS for t in tail)
     ):
         return set(kinds.values())
+    denial = {k for k in kinds.values() if k in _DENIALS}
+    if denial and len(words) <= _SHORT_HEAD and src.norms[words[-1]] in COMPLEMENTISERS:
+        return denial  # "[there is no scientific evidence that] …": a short head cut whole
     first = next((t for t in words if src.norms[t] not in CONJUNCTIONS), None)
     if first is not None and kinds.get(first) is WordClass.CONDITION:
         return {WordClass.CONDITION}

@@ -60,6 +60,8 @@ def deleted(al: Alignment) -> list[str]:
         # quantifier
         ("The survey found that few voters in the district supported the new tax on fuel.",
          "The survey found that … voters in the district supported the new tax on fuel.", "few"),
+        ("Experts said there is no scientific evidence that the supplement prevents colds in adults.",
+         "Experts said … the supplement prevents colds in adults.", "there is no scientific evidence that"),
         # attribution / denial
         ("The senator denied that he had taken money from the lobbyists during the campaign.",
          "The senator … he had taken money from the lobbyists during the campaign.", "denied that"),
