@@ -84,15 +84,15 @@ def _first_content(src: Tokens, words: Sequence[int]) -> int | None:
 def _cut_to_remove(src: Tokens, words: Sequence[int], kinds: dict[int, WordClass]) -> set[WordClass]:
     """The classes a cut of ``words`` was made to remove, judged by what else it took.
 
-    A short cut with a negation or an attribution that ends on a complementiser ("[there is no
-    scientific evidence that]") removed the head that denies the kept clause. A cut of class words and glue alone that ends on them or on what introduces the kept words
-    ("did [not] intend", "[there is no evidence that]", "[he denied that]") or one that opens on a
-    condition or an attribution ("[if the money arrives]", "[accused by critics of]") was made to
-    remove them. So was one ending on the perfect's "have" before a kept past participle ("the firm
-    [may have] violated the rules": the kept words still read as a sentence). A cut that also takes
-    other content words ("[her client did not] intend"), or the verb the class word governs ("we [do
-    not have] the right", "the toll [may be] higher"), removed a stretch that merely held one, as a
-    quoter shortening a passage does.
+    A cut of class words and glue alone that ends on them or on what introduces the kept words
+    ("did [not] intend", "[there is no evidence that]", "[he denied that]"), a short one with a
+    negation or an attribution that ends on a complementiser ("[there is no scientific evidence
+    that]"), or one that opens on a condition or an attribution ("[if the money arrives]",
+    "[accused by critics of]") was made to remove them. So was one ending on the perfect's "have"
+    before a kept past participle ("the firm [may have] violated the rules": the kept words still
+    read as a sentence). A cut that also takes other content words ("[her client did not] intend"),
+    or the verb the class word governs ("we [do not have] the right", "the toll [may be] higher"),
+    removed a stretch that merely held one, as a quoter shortening a passage does.
     """
     if not kinds:
         return set()
