@@ -90,12 +90,17 @@ SOURCES = [
 # The generator's own short word lists (the product's are in service/pipeline/align/lexicon.py).
 # Words an ellipsis may remove to mislead: negation, condition, hedge.
 MISLEADING = {
-    "de": "nicht nie niemals ohne wenn falls angeblich vermutlich mutmaßlich möglicherweise vielleicht"
-          " wahrscheinlich offenbar kaum",
-    "fr": "sans si pourrait pourraient probablement apparemment peut-être presque",
-    "es": "no nunca sin si quizá posiblemente probablemente presuntamente supuestamente casi",
-    "ru": "не нет никогда без если возможно вероятно якобы почти",
+    "de": {"negation": "nicht nie niemals ohne niemanden keinerlei", "condition": "wenn falls sofern",
+           "hedge": "angeblich vermutlich mutmaßlich möglicherweise vielleicht wahrscheinlich offenbar"
+                    " vermeintliche vermeintlichen möglicher mögliche angebliche mutmaßliche"},
+    "fr": {"negation": "sans", "condition": "si", "hedge": "pourrait pourraient probablement apparemment"
+           " peut-être présumé présumés éventuel éventuelle semble"},
+    "es": {"negation": "no nunca sin", "condition": "si", "hedge": "quizá posiblemente probablemente"
+           " presuntamente supuestamente presunto presunta presuntos supuesto supuestos posible parece"},
+    "ru": {"negation": "не нет никогда без", "condition": "если",
+           "hedge": "возможно вероятно якобы могут может предполагаемый будто"},
 }  # fmt: skip
+CLASSES = ("negation", "condition", "hedge")
 # Further words a harmless elision keeps (negations, quantifiers) on top of MISLEADING.
 KEEP = {
     "de": "kein keine keinen keinem keiner nichts niemand weder nur wenige",
@@ -189,12 +194,12 @@ def sentences(raw: bytes, lang: str) -> tuple[str, list[str]]:
     return _norm(text), seen
 
 
-def misleading(s: str, lang: str, mark: str = "…") -> str | None:
-    """The sentence with its first negation/condition/hedge word (not at either end) replaced by an
-    ellipsis mark."""
+def misleading(s: str, lang: str, cls: str, mark: str = "…") -> str | None:
+    """The sentence with its first word of class ``cls`` (negation, condition, hedge; not at either
+    end) replaced by an ellipsis mark."""
     words = s.split(" ")
-    targets = set(MISLEADING[lang].split())
-    if lang == "fr":  # "ne … pas": both parts go, each leaving its own mark
+    targets = set(MISLEADING[lang][cls].split())
+    if lang == "fr" and cls == "negation":  # "ne … pas": both parts go, each leaving its own mark
         m = _NEGATION["fr"].search(s)
         if m:
             return s[: m.start()] + f" {mark} {m.group(1)} {mark} " + s[m.end() :]
@@ -209,7 +214,7 @@ def misleading(s: str, lang: str, mark: str = "…") -> str | None:
 def harmless(s: str, lang: str, rng: random.Random, mark: str = "…") -> str | None:
     """2-3 inner words without any class word or punctuation replaced by an ellipsis mark."""
     words = s.split(" ")
-    keep = set(MISLEADING[lang].split()) | set(KEEP[lang].split())
+    keep = set(" ".join([*MISLEADING[lang].values(), KEEP[lang]]).split())
     if any(_bare(w) in keep or _bare(w).startswith("n'") for w in words) or len(words) < 12:
         return None
     n = rng.randint(2, 3)
@@ -274,7 +279,7 @@ def _post(pid: str, groups: list[tuple[str, list[Item]]]) -> dict[str, object]:
             "style": "intl", "cites": [url for url, _ in groups], "passages": passages}  # fmt: skip
 
 
-def _variant(kind: str, s: str, lang: str, rng: random.Random) -> tuple[str, str] | None:
+def _variant(kind: str, s: str, lang: str, rng: random.Random, cls: str) -> tuple[str, str] | None:
     """(text, label) of one class made from sentence ``s``, or None if the sentence can't carry it."""
     made: str | None
     if kind == "verbatim":
@@ -284,7 +289,7 @@ def _variant(kind: str, s: str, lang: str, rng: random.Random) -> tuple[str, str
         made = harmless(s, lang, rng, mark)
         return (made, "ok") if made else None
     if kind == "misleading_elision":
-        made = misleading(s, lang, mark)
+        made = misleading(s, lang, cls, mark)
     elif kind == "negation_changed":
         made = negation_removed(s, lang)
     else:
@@ -315,7 +320,9 @@ def build(roots: dict[str, Path]) -> tuple[list[dict[str, object]], dict[str, by
                     break
                 url = urls[(k + turn) % len(urls)]
                 free = [s for s in sents[url] if s not in used]
-                found = next(((s, v) for s in free if (v := _variant(kind, s, lang, rng)) is not None), None)
+                cls = CLASSES[(made + turn // len(urls)) % 3]  # the classes in turn, then whichever is there
+                tries = ((s, _variant(kind, s, lang, rng, cls)) for s in free)
+                found = next(((s, v) for s, v in tries if v is not None), None)
                 if found is None:
                     continue
                 s, (text, label) = found
