@@ -10,6 +10,8 @@ that lists it.
 
 from __future__ import annotations
 
+import unicodedata
+
 from service.pipeline.models import WordClass
 
 __all__ = [
@@ -25,20 +27,23 @@ __all__ = [
 
 
 def _words(text: str) -> frozenset[str]:
-    return frozenset(text.split())
+    """The words of ``text`` in the comparison form (NFKC, casefolded: "mutmaßlich" is "mutmasslich")."""
+    return frozenset(unicodedata.normalize("NFKC", w).casefold() for w in text.split())
 
 
 NEGATION = _words(
     # en
     "not no never without none nor neither nobody nothing nowhere cannot"
     # de
-    " nicht kein keine keinen keinem keiner keines nie niemals nichts niemand ohne weder nirgends"
+    " nicht kein keine keinen keinem keiner keines keinerlei keineswegs keinesfalls nie niemals nichts"
+    " niemand niemanden niemandem ohne weder nirgends nirgendwo"
     # fr
     " ne pas jamais aucun aucune rien sans ni nullement"
     # es
     " nunca jamás ningún ninguno ninguna nada nadie sin tampoco"
     # ru
-    " не нет ни никогда ничего никто нигде без ничто нельзя"
+    " не нет ни никогда ничего никто никого никому нигде без ничто нельзя никакой никакая никакое"
+    " никакие никаких никакого"
     # it, pt
     " non senza mai não sem nenhum nenhuma"
 )
@@ -53,13 +58,22 @@ HEDGE = _words(
     "may might could would should allegedly alleged reportedly reported possibly perhaps probably"
     " likely unlikely apparently seemingly supposedly suspected purportedly maybe potentially"
     " appears seems unconfirmed unproven"
-    " angeblich vermutlich möglicherweise vielleicht wahrscheinlich offenbar könnte könnten dürfte"
-    " würde würden soll sollen mutmaßlich mutmaßliche anscheinend eventuell"
-    " peut pourrait pourraient serait seraient aurait auraient probablement présumé présumée"
-    " prétendument apparemment éventuellement supposé supposée"
-    " quizá quizás posiblemente probablemente presuntamente supuestamente aparentemente podría"
-    " podrían sería habría presunto presunta"
-    " возможно вероятно якобы предположительно видимо наверное может мог могла могли кажется"
+    " angeblich angebliche angeblichen angeblicher angebliches vermutlich möglicherweise womöglich"
+    " vielleicht wahrscheinlich offenbar scheinbar scheint scheinen voraussichtlich könnte könnten dürfte"
+    " würde würden soll sollen mutmaßlich mutmaßliche mutmaßlichen mutmaßlicher mutmaßliches"
+    " vermeintlich vermeintliche vermeintlichen vermeintlicher vermeintliches mögliche möglichen"
+    " möglicher mögliches anscheinend eventuell"
+    " peut pourrait pourraient serait seraient aurait auraient probablement présumé présumée présumés"
+    " présumées prétendument prétendue prétendus prétendues apparemment éventuellement éventuel"
+    " éventuelle éventuels éventuelles supposé supposée supposés supposées semble semblent semblait"
+    " semblerait sembleraient vraisemblablement"
+    " quizá quizás acaso posiblemente probablemente presuntamente supuestamente aparentemente podría"
+    " podrían sería habría presunto presunta presuntos presuntas supuesto supuesta supuestos supuestas"
+    " posible posibles probable probables parece parecen parecía"
+    " возможно вероятно якобы предположительно видимо наверное может мог могла могли могут кажется"
+    " похоже будто предполагаемый предполагаемая предполагаемое предполагаемые предполагаемого"
+    " предполагаемой предполагаемых предполагаемому предполагаемым возможный возможная возможное"
+    " возможные возможного возможных"
 )
 QUANTIFIER = _words(
     "few little hardly barely scarcely rarely seldom only almost nearly"
