@@ -14,8 +14,9 @@ from datetime import UTC, datetime
 import structlog
 
 from service.pipeline.deps import Deps
-from service.pipeline.errors import ArchiveError, ExtractionError, InvalidURL, UnsupportedURL
+from service.pipeline.errors import ArchiveError, ExtractionError, FetchError, InvalidURL, UnsupportedURL
 from service.pipeline.extract.health import Health, assess, probe_answer, probe_url
+from service.pipeline.fetch.guard import check_url
 from service.pipeline.models import (
     AtPostCapture,
     Citation,
@@ -100,8 +101,22 @@ class _EarlyProbe:
 
 
 def _start_probe(url: str, deps: Deps) -> _EarlyProbe | None:
-    origin = url_origin(url) if deps.settings.http.probe_soft_404 else None
+    origin = url_origin(url) if deps.settings.http.probe_soft_404 and _guard_allows(url, deps) else None
     return _EarlyProbe(origin, _probe(origin, deps)) if origin else None
+
+
+def _guard_allows(url: str, deps: Deps) -> bool:
+    """Whether the live fetcher's URL checks let ``url`` through. A link refused before anything
+    is sent (credentials in it, a port not allowed, an over-long URL to a public host) sends
+    nothing at all: not even its host's soft-404 probe, which would otherwise be started alongside."""
+    if not deps.live:
+        return True
+    http = deps.settings.http
+    try:
+        check_url(url, allow_private=http.allow_private_addresses, allowed_ports=http.allowed_ports)
+    except FetchError:
+        return False
+    return True
 
 
 async def _drop(early: _EarlyProbe | None) -> None:
