@@ -10,9 +10,11 @@ from __future__ import annotations
 import asyncio
 import sys
 import threading
-from collections.abc import AsyncIterator, Iterator
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager, suppress
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -101,28 +103,58 @@ async def canary(host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[Canary
 
 @dataclass
 class Heartbeat:
-    """The longest time between two ticks of a task that asks to run every ``interval`` seconds."""
+    """How long the event loop was ever kept from a task that asks to run every ``interval`` s.
+
+    Per interval between two ticks (each includes the interval itself, so each is an upper bound):
+    ``longest`` is the wall-clock gap; ``held`` is that gap less the time the loop's thread sat
+    runnable in the kernel's run queue while other processes had the CPUs (Linux schedstat), that
+    is the time the loop was held by this process itself (its own work or a blocking call);
+    ``busiest`` is the CPU time the thread spent in it.
+    """
 
     interval: float
     ticks: int = 0
     longest: float = 0.0
+    held: float = 0.0
+    busiest: float = 0.0
+
+    def __str__(self) -> str:
+        return (
+            f"held {self.held * 1000:.0f} ms, wall gap {self.longest * 1000:.0f} ms, "
+            f"CPU {self.busiest * 1000:.0f} ms, {self.ticks} ticks"
+        )
+
+
+def _run_queue_wait() -> Callable[[], float]:
+    """Seconds this thread has spent runnable but not running (0 where the kernel can't tell)."""
+    path = Path(f"/proc/self/task/{threading.get_native_id()}/schedstat")
+
+    def read() -> float:
+        try:
+            return int(path.read_text().split()[1]) / 1e9
+        except (OSError, ValueError, IndexError):
+            return 0.0
+
+    return read
 
 
 @asynccontextmanager
 async def heartbeat(interval: float = 0.005) -> AsyncIterator[Heartbeat]:
-    """Tick on the running loop for the block's duration; ``longest`` includes the interval itself,
-    so it is an upper bound on how long anything held the loop."""
+    """Tick on the running loop for the block's duration (see ``Heartbeat``)."""
     beat = Heartbeat(interval)
 
     async def run() -> None:
         loop = asyncio.get_running_loop()
-        last = loop.time()
+        waited = _run_queue_wait()
+        last, last_cpu, last_wait = loop.time(), time.thread_time(), waited()
         while True:
             await asyncio.sleep(interval)
-            now = loop.time()
+            now, cpu, wait = loop.time(), time.thread_time(), waited()
             beat.longest = max(beat.longest, now - last)
+            beat.held = max(beat.held, now - last - (wait - last_wait))
+            beat.busiest = max(beat.busiest, cpu - last_cpu)
             beat.ticks += 1
-            last = now
+            last, last_cpu, last_wait = now, cpu, wait
 
     task = asyncio.create_task(run())
     try:

@@ -16,8 +16,7 @@ import os
 import socket
 import sys
 import tempfile
-from collections.abc import AsyncIterator, Mapping, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -26,38 +25,17 @@ import pytest
 from aiohttp.abc import AbstractResolver, ResolveResult
 
 from service.pipeline.deps import Deps
-from service.pipeline.extract.pool import ExtractorPool
-from service.pipeline.fetch.guard import is_denied_address
-from service.pipeline.fetch.live import LiveFetcher
-from service.pipeline.fetch.session import make_client_session
 from service.pipeline.models import InputFormat, SourceReport
 from service.pipeline.posts.reader import parse_post
 from service.pipeline.verify import verify_post
-from service.settings import ExtractSettings, HttpSettings, Settings
 from tests.fakes.origin import Origin, StaticResolver, serve_origin
 from tests.security.conftest import AuditLog, audited, canary
+from tests.security.harness import PUBLIC, deps_with
 
 ROOT = Path(__file__).resolve().parents[2]
-PUBLIC = "127.0.0.1"
-SETTINGS = Settings(http=HttpSettings(allowed_ports=None), extract=ExtractSettings(workers=0))
 PAGE = (
     b"<html><head><title>A</title></head><body><p>The minister said these very words today.</p></body></html>"
 )
-
-
-def public_or_product_rule(ip: str) -> bool:
-    """127.0.0.1 plays the internet; any other address is judged by the product's rule."""
-    return ip == PUBLIC or not is_denied_address(ip)
-
-
-@asynccontextmanager
-async def deps_with(resolver: AbstractResolver, settings: Settings = SETTINGS) -> AsyncIterator[Deps]:
-    """A live run's collaborators on a guarded session whose resolver is ``resolver``."""
-    async with make_client_session(
-        settings.http, resolver=resolver, address_policy=public_or_product_rule
-    ) as s:
-        yield Deps(settings=settings, fetcher=LiveFetcher(s, settings.http),
-                   extractor=ExtractorPool(settings.extract), live=True)  # fmt: skip
 
 
 async def verify_one(url: str, deps: Deps) -> SourceReport:
