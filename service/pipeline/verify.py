@@ -6,6 +6,7 @@ Used by the CLI (``verify`` and in-process ``batch``), and later by the API and 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable, Sequence
 
 from service.pipeline.deps import Deps
 from service.pipeline.judge.attachment import choose_attachment
@@ -21,6 +22,27 @@ def _emit(deps: Deps, kind: EventKind, post: Post, **data: object) -> None:
         deps.events(ProgressEvent(kind=kind, post_id=post.id, data=dict(data)))
 
 
+async def _read_all(
+    citations: Sequence[Citation], read: Callable[[Citation], Awaitable[ReadSource]], at_once: int
+) -> list[ReadSource]:
+    """Every citation read, ``at_once`` at a time (the session's connection limit: more would only
+    queue in the connector), each reader yielding to the loop between two reads.
+
+    A post may cite thousands of URLs, most of them refused before any I/O: read all at once, they
+    held the event loop for seconds (16,000 refused links: 4.5 s of CPU in one loop iteration).
+    """
+    read_sources: list[ReadSource | None] = [None] * len(citations)
+    pending = iter(enumerate(citations))
+
+    async def reader() -> None:
+        for index, citation in pending:
+            read_sources[index] = await read(citation)
+            await asyncio.sleep(0)  # a refused link is read without a pause: let the loop run
+
+    await asyncio.gather(*(reader() for _ in range(min(max(at_once, 1), len(citations)))))
+    return [source for source in read_sources if source is not None]
+
+
 async def verify_post(post: Post, *, deps: Deps) -> Report:
     """Verify one parsed post against the pages it cites."""
     _emit(deps, EventKind.POST_STARTED, post, sources=len(post.citations), quotes=len(post.passages))
@@ -32,7 +54,7 @@ async def verify_post(post: Post, *, deps: Deps) -> Report:
               source=source.report)  # fmt: skip
         return source
 
-    sources = await asyncio.gather(*(read(c) for c in post.citations))
+    sources = await _read_all(post.citations, read, deps.settings.http.limit)
     by_url = {c.url: s for c, s in zip(post.citations, sources, strict=True)}
     quotes: list[QuoteReport] = []
     # Every text of the post stays indexed while it is judged: each is indexed once, however many.

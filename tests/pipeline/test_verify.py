@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections import Counter
 from dataclasses import replace
@@ -433,3 +434,28 @@ async def test_a_nested_page_within_the_limit_is_read_whole() -> None:
     [source] = report.sources
     assert (source.status, source.reason) == (SourceStatus.OK, None)
     assert [q.status for q in report.quotes if q.explicit] == [QuoteStatus.VERBATIM, QuoteStatus.VERBATIM]
+
+
+async def test_sources_are_read_at_most_the_connection_limit_at_a_time_in_citation_order() -> None:
+    """Ten cited pages and a connection limit of 3: never more than 3 reads at once, every page
+    read once, and the report lists the sources in citation order."""
+    urls = [f"https://news.example/s{n}" for n in range(10)]
+    running, most = 0, 0
+
+    class Slow(FakeFetcher):
+        async def fetch(self, url: str) -> FetchResult:
+            nonlocal running, most
+            running += 1
+            most = max(most, running)
+            await asyncio.sleep(0.01 * (len(url) % 3))
+            running -= 1
+            return await super().fetch(url)
+
+    fetcher = Slow(dict.fromkeys(urls, PAGE_A))
+    settings = Settings(http=HttpSettings(probe_soft_404=False, limit=3))
+    text = "\n\n".join(f"The city council approved a budget. {url}" for url in urls) + "\n"
+    deps = Deps(settings=settings, fetcher=fetcher, extractor=TextExtractor())
+    report = await verify_post(parse_post(text, InputFormat.TEXT), deps=deps)
+    assert [s.url for s in report.sources] == urls
+    assert sorted(fetcher.calls) == sorted(urls)
+    assert most == 3
