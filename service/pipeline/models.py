@@ -138,6 +138,9 @@ class SourceReason(StrEnum):
     EXTRACTION_FAILED = "extraction_failed"
     EXTRACTION_TIMEOUT = "extraction_timeout"
     EXTRACTION_CRASHED = "extraction_crashed"
+    # the page was read, but not all of it (parser depth or size limit): the source stays ``ok``
+    # and readable, and a quote missing from it is ``unverifiable``, not ``not_found``
+    EXTRACTION_INCOMPLETE = "extraction_incomplete"
     # source health
     CHALLENGE_PAGE = "challenge_page"
     LOGIN_WALL = "login_wall"
@@ -397,6 +400,9 @@ class Extraction:
     canonical_url: str | None = None
     signals: PageSignals | None = None
     """For source health, read in the extraction worker where the page is parsed anyway."""
+    incomplete: bool = False
+    """The parser stopped early (nesting past libxml2's depth limit) or the HTML was cut at the
+    size cap: the texts may lack part of the page (``SourceReason.EXTRACTION_INCOMPLETE``)."""
 
 
 @dataclass(frozen=True, slots=True)

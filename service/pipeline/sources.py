@@ -14,8 +14,9 @@ from datetime import UTC, datetime
 import structlog
 
 from service.pipeline.deps import Deps
-from service.pipeline.errors import ArchiveError, ExtractionError, InvalidURL, UnsupportedURL
+from service.pipeline.errors import ArchiveError, ExtractionError, FetchError, InvalidURL, UnsupportedURL
 from service.pipeline.extract.health import Health, assess, probe_answer, probe_url
+from service.pipeline.fetch.guard import check_url
 from service.pipeline.models import (
     AtPostCapture,
     Citation,
@@ -100,8 +101,22 @@ class _EarlyProbe:
 
 
 def _start_probe(url: str, deps: Deps) -> _EarlyProbe | None:
-    origin = url_origin(url) if deps.settings.http.probe_soft_404 else None
+    origin = url_origin(url) if deps.settings.http.probe_soft_404 and _guard_allows(url, deps) else None
     return _EarlyProbe(origin, _probe(origin, deps)) if origin else None
+
+
+def _guard_allows(url: str, deps: Deps) -> bool:
+    """Whether the live fetcher's URL checks let ``url`` through. A link refused before anything
+    is sent (credentials in it, a port not allowed, an over-long URL to a public host) sends
+    nothing at all: not even its host's soft-404 probe, which would otherwise be started alongside."""
+    if not deps.live:
+        return True
+    http = deps.settings.http
+    try:
+        check_url(url, allow_private=http.allow_private_addresses, allowed_ports=http.allowed_ports)
+    except FetchError:
+        return False
+    return True
 
 
 async def _drop(early: _EarlyProbe | None) -> None:
@@ -190,14 +205,28 @@ async def _read_live(citation: Citation, deps: Deps, fetched: FetchResult | None
         health = Health(SourceStatus.ERROR, failure)
     if fetched.status is not SourceStatus.OK:
         extraction = None  # a 503's page was read for its signals only, never as the source
+    health = _completeness(health, extraction)
     report = replace(
         _source_report(citation, fetched, extraction, health), archive_warc=warc, archive_wayback=wayback
     )
     readable = extraction is not None and health.status not in _UNREADABLE
     texts = _texts(fetched.final_url, extraction, deps) if readable and extraction else ()
     validators = tuple((name, value) for name in _VALIDATORS if (value := fetched.header(name)))
-    return ReadSource(citation.key, report, live=texts, partial=health.status is SourceStatus.PAYWALLED,
+    return ReadSource(citation.key, report, live=texts, partial=_partial(health),
                       validators=validators if fetched.status is SourceStatus.OK else ())  # fmt: skip
+
+
+def _completeness(health: Health, extraction: Extraction | None) -> Health:
+    """An ok page whose extraction stopped early (parser depth or size limit) stays ok and
+    readable, with the reason ``extraction_incomplete``."""
+    if extraction is not None and extraction.incomplete and health.status is SourceStatus.OK:
+        return Health(SourceStatus.OK, SourceReason.EXTRACTION_INCOMPLETE, ("extraction incomplete",))
+    return health
+
+
+def _partial(health: Health) -> bool:
+    """Only part of the article can be read: behind a paywall, or cut short by a parser limit."""
+    return health.status is SourceStatus.PAYWALLED or health.reason is SourceReason.EXTRACTION_INCOMPLETE
 
 
 _VALIDATORS = ("ETag", "Last-Modified")
@@ -235,7 +264,8 @@ async def _read_at_post(citation: Citation, when: datetime, deps: Deps) -> ReadS
         archive_url=fetched.archive_url or (fetched.evidence.file if fetched.evidence else None),
     )
     report = replace(report, at_post=capture)
-    return ReadSource(citation.key, report, at_post=_texts(fetched.final_url, extraction, deps))
+    return ReadSource(citation.key, report, at_post=_texts(fetched.final_url, extraction, deps),
+                      partial=extraction.incomplete)  # fmt: skip
 
 
 def unfetchable(citation: Citation) -> ReadSource | None:
@@ -286,7 +316,9 @@ async def read_source(citation: Citation, posted_at: datetime | None, deps: Deps
     report = replace(live.report, at_post=then.report.at_post)
     # The same bytes then and now: the page was not edited, and one version is enough to check.
     unchanged = bool(live.live) and then.report.sha256 == live.report.sha256
-    return replace(live, report=report, at_post=() if unchanged else then.at_post)
+    # The capture stands in for a page that can't be read now: its own completeness counts then.
+    partial = live.partial or (then.partial and not live.live)
+    return replace(live, report=report, at_post=() if unchanged else then.at_post, partial=partial)
 
 
 def known_source(key: str, deps: Deps) -> ReadSource | None:
@@ -303,8 +335,9 @@ async def read_supplied_page(url: str, html: bytes, deps: Deps) -> ReadSource:
     fetched = FetchResult(url=url, final_url=url, status=SourceStatus.OK, http_status=200,
                           content_type="text/html", body=html)  # fmt: skip
     extraction, failure = await _extract(fetched, deps)
-    status = SourceStatus.OK if extraction is not None else SourceStatus.ERROR
-    report = SourceReport(url=url, final_url=url, status=status, reason=failure, sha256=fetched.sha256,
-                          title=extraction.title if extraction else None)  # fmt: skip
+    health = _completeness(Health(SourceStatus.OK if extraction is not None else SourceStatus.ERROR, failure),
+                           extraction)  # fmt: skip
+    report = SourceReport(url=url, final_url=url, status=health.status, reason=health.reason,
+                          sha256=fetched.sha256, title=extraction.title if extraction else None)  # fmt: skip
     texts = _texts(url, extraction, deps) if extraction is not None else ()
-    return ReadSource(url, report, live=texts)
+    return ReadSource(url, report, live=texts, partial=_partial(health))

@@ -31,7 +31,7 @@ from service.pipeline.posts import parse_post
 from service.pipeline.sources import read_source
 from service.pipeline.verify import verify_post
 from service.settings import HttpSettings, Settings
-from tests.fakes.origin import serve_every_path, serve_origin
+from tests.fakes.origin import StaticResolver, serve_every_path, serve_origin
 from tests.fakes.sources import FakeFetcher, TextExtractor
 
 NO_PROBE = Settings(http=HttpSettings(probe_soft_404=False))
@@ -132,6 +132,29 @@ async def test_a_batch_citing_k_pages_of_one_host_probes_it_once() -> None:
         hits, probe = dict(origin.hits), probe_path(origin.url("/"))
     assert [json.loads(line)["verdict"] for line in out] == ["verified"] * 5
     assert hits == {**{f"/pages/s{n}": 1 for n in range(5)}, probe: 1}
+
+
+async def test_a_link_the_guard_refuses_sends_no_probe_either() -> None:
+    """Links refused before anything is sent (credentials in them; an over-long URL) to a host
+    that is allowed: its name is not even looked up, where the soft-404 probe of its origin, which
+    a readable link starts alongside its page, used to ask the resolver before it was dropped."""
+    resolver = StaticResolver({"public.test": "127.0.0.1"})
+    async with (
+        serve_origin(pages=stories(1)) as origin,
+        make_client_session(PROBING.http, resolver=resolver) as session,
+    ):
+        deps = Deps(settings=PROBING, fetcher=LiveFetcher(session, PROBING.http), extractor=TextExtractor(),
+                    live=True)  # fmt: skip
+        page = origin.url("/pages/s0", host="public.test")
+        for url in (origin.url("/pages/s0", host="user:pw@public.test"), page + "?" + "x" * 3000):
+            source = await read_source(Citation(url, url, (0, 0)), None, deps)
+            assert source.report.status is SourceStatus.REFUSED, url
+        assert resolver.asked == []
+        assert origin.total == 0
+        readable = await read_source(Citation(page, page, (0, 0)), None, deps)
+        assert readable.report.status is SourceStatus.OK
+        assert origin.hits == {"/pages/s0": 1, probe_path(page): 1}
+        assert resolver.asked
 
 
 async def test_two_hosts_get_one_probe_each() -> None:

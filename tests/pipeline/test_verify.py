@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections import Counter
 from dataclasses import replace
@@ -11,13 +12,17 @@ from pathlib import Path
 from service.pipeline.align.aligner import TextIndex, index_text
 from service.pipeline.deps import Deps, open_deps
 from service.pipeline.extract.health import probe_url
+from service.pipeline.extract.pool import ExtractorPool
 from service.pipeline.models import (
     EventKind,
     FetchResult,
     InputFormat,
     ProgressEvent,
     QuoteStatus,
+    Report,
+    SourceReason,
     SourceStatus,
+    Verdict,
 )
 from service.pipeline.posts.reader import parse_post
 from service.pipeline.state import IndexCache, SourceCache
@@ -25,6 +30,8 @@ from service.pipeline.verify import verify_post
 from service.settings import ExtractSettings, HttpSettings, Settings
 from tests.fakes.sources import FakeFetcher, TextExtractor
 from tests.pipeline._warc_helpers import WHEN, Cap, write_warc
+from tests.pipeline.extract.test_completeness import QUOTED as NESTED_QUOTE
+from tests.pipeline.extract.test_completeness import nested_page
 
 # The soft-404 probe is its own test below; here it would only add fetches to count.
 NO_PROBE = Settings(http=HttpSettings(probe_soft_404=False))
@@ -387,3 +394,68 @@ async def test_post_citing_151_pages_reads_each_once_and_indexes_each_text_once(
     assert sum(q.status is QuoteStatus.VERBATIM for q in report.quotes) >= 151
     assert len(built) > 128  # more texts than the cache keeps ...
     assert set(built.values()) == {1}  # ... and still each indexed once
+
+
+async def _verify_nested(depth: int) -> Report:
+    """A post quoting the introduction and the deepest sentence of a page nested ``depth`` deep,
+    read by the real extractor (inline)."""
+    url = "https://deep.example/story"
+    post = parse_post(
+        f'The page opens with "An introduction that comes first." and ends with "{NESTED_QUOTE}"\n\n{url}\n',
+        InputFormat.TEXT,
+    )
+    deps = Deps(
+        settings=NO_PROBE,
+        fetcher=FakeFetcher({url: nested_page(depth).decode()}),
+        extractor=ExtractorPool(ExtractSettings(workers=0)),
+    )
+    return await verify_post(post, deps=deps)
+
+
+async def test_a_page_cut_short_by_the_parser_depth_limit_leaves_its_missing_quotes_unverifiable() -> None:
+    """Pages nested 255 and 10,000 deep lose everything past libxml2's depth limit: the source
+    stays ok and readable with the reason ``extraction_incomplete``; the quote from the top is
+    verbatim, the one from the lost bottom unverifiable and not flagged (issue 13, point 3)."""
+    for depth in (255, 10_000):
+        report = await _verify_nested(depth)
+        [source] = report.sources
+        assert (source.status, source.reason) == (SourceStatus.OK, SourceReason.EXTRACTION_INCOMPLETE)
+        assert [(q.status, q.flagged) for q in report.quotes if q.explicit] == [
+            (QuoteStatus.VERBATIM, False),
+            (QuoteStatus.UNVERIFIABLE, False),
+        ], depth
+        assert not [q for q in report.quotes if q.flagged]
+        assert report.verdict is Verdict.VERIFIED
+
+
+async def test_a_nested_page_within_the_limit_is_read_whole() -> None:
+    """The same page nested 200 deep is complete: no reason, both quotes verbatim."""
+    report = await _verify_nested(200)
+    [source] = report.sources
+    assert (source.status, source.reason) == (SourceStatus.OK, None)
+    assert [q.status for q in report.quotes if q.explicit] == [QuoteStatus.VERBATIM, QuoteStatus.VERBATIM]
+
+
+async def test_sources_are_read_at_most_the_connection_limit_at_a_time_in_citation_order() -> None:
+    """Ten cited pages and a connection limit of 3: never more than 3 reads at once, every page
+    read once, and the report lists the sources in citation order."""
+    urls = [f"https://news.example/s{n}" for n in range(10)]
+    running, most = 0, 0
+
+    class Slow(FakeFetcher):
+        async def fetch(self, url: str) -> FetchResult:
+            nonlocal running, most
+            running += 1
+            most = max(most, running)
+            await asyncio.sleep(0.01 * (len(url) % 3))
+            running -= 1
+            return await super().fetch(url)
+
+    fetcher = Slow(dict.fromkeys(urls, PAGE_A))
+    settings = Settings(http=HttpSettings(probe_soft_404=False, limit=3))
+    text = "\n\n".join(f"The city council approved a budget. {url}" for url in urls) + "\n"
+    deps = Deps(settings=settings, fetcher=fetcher, extractor=TextExtractor())
+    report = await verify_post(parse_post(text, InputFormat.TEXT), deps=deps)
+    assert [s.url for s in report.sources] == urls
+    assert sorted(fetcher.calls) == sorted(urls)
+    assert most == 3

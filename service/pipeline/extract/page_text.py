@@ -125,6 +125,9 @@ _BLOCKS = frozenset(
         "ul",
     }
 )
+_NOT_WEB_CODECS = frozenset(
+    {"idna", "punycode", "undefined", "unicode-escape", "raw-unicode-escape", "utf-7", "mbcs", "oem"}
+)
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
 
 
@@ -137,6 +140,10 @@ def _codec(label: str | None) -> str | None:
     try:
         info = codecs.lookup(name)
     except LookupError:
+        return None
+    # Python's bytes-to-bytes codecs (base64, zlib, rot13...) and its own text ones (idna,
+    # unicode-escape...) are no web charset: decoding by them raises or mangles the page.
+    if not info._is_text_encoding or info.name in _NOT_WEB_CODECS:
         return None
     # A byte stream can't declare UTF-16/32 in ASCII; browsers read such labels as UTF-8.
     if info.name.startswith(("utf-16", "utf-32")):

@@ -33,6 +33,7 @@ from urllib.parse import urljoin
 from service.pipeline.errors import ExtractionError, ExtractionTimeout, InvalidURL, UnsupportedURL
 from service.pipeline.extract import page_meta as _pagemeta
 from service.pipeline.extract import page_text as _pagetext
+from service.pipeline.extract.completeness import extraction_incomplete
 from service.pipeline.extract.signals import read_signals
 from service.pipeline.models import Extraction, PageSignals, SourceReason
 from service.pipeline.urls import normalize_url
@@ -62,6 +63,7 @@ class _PageReading:
     og_url: str | None
     base_href: str | None
     signals: PageSignals | None = None
+    incomplete: bool = False
 
 
 def _limit_cpu(seconds: float) -> None:
@@ -95,9 +97,10 @@ def _read_page(body: bytes, url: str | None, content_type: str | None, max_html_
     cleans it; htmldate cleans a copy), which costs less than their own decoding and parsing.
     """
     text = _pagetext.decode_html(body, content_type)
-    root, _data = _pagetext.parse_html(text, max_html_bytes)
+    root, data = _pagetext.parse_html(text, max_html_bytes)
+    incomplete = extraction_incomplete(root, text, data, max_html_bytes)
     if root is None:
-        return _PageReading("", "", None, None, None, None, None, None)
+        return _PageReading("", "", None, None, None, None, None, None, incomplete=incomplete)
     canonical, og_url, base = _pagemeta.link_hrefs(root)
     title, author = _pagemeta.title(root), _pagemeta.author(root)
     signals = read_signals(root, title)
@@ -105,7 +108,9 @@ def _read_page(body: bytes, url: str | None, content_type: str | None, max_html_
     published = _pagemeta.published_date(root) or _pagemeta.guessed_date(root)
     doc = _trafilatura(root, url)
     main_text = (doc.text or "") if doc is not None else ""
-    return _PageReading(main_text, text, title, author, published, canonical, og_url, base, signals)
+    return _PageReading(
+        main_text, text, title, author, published, canonical, og_url, base, signals, incomplete=incomplete
+    )
 
 
 def _trafilatura(root: html.HtmlElement, url: str | None) -> Document | None:
@@ -161,6 +166,7 @@ def _finish(page: _PageReading, url: str) -> Extraction:
         published=page.published,
         canonical_url=_canonical(page, url),
         signals=page.signals,
+        incomplete=page.incomplete,
     )
 
 

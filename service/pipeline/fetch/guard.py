@@ -39,6 +39,10 @@ _DENY_V6 = tuple(
     for n in (
         "::/96", "::1/128", "::ffff:0:0/96", "64:ff9b::/96", "64:ff9b:1::/48", "100::/64",
         "2001::/32", "2001:db8::/32", "2002::/16", "fc00::/7", "fe80::/10", "fec0::/10", "ff00::/8",
+        # Newer than CPython 3.11's tables, which call them global: SIIT "IPv4-translated"
+        # addresses (RFC 2765; ``::ffff:0:7f00:1`` carries 127.0.0.1 to a translator), SRv6 SIDs
+        # (RFC 9602) and the second documentation block (RFC 9637).
+        "::ffff:0:0:0/96", "5f00::/16", "3fff::/20",
     )
 )  # fmt: skip
 _NAT64 = ip_network("64:ff9b::/96")

@@ -146,6 +146,23 @@ def test_undeclared_legacy_encoding_is_guessed() -> None:
     assert "президент провёл совещание" in ex.page_text
 
 
+@pytest.mark.parametrize(
+    "label",
+    ["base64", "rot13", "zlib", "hex", "bz2", "uu", "quopri", "idna", "punycode", "undefined",
+     "unicode_escape", "raw_unicode_escape", "utf-7", "x-no-such-charset"],
+)  # fmt: skip
+@pytest.mark.parametrize("where", ["header", "meta"])
+def test_a_charset_that_is_no_web_encoding_is_ignored(label: str, where: str) -> None:
+    """A label naming one of Python's bytes-to-bytes codecs (base64, zlib...) or its own text
+    codecs (idna, unicode-escape, utf-7...) is not obeyed, in the header or in ``<meta>``: the page
+    is read as if it had no label, where it used to fail or lose its text."""
+    meta = f'<meta charset="{label}">' if where == "meta" else ""
+    body = article("<p>Zoë said +AGE- and \\x41 to the C++ room.</p>", meta).encode("utf-8")
+    content_type = f"text/html; charset={label}" if where == "header" else "text/html"
+    ex = extract_article(body, url="http://example.com/", content_type=content_type)
+    assert "Zoë said +AGE- and \\x41 to the C++ room." in ex.page_text
+
+
 def test_utf8_bom_wins_over_meta() -> None:
     """A UTF-8 BOM decides the encoding even when <meta> claims otherwise (as in browsers)."""
     page = "\ufeff" + article("<p>Zoë’s naïve café — “quoted”.</p>", "<meta charset=windows-1252>")

@@ -55,7 +55,8 @@ DENIED_ADDRESSES = [
     "::fFFf:169.254.169.254", "64:ff9b::a9fe:a9fe", "64:ff9b::808:808", "64:ff9b:1::1", "2002:a9fe:a9fe::",
     "2001:0:4136:e378:8000:63bf:3f57:fdf2", "2001:db8::1", "100::1", "fec0::1", "FEC0:CCCC::", "0.1.1.1",
     "::ffff:192.168.2.1", "2002:C0A8:FFFF::", "64:ff9b::192.168.2.1", "::127.0.0.1", "[::1]",
-    "not-an-address", "", "425.510.425.510",
+    "not-an-address", "", "425.510.425.510", "::ffff:0:7f00:1", "::ffff:0:a9fe:a9fe", "::ffff:0:808:808",
+    "5f00::1", "3fff::1",
 ]  # fmt: skip
 
 ALLOWED_ADDRESSES = [
@@ -254,13 +255,15 @@ def test_parse_ipv4_never_accepts_what_libc_rejects(text: str) -> None:
 
 @given(st.integers(min_value=0, max_value=2**32 - 1))
 def test_ipv6_wrappers_of_any_ipv4_are_denied(value: int) -> None:
-    """Mapped, compatible, NAT64, 6to4 and Teredo forms are denied whatever IPv4 they carry."""
+    """Mapped, compatible, NAT64, 6to4, Teredo and SIIT-translated forms are denied whatever IPv4
+    they carry."""
     wrapped = [
         IPv6Address((0xFFFF << 32) | value),
         IPv6Address(value),
         IPv6Address((0x0064FF9B << 96) | value),
         IPv6Address((0x2002 << 112) | (value << 80)),
         IPv6Address((0x20010000 << 96) | (value << 64) | (~value & 0xFFFFFFFF)),
+        IPv6Address((0xFFFF << 48) | value),  # SIIT IPv4-translated, ::ffff:0:a.b.c.d
     ]
     for addr in wrapped:
         assert is_denied_address(str(addr)), addr
