@@ -220,6 +220,9 @@ class Passage:
     alt_cited_url: str | None = None
     """The URL the passage would stand under if the post's URLs stood on the other side of their
     passages (above rather than below, or the reverse); None when its link is its own."""
+    also_cited: tuple[str, ...] = ()
+    """Further URLs the passage cites together with ``cited_url`` (several URLs on one line, a
+    reference list): a passage found in any of them is faithful, and its report names which."""
     # parts: for an unmarked paragraph holding inline quotations, those quotations and the
     # commentary around them. The verifier reports the whole paragraph when it is a copy.
 
@@ -626,7 +629,8 @@ class QuoteReport:
     diff: tuple[DiffPart, ...] = ()
     reasons: tuple[Reason, ...] = ()
     found_in: str | None = None
-    """For a misattributed passage: the cited URL whose page holds it."""
+    """For a misattributed passage: the cited URL whose page holds it; for a passage citing several
+    pages at once: the one it was found in."""
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -50,6 +50,7 @@ def judge_block(
     *,
     settings: AlignSettings,
     split: bool = True,
+    also: Sequence[ReadSource] = (),
 ) -> list[QuoteReport]:
     """A passage, or a paragraph with inline quotations: the whole when it is a copy, else its parts.
 
@@ -57,26 +58,59 @@ def judge_block(
     different places: a copied line then the poster's own, a headline then a paragraph. It is
     cut at a line break that starts something new when the pieces say so (see ``_good_split``).
     """
-    whole = _judge_whole(passage, cited, others, settings=settings)
+    whole = _judge_whole(passage, cited, others, settings=settings, also=also)
     if all(q.status in FAITHFUL_STATUSES for q in whole) or passage.explicit or not split:
         return whole
     wrapped = _looks_wrapped(passage.text)
     for head, tail in _line_splits(passage):
-        pair = [judge_block(p, cited, others, settings=settings, split=False) for p in (head, tail)]
+        pair = [
+            judge_block(p, cited, others, settings=settings, split=False, also=also) for p in (head, tail)
+        ]
         if _good_split(pair, wrapped=wrapped):
             return pair[0] + pair[1]
     return whole
 
 
 def _judge_whole(
-    passage: Passage, cited: ReadSource | None, others: Sequence[ReadSource], *, settings: AlignSettings
+    passage: Passage,
+    cited: ReadSource | None,
+    others: Sequence[ReadSource],
+    *,
+    settings: AlignSettings,
+    also: Sequence[ReadSource],
 ) -> list[QuoteReport]:
-    whole = judge_passage(passage, cited, others, settings=settings)
+    """The paragraph as one copy, or its quotations (and commentary) one by one.
+
+    A changed copy stands whole only when its quotation marks are the source's too: a news
+    paragraph quotes someone, and the source has the same marks around the same words. Marks the
+    source lacks are the poster's, and the words around them the poster's frame (``He faces "…"``,
+    ``"…," the report said``): only the quotation is judged.
+    """
+    whole = judge_passage(passage, cited, others, settings=settings, also=also)
     if not passage.parts or whole.status in FAITHFUL_STATUSES:
         return [whole]
-    if whole.status in _WHOLE_IF_MATCHED and (not whole.diff or _frame_matches(whole, passage)):
+    parts = [judge_passage(part, cited, others, settings=settings, also=also) for part in passage.parts]
+    copy = whole.status in _WHOLE_IF_MATCHED and (not whole.diff or _frame_matches(whole, passage))
+    if copy and (whole.status is not QuoteStatus.ALTERED or _marks_in_source(parts)):
         return [whole]
-    return [judge_passage(part, cited, others, settings=settings) for part in passage.parts]
+    return parts
+
+
+_QUOTE_MARKS = frozenset("\"“”„‟«»‹›「」『』‘’‚'")
+_EDGE = " \t\n\u00a0,.;:!?…"
+
+
+def _marks_in_source(parts: Sequence[QuoteReport]) -> bool:
+    """Whether the source has quotation marks around what an explicit part matched."""
+    for part in parts:
+        found = part.source
+        if not part.explicit or found is None:
+            continue
+        before = found.prefix.rstrip(_EDGE)[-1:] or " "
+        after = found.suffix.lstrip(_EDGE)[:1] or " "
+        if {before, after, found.exact[:1], found.exact[-1:]} & _QUOTE_MARKS:
+            return True
+    return False
 
 
 def _copied(side: list[QuoteReport]) -> bool:
