@@ -18,7 +18,7 @@ from yarl import URL
 
 from service.pipeline.errors import InvalidURL, UnsupportedURL
 from service.pipeline.posts.quotes import find_quotes
-from service.pipeline.urls import URL_PARSE_ERRORS, FoundURL, extract_urls, normalize_url
+from service.pipeline.urls import URL_PARSE_ERRORS, FoundURL, normalize_url
 
 __all__ = ["RefMarker", "cited_urls", "find_markers", "ref_number", "strip_markers"]
 
@@ -31,6 +31,8 @@ _CITING_WORDS = frozenset(
 )  # fmt: skip
 _PROSE_WORDS = 4  # a line with this many other words is running text, not a citation line
 _END = 2**63  # sorts after any offset
+_URLISH_RE = re.compile(r"\S*(?:://|\bwww\.)\S*", re.IGNORECASE)
+_MARK_RE = re.compile("[\"“”„‟«»‹›「」『』‘’‚]")
 # "[1] https://…", "[1]: https://…", "[^1]: …", "1. …", "1) …", "(1) …", a list bullet before any.
 _REF_LINE_RE = re.compile(
     r"[ \t]*(?:[-*+•][ \t]+)?(?:\[\^?(\d{1,3})\]:?|\((\d{1,3})\)|(\d{1,3})[.):])(?=\s|$)"
@@ -60,10 +62,8 @@ def _host_only(url: str) -> bool:
 
 
 def _prose_words(line: str) -> int:
-    """Words on a line other than its URLs and citing words."""
-    for found in reversed(extract_urls(line)):
-        line = line[: found.span[0]] + " " + line[found.span[1] :]
-    return sum(w.lower() not in _CITING_WORDS for w in _WORD_RE.findall(line))
+    """Words on a line other than its URLs (any run with ``://`` or ``www.``) and citing words."""
+    return sum(w.lower() not in _CITING_WORDS for w in _WORD_RE.findall(_URLISH_RE.sub(" ", line)))
 
 
 def _label_spans(view_text: str, links: Sequence[tuple[int, int]], *, html: bool) -> list[tuple[int, int]]:
@@ -74,21 +74,33 @@ def _label_spans(view_text: str, links: Sequence[tuple[int, int]], *, html: bool
 
 
 class _Lines:
-    """What each line of the view says about the URLs on it, read once per line."""
+    """What each line of the view says about the URLs on it, each read at most once per line."""
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self._seen: dict[int, tuple[list[tuple[int, int]], int]] = {}
+        self._quotes: dict[int, list[tuple[int, int]]] = {}
+        self._prose: dict[int, int] = {}
 
-    def at(self, pos: int) -> tuple[int, list[tuple[int, int]], int]:
-        """The line holding ``pos``: its start, its quotations (line offsets), its prose words."""
+    def _line(self, pos: int) -> tuple[int, str]:
         start = self.text.rfind("\n", 0, pos) + 1
-        if start not in self._seen:
-            end = self.text.find("\n", pos)
-            line = self.text[start : len(self.text) if end < 0 else end]
-            self._seen[start] = (find_quotes(line), _prose_words(line))
-        quotes, prose = self._seen[start]
-        return start, quotes, prose
+        end = self.text.find("\n", pos)
+        return start, self.text[start : len(self.text) if end < 0 else end]
+
+    def quoted(self, pos: int) -> bool:
+        """Whether ``pos`` stands inside quotation marks on its line."""
+        start, line = self._line(pos)
+        if start not in self._quotes:
+            self._quotes[start] = find_quotes(line) if _MARK_RE.search(line) else []
+        quotes = self._quotes[start]
+        k = bisect_right(quotes, (pos - start, _END)) - 1  # top-level quotations never overlap
+        return k >= 0 and quotes[k][0] <= pos - start < quotes[k][1]
+
+    def prose(self, pos: int) -> int:
+        """How many words of running text the line of ``pos`` holds."""
+        start, line = self._line(pos)
+        if start not in self._prose:
+            self._prose[start] = _prose_words(line)
+        return self._prose[start]
 
 
 def cited_urls(
@@ -119,11 +131,7 @@ def cited_urls(
         j = bisect_right(label_starts, pos) - 1
         if j >= 0 and labels[j][0] <= pos < labels[j][1]:
             continue  # labels do not nest: the one starting last before pos is the only candidate
-        start, quotes, prose = lines.at(pos)
-        k = bisect_right(quotes, (pos - start, _END)) - 1  # top-level quotations never overlap
-        if k >= 0 and quotes[k][0] <= pos - start < quotes[k][1]:
-            continue
-        if prose >= _PROSE_WORDS and _host_only(f.url):
+        if lines.quoted(pos) or (lines.prose(pos) >= _PROSE_WORDS and _host_only(f.url)):
             continue
         kept.append((f, pos))
     return kept
