@@ -32,7 +32,7 @@ _CITING_WORDS = frozenset(
 _PROSE_WORDS = 4  # a line with this many other words is running text, not a citation line
 _END = 2**63  # sorts after any offset
 _URLISH_RE = re.compile(r"\S*(?:://|\bwww\.)\S*", re.IGNORECASE)
-_MARK_RE = re.compile("[\"“”„‟«»‹›「」『』‘’‚]")
+_MARK_RE = re.compile('["“”„‟«»‹›「」『』‘’‚]')
 # "[1] https://…", "[1]: https://…", "[^1]: …", "1. …", "1) …", "(1) …", a list bullet before any.
 _REF_LINE_RE = re.compile(
     r"[ \t]*(?:[-*+•][ \t]+)?(?:\[\^?(\d{1,3})\]:?|\((\d{1,3})\)|(\d{1,3})[.):])(?=\s|$)"
