@@ -254,11 +254,11 @@ def _lead_in_posts(pages: list[tuple[str, str, list[str]]]) -> list[dict[str, ob
     posts = []
     for i, ((a, at, sa), (b, _, sb)) in enumerate(_pairs(pages)):
         long, short, fmt = leads[i % len(leads)]
-        quote = (lambda t: f"> {t}") if fmt == "markdown" else (lambda t: f"“{t}”")
+        quote = "> {}" if fmt == "markdown" else "“{}”"
         pieces: list[str | tuple[str, str, dict[str, object]]] = []
         for lead, url, s in ((long, a, sa[0]), (short, b, sb[1])):
             pieces += [lead.format(site=_host(url)[4:].split(".")[0].title(), url=url),
-                       _item(quote(s), s, "ok", "lead_in")]  # fmt: skip
+                       _item(quote.format(s), s, "ok", "lead_in")]  # fmt: skip
         posts.append(_compose(f"cit-i{i:02d}", at, [a, b], pieces, fmt=fmt))
     return posts
 
