@@ -37,8 +37,10 @@ _MARK_RE = re.compile('["“”„‟«»‹›「」『』‘’‚]')
 _REF_LINE_RE = re.compile(
     r"[ \t]*(?:[-*+•][ \t]+)?(?:\[\^?(\d{1,3})\]:?|\((\d{1,3})\)|(\d{1,3})[.):])(?=\s|$)"
 )
-# "[1]", "[^2]", "[1, 3]", "[1][2]" in running text; "]" or a letter right before is a link's.
-_MARKER_RE = re.compile(r"(?<![\]\w])[ \t]?\[\^?(\d{1,3}(?:[ \t]*,[ \t]*\d{1,3})*)\]")
+# "[1]", "[^2]", "[1, 3]", "[1][2]" in running text (a space before a run included); a "]" right
+# before it makes it a Markdown reference link's ("[text][1]").
+_MARKER_RE = re.compile(r"[ \t]?(?<!\])(?:\[\^?\d{1,3}(?:[ \t]*,[ \t]*\d{1,3})*\])+")
+_NUMBER_RE = re.compile(r"\d+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,7 +152,7 @@ def find_markers(text: str, lo: int, hi: int, known: Iterable[int]) -> list[RefM
     numbers = set(known)
     markers = []
     for m in _MARKER_RE.finditer(text, lo, hi):
-        refs = tuple(int(n) for n in re.split(r"[ \t]*,[ \t]*", m.group(1)))
+        refs = tuple(int(n) for n in _NUMBER_RE.findall(m.group(0)))
         if all(n in numbers for n in refs):
             markers.append(RefMarker(m.start(), m.end(), refs))
     return markers
@@ -161,7 +163,6 @@ def strip_markers(text: str, known: Iterable[int]) -> str:
     numbers = set(known)
 
     def keep(m: re.Match[str]) -> str:
-        refs = [int(n) for n in re.split(r"[ \t]*,[ \t]*", m.group(1))]
-        return "" if all(n in numbers for n in refs) else m.group(0)
+        return "" if all(int(n) in numbers for n in _NUMBER_RE.findall(m.group(0))) else m.group(0)
 
     return _MARKER_RE.sub(keep, text)

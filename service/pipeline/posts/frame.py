@@ -32,6 +32,7 @@ _WINDOW = 600  # edges are looked for this far in: each look is bounded, so read
 _LOOKS = 3  # at most this many pieces cut from each edge
 _WORD_RE = re.compile(r"\w+")
 _AFTER_MARKER = frozenset('.,;:!?"”’»)')
+_CLOSING_MARKS = frozenset('"”’»')
 
 
 def _tail_words(text: str) -> int:
@@ -90,7 +91,13 @@ def _marker_tail(text: str, start: int, end: int, markers: Sequence[RefMarker]) 
     for marker in reversed(markers):
         if start <= marker.start and marker.end <= end:
             rest = text[marker.end : end]
-            return marker.start if all(ch in _AFTER_MARKER or ch.isspace() for ch in rest) else end
+            # Inside a quotation ("… [1].") the marker stays: the quotation's text leaves it out.
+            closing = any(ch in _CLOSING_MARKS for ch in rest)
+            return (
+                marker.start
+                if not closing and all(ch in _AFTER_MARKER or ch.isspace() for ch in rest)
+                else end
+            )
     return end
 
 

@@ -55,3 +55,36 @@ def test_line_splits_keep_exact_spans_and_wrapping_is_recognised() -> None:
     wrapped = "\n".join(["x" * 68] * 3 + ["end"])
     assert _looks_wrapped(wrapped)
     assert not _looks_wrapped("A headline\nA paragraph that goes on")
+
+
+UNQUOTED = CITED.live[0].text.replace("“", "").replace("”", "")
+PLAIN = ReadSource(A, SourceReport(url=A, final_url=A, status=SourceStatus.OK),
+                   live=(SourceText(A, TextKind.MAIN, UNQUOTED, new_index_cache()),))  # fmt: skip
+
+
+def test_the_posters_frame_around_marks_the_source_lacks_is_not_judged() -> None:
+    """``The master said "…"`` where the source has no quotation marks: the marks and the words
+    around them are the poster's, so only the quotation is reported (verbatim, its own span)."""
+    text = "He admitted “never seen waves like these in thirty years” on Friday."
+    quote = "never seen waves like these in thirty years"
+    reports = judge_block(paragraph(text, quote), PLAIN, [], settings=AlignSettings())
+    assert [(r.status.value, r.text, r.post_span) for r in reports] == [
+        ("verbatim", quote, (text.index(quote), text.index(quote) + len(quote)))
+    ]
+    changed = text.replace("thirty", "forty")
+    reports = judge_block(
+        paragraph(changed, quote.replace("thirty", "forty")), PLAIN, [], settings=AlignSettings()
+    )
+    assert [(r.status.value, r.flagged) for r in reports] == [("altered", True)]
+
+
+def test_a_copied_paragraph_with_the_sources_marks_stands_whole() -> None:
+    """The same frame around marks the source has: a copy of a news paragraph, judged whole."""
+    text = "“We have never seen waves like these in thirty years,” the harbour master admitted on Friday."
+    quote = "We have never seen waves like these in thirty years,"
+    assert [r.text for r in judge_block(paragraph(text, quote), CITED, [], settings=AlignSettings())] == [
+        text
+    ]
+    assert [r.text for r in judge_block(paragraph(text, quote), PLAIN, [], settings=AlignSettings())] == [
+        quote
+    ]
