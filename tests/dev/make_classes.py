@@ -176,6 +176,10 @@ def _host(url: str) -> str:
     return host if host.startswith("www.") else "www." + host
 
 
+def _site(url: str) -> str:
+    return _host(url)[4:].split(".")[0].title()
+
+
 def _compose(
     n: str,
     posted_at: str,
@@ -272,7 +276,7 @@ def _multi_url_posts(pages: list[tuple[str, str, list[str]]]) -> list[dict[str, 
             _item(f"“{sa[0]}”", sa[0], "ok", "multi_url"),
             _item(f"“{changed}”", changed, "altered", "multi_url") if changed
             else _item(f"“{sb[0]}”", sb[0], "ok", "multi_url"),
-            f"Sources: {a}, {b}" if i % 2 else f"{a} {b}",
+            (f"Sources: {a}, {b}", f"{a} {b}", f"Sources:\n- {a}\n- {b}")[i % 3],
         ]  # fmt: skip
         posts.append(_compose(f"cit-m{i:02d}", at, [a, b], pieces))
     return posts
@@ -289,7 +293,7 @@ def _reference_posts(pages: list[tuple[str, str, list[str]]]) -> list[dict[str, 
         pieces: list[str | tuple[str, str, dict[str, object]]] = [
             "Two things worth reading this week.",
             _item(para, first, "ok", "reference_list", explicit=False),
-            f"[1] {a}\n[2] {b}",
+            f"[1] {a}\n[2] {b}" if i % 2 else f"[1] {_site(a)}, “Read this”, {a}\n[2] {_site(b)}, {b}",
         ]
         post = _compose(f"cit-r{i:02d}", at, [a, b], pieces)
         start = post["text"].index(second)  # type: ignore[attr-defined]
@@ -318,6 +322,7 @@ def _frame_posts(pages: list[tuple[str, str, list[str]]]) -> list[dict[str, obje
             _item(f"“{tail_text}” — {_host(url)[4:].split('.')[0].upper()}", tail_text, tail_label,
                   "attribution_tail"),
             _item(f"“{s.rstrip('.')},” the report said.", s.rstrip("."), "ok", "attribution_tail"),
+            _item(f">{t} — {_site(url)}", t, "ok", "attribution_tail"),
         ]  # fmt: skip
         posts.append(_compose(f"cit-f{i:02d}", at, [url], [*pieces, url]))
     return posts

@@ -19,12 +19,12 @@ from tests.quality._score import score_files
 from tests.quality.conftest import PAGES, ROOT
 
 CLASSES = ROOT / "tests" / "data" / "classes" / "posts.jsonl"
-PASSAGES = 325
+PASSAGES = 339
 KINDS = {
     "misleading_elision": 4, "harmless_elision": 43, "editorial_note": 29, "guillemets": 27,
     "nested_quotes": 3, "invented_marks": 24, "domain_in_text": 13, "domain_link_text": 14,
     "lead_in": 28, "multi_url": 28, "reference_list": 28, "frame_comment": 28, "thread_counter": 28,
-    "attribution_tail": 28,
+    "attribution_tail": 42,
 }  # fmt: skip
 # Each class right on every passage when the gate was set; one passage's slack overall and per class.
 RIGHT_FLOOR = PASSAGES - 1

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 
+from service.pipeline.posts.citing import is_reference_entry
 from service.pipeline.posts.quotes import QuoteScanner
 from service.pipeline.urls import extract_urls
 
@@ -87,6 +88,7 @@ _ATTRIBUTION_WORDS = frozenset(
     | {"here"}
 )
 _URL_LINE_WORDS = 3  # words besides URLs and attribution words on a line that only cites
+MAX_URLS_ON_A_LINE = 10  # cited together by the passages under the line; more is a link dump
 MAX_LEAD_IN_WORDS = 16  # "The [BBC](url) wrote this today:": a lead-in carries its link to what follows
 _POST_WORD_RE = re.compile(r"\w+(?:['’.-]\w+)*")
 
@@ -135,7 +137,7 @@ def _url_line(
     kept = "".join([*pieces, text[at:end]]) if pieces else content
     rest = [w.lower() for w in _POST_WORD_RE.findall(_without_urls(kept))]
     last = bisect_left(st.mark_pos, end, lo=first)
-    urls = tuple(dict.fromkeys(url for _, url in marks[first:last]))
+    urls = tuple(dict.fromkeys(url for _, url in marks[first:last]))[:MAX_URLS_ON_A_LINE]
     return urls, len([w for w in rest if w not in _ATTRIBUTION_WORDS])
 
 
@@ -183,7 +185,7 @@ def _classify(text: str, start: int, end: int, marks: Sequence[tuple[int, str]],
         return Line(BlockKind.DROP, start, end, st.para)
     urls, prose = _url_line(text, start, end, marks, st)
     lead_in = content.endswith(":") and prose <= MAX_LEAD_IN_WORDS
-    if urls and (prose <= _URL_LINE_WORDS or lead_in):
+    if urls and (prose <= _URL_LINE_WORDS or lead_in or is_reference_entry(content)):
         attribution = bool(_ATTRIBUTION_RE.match(content.lstrip()))
         closes = content.lstrip().startswith(("—", "–", "--", "~"))
         return Line(

@@ -20,7 +20,7 @@ from service.pipeline.errors import InvalidURL, UnsupportedURL
 from service.pipeline.posts.quotes import find_quotes
 from service.pipeline.urls import URL_PARSE_ERRORS, FoundURL, normalize_url
 
-__all__ = ["RefMarker", "cited_urls", "find_markers", "ref_number", "strip_markers"]
+__all__ = ["RefMarker", "cited_urls", "find_markers", "is_reference_entry", "ref_number", "strip_markers"]
 
 _MD_LABEL_RE = re.compile(r"!?\[([^\]\n]*)\]\(")
 _WORD_RE = re.compile(r"\w+(?:['’.-]\w+)*")
@@ -41,6 +41,7 @@ _REF_LINE_RE = re.compile(
 # before it makes it a Markdown reference link's ("[text][1]").
 _MARKER_RE = re.compile(r"[ \t]?(?<!\])(?:\[\^?\d{1,3}(?:[ \t]*,[ \t]*\d{1,3})*\])+")
 _NUMBER_RE = re.compile(r"\d+")
+_BRACKET_REF_RE = re.compile(r"[ \t]*(?:[-*+•][ \t]+)?\[\^?\d{1,3}\]:?(?=\s|$)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +138,12 @@ def cited_urls(
             continue
         kept.append((f, pos))
     return kept
+
+
+def is_reference_entry(line: str) -> bool:
+    """A line that starts like a note's entry, ``[1]`` or ``[^1]:``: with a URL, it cites, however
+    many words of title it has (``[1] BBC News, "Budget approved", https://…``)."""
+    return bool(_BRACKET_REF_RE.match(line))
 
 
 def ref_number(line: str) -> int | None:

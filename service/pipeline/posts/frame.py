@@ -19,7 +19,9 @@ from service.pipeline.urls import extract_urls
 
 __all__ = ["frame_edges", "marker_segments"]
 
-_COUNTER_HEAD_RE = re.compile(r"[ \t]*(?:[(\[]?\d{1,2}[ \t]*/[ \t]*(?:\d{1,2}|n)?[)\]]?|🧵)[ \t]*(?=\S)")
+_COUNTER_HEAD_RE = re.compile(
+    r"[ \t]*(?:[(\[]?\d{1,2}[ \t]*/[ \t]*(?:\d{1,2}|n)?[)\]]?|🧵|\d{1,2}[.)](?=[ \t]))[ \t]*(?=\S)"
+)
 _COUNTER_TAIL_RE = re.compile(r"(?<=[.!?…\"”’»)])[ \t]+[(\[]?\d{1,2}[ \t]*/[ \t]*(?:\d{1,2}|n)?[)\]]?[ \t]*$")
 _MD_LINK_TAIL_RE = re.compile(r"!?\[[^\]\n]*\]\([^()\s]*(?:\([^()\s]*\))*[^()\s]*\)[ \t]*$")
 _ANGLE_TAIL_RE = re.compile(r"<https?://[^<>\s]+>[ \t]*$")
@@ -27,6 +29,7 @@ _DASH_RE = re.compile(r"[ \t](?:—|–|--|~|-)[ \t]*|(?:—|–)")
 _SENTENCE_END = frozenset('.!?…"”’»)')
 _EDGE_PUNCT = " \t:;,—–-"
 _TAIL_WORDS = 4  # an attribution tail names a site or an outlet, not a sentence
+_NAME_JOINERS = frozenset({"via", "of", "the", "and", "de", "von", "van", "in"})
 _INITIAL_END_RE = re.compile(r"(?:^|[\s.])\w\.$")
 _WINDOW = 600  # edges are looked for this far in: each look is bounded, so reading stays linear
 _LOOKS = 3  # at most this many pieces cut from each edge
@@ -35,11 +38,19 @@ _AFTER_MARKER = frozenset('.,;:!?"”’»)')
 _CLOSING_MARKS = frozenset('"”’»')
 
 
-def _tail_words(text: str) -> int:
+def _tail_words(text: str) -> list[str]:
+    """The words of a tail, its URLs left out and its links' labels kept."""
     for found in reversed(extract_urls(text)):
         text = text[: found.span[0]] + " " + text[found.span[1] :]
-    text = _MD_LINK_TAIL_RE.sub(lambda m: m.group(0).split("](")[0], text)
-    return len(_WORD_RE.findall(text))
+    return _WORD_RE.findall(_MD_LINK_TAIL_RE.sub(lambda m: m.group(0).split("](")[0], text))
+
+
+def _names(tail: list[str]) -> bool:
+    """A tail that names an outlet or a person: capitalised words (``The Republic``, ``via BBC``)."""
+    capitalised = [w[0].isupper() for w in tail]
+    return any(capitalised) and all(
+        c or w[0].isdigit() or w in _NAME_JOINERS for c, w in zip(capitalised, tail, strict=True)
+    )
 
 
 def _ends_sentence(text: str) -> bool:
@@ -50,11 +61,14 @@ def _ends_sentence(text: str) -> bool:
 
 
 def _dash_tail(text: str, start: int, end: int) -> int:
-    """Where an attribution tail starts (``. — BBC``), or ``end``."""
+    """Where an attribution tail starts (``. — BBC``, ``… — The Republic``), or ``end``: a few
+    words after a sentence's end, or a name after any words (a dash before lower-case words in
+    the middle of a sentence is the text's own)."""
     lo = max(start, end - 120)
     for m in reversed(list(_DASH_RE.finditer(text, lo, end))):
         before = text[start : m.start()].rstrip()
-        if _ends_sentence(before) and 0 < _tail_words(text[m.end() : end]) <= _TAIL_WORDS:
+        tail = _tail_words(text[m.end() : end])
+        if before and 0 < len(tail) <= _TAIL_WORDS and (_ends_sentence(before) or _names(tail)):
             return start + len(before)
     return end
 

@@ -40,6 +40,7 @@ MAX_POST_CHARS = 1_000_000
 to about a second of CPU whatever the post holds."""
 MIN_QUOTE_WORDS = 3  # fewer inside quotation marks: a scare quote
 MIN_PASSAGE_WORDS = 4  # fewer in an unmarked paragraph: a name, a date, a counter
+MAX_CITED_TOGETHER = 10  # a longer list of URLs is a link dump, not the sources of one passage
 MIN_COMMENTARY_WORDS = 6  # fewer around an inline quote: the quote's frame, not a passage
 
 _HTML_RE = re.compile(
@@ -114,14 +115,12 @@ def parse_post(
     refs = _references(lines, view.text)
     ctx = _Context(view, _Marks(marks, view.cites), refs, markdown=resolved is InputFormat.MARKDOWN)
     drafts = [d for block in blocks for d in _block_passages(ctx, block)]
-    url_lines = [
-        UrlLine(ln.start, ln.urls, ln.introduces, ln.closes) for ln in lines if ln.kind is BlockKind.URL
-    ]
+    url_lines = _url_lines(lines)
     default, other = attach(
         [Placed(d.start, d.block_start, d.block_end, d.own) for d in drafts],
         url_lines,
         tuple(c.url for c in citations),
-        everywhere=tuple(dict.fromkeys(refs.values())) if ctx.used_refs else (),
+        everywhere=tuple(dict.fromkeys(refs.values()))[:MAX_CITED_TOGETHER] if ctx.used_refs else (),
     )
     as_cited = _AsCited(citations)
     passages = tuple(
@@ -193,7 +192,7 @@ class _Marks:
     def between(self, start: int, end: int) -> Urls:
         """The URL marks in ``[start, end]``, each once, in order."""
         i, j = bisect_left(self.mark_pos, start), bisect_right(self.mark_pos, end)
-        return tuple(dict.fromkeys(url for _, url in self.marks[i:j]))
+        return tuple(dict.fromkeys(url for _, url in self.marks[i:j]))[:MAX_CITED_TOGETHER]
 
     def cite_at(self, pos: int) -> str | None:
         """The ``cite`` of the blockquote holding view position ``pos``."""
@@ -206,6 +205,22 @@ class _Marks:
 
 def _render(text: str, *, markdown: bool) -> str:
     return render_markdown(text) if markdown else text
+
+
+def _url_lines(lines: Sequence[Line]) -> list[UrlLine]:
+    """The post's citing lines; a list of them (adjacent lines of one paragraph: ``Sources:`` then
+    ``- <a>`` ``- <b>``) is one line citing every URL in it, up to ``MAX_CITED_TOGETHER``."""
+    found: list[tuple[Line, list[str]]] = []
+    previous: Line | None = None
+    for ln in lines:
+        if ln.kind is BlockKind.URL:
+            adjacent = previous is not None and previous.kind is BlockKind.URL and previous.para == ln.para
+            if adjacent and len(found[-1][1]) < MAX_CITED_TOGETHER:
+                found[-1][1].extend(ln.urls)
+            else:
+                found.append((ln, list(ln.urls)))
+        previous = ln
+    return [UrlLine(ln.start, tuple(dict.fromkeys(urls)), ln.introduces, ln.closes) for ln, urls in found]
 
 
 def _references(lines: Sequence[Line], text: str) -> dict[int, str]:
@@ -247,9 +262,13 @@ def _block_passages(ctx: _Context, block: Block) -> list[_Draft]:
         own = ctx.cited_by([n for m in markers for n in m.numbers]) or own
         drafts = []
         for group in _paragraphs(block.lines, source):
-            body = "\n".join(ctx.render(source[ln.start : ln.end]) for ln in group)
-            if words(body) >= MIN_QUOTE_WORDS:
-                drafts.append(_Draft(body, group[0].start, group[-1].end, True, block.start, block.end, own))
+            a, b = frame_edges(
+                source, group[0].start, group[-1].end, marks=ctx.where.mark_pos, markers=markers
+            )
+            kept = [(max(ln.start, a), min(ln.end, b)) for ln in group if max(ln.start, a) < min(ln.end, b)]
+            body = "\n".join(ctx.render(source[x:y]) for x, y in kept)
+            if kept and words(body) >= MIN_QUOTE_WORDS:
+                drafts.append(_Draft(body, kept[0][0], kept[-1][1], True, block.start, block.end, own))
         return drafts
     return [
         d

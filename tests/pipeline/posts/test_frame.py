@@ -32,11 +32,15 @@ def _kept(text: str, *, marks: tuple[int, ...] = ()) -> str:
         (LONG_TAIL, LONG_TAIL),
         ("Dr. A.B. - the harbour master", "Dr. A.B. - the harbour master"),
         ("The split was 50/50", "The split was 50/50"),
+        ("Comes with a cable and card — Bgr", "Comes with a cable and card"),
+        ("An attempt to discredit her U.S. — via The Republic", "An attempt to discredit her U.S."),
+        ("Take C.A.R.E. - comwrap auf der DMEXCO 2018", "Take C.A.R.E. - comwrap auf der DMEXCO 2018"),
     ],
 )  # fmt: skip
 def test_edges(text: str, kept: str) -> None:
-    """Counters, dash-led tails after a sentence (of a few words) and markers go; a dash inside
-    the text, a long tail, an abbreviation's point and a fraction stay."""
+    """Counters, dash-led tails (a few words after a sentence's end, or a name after any words)
+    and markers go; a dash inside the text, a long tail, an abbreviation's point before lower-case
+    words and a fraction stay."""
     assert _kept(text) == kept
 
 

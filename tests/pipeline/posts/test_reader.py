@@ -611,3 +611,28 @@ def test_runs_of_markers_cite_every_entry_they_name() -> None:
         f"As [the Times][1] put it, the council approved the budget.\n\n[1]: {A}", InputFormat.MARKDOWN
     )
     assert md.leaves[0].text == "As the Times put it, the council approved the budget."
+
+
+def test_a_list_of_urls_is_cited_together_and_a_dump_is_capped() -> None:
+    """``Sources:`` then one URL a line (one paragraph) cites them all; at most ten together."""
+    text = f'"The council approved the budget on Tuesday night."\n\nSources:\n- {A}\n- {B}'
+    assert [(p.cited_url, p.also_cited) for p in parse_post(text).leaves] == [(A, (B,))]
+    dump = "\n".join(f"https://e{i}.example/x" for i in range(30))
+    (p,) = parse_post(f'"The council approved the budget on Tuesday night."\n\n{dump}').leaves
+    assert len(p.also_cited) == 9
+
+
+def test_a_reference_entry_with_a_title_still_cites() -> None:
+    """``[1] BBC News, 'Budget approved', https://…`` is a reference entry, however long its title."""
+    title = "'Council approves the budget after a long night'"
+    text = f"{SENT[:-1]} [1].\n\n[1] BBC News, {title}, {B}\n\nSee {A}"
+    post = parse_post(text)
+    assert [(p.text, p.cited_url) for p in post.leaves] == [(SENT[:-1], B)]
+
+
+def test_a_blockquote_loses_its_tail_and_a_list_number_is_no_text() -> None:
+    """``> “…” — The Republic`` is the quotation alone; ``1. <sentence>`` is the sentence."""
+    (quote,) = parse_post(f"> “{SENT}” — The Republic\n\n{A}", InputFormat.MARKDOWN).leaves
+    assert quote.text == f"“{SENT}”"
+    (item,) = parse_post(f"1. {SENT}\n\n{A}", InputFormat.TEXT).leaves
+    assert item.text == SENT
