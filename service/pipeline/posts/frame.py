@@ -29,6 +29,7 @@ _DASH_RE = re.compile(r"[ \t](?:—|–|--|~|-)[ \t]*|(?:—|–)")
 _SENTENCE_END = frozenset('.!?…"”’»)')
 _EDGE_PUNCT = " \t:;,—–-"
 _TAIL_WORDS = 4  # an attribution tail names a site or an outlet, not a sentence
+_PAREN_TAIL_RE = re.compile(r"[ \t]*[(\[]([^()\[\]\n]{1,60})[)\]][ \t]*$")
 _NAME_JOINERS = frozenset({"via", "of", "the", "and", "de", "von", "van", "in"})
 _INITIAL_END_RE = re.compile(r"(?:^|[\s.])\w\.$")
 _WINDOW = 600  # edges are looked for this far in: each look is bounded, so reading stays linear
@@ -70,6 +71,18 @@ def _dash_tail(text: str, start: int, end: int) -> int:
         tail = _tail_words(text[m.end() : end])
         if before and 0 < len(tail) <= _TAIL_WORDS and (_ends_sentence(before) or _names(tail)):
             return start + len(before)
+    return _paren_tail(text, start, end)
+
+
+def _paren_tail(text: str, start: int, end: int) -> int:
+    """Where a bracketed attribution after the last sentence starts (``. (BBC)``, ``" (via AP)``)."""
+    m = _PAREN_TAIL_RE.search(text, max(start, end - 80), end)
+    if m is None:
+        return end
+    before = text[start : m.start()].rstrip()
+    tail = _tail_words(m.group(1))
+    if _ends_sentence(before) and 0 < len(tail) <= _TAIL_WORDS and _names(tail):
+        return start + len(before)
     return end
 
 
