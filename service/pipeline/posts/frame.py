@@ -46,6 +46,10 @@ def _tail_words(text: str) -> list[str]:
     return _WORD_RE.findall(_MD_LINK_TAIL_RE.sub(lambda m: m.group(0).split("](")[0], text))
 
 
+def _no_digits(tail: list[str]) -> bool:
+    return not any(ch.isdigit() for w in tail for ch in w)
+
+
 def _names(tail: list[str]) -> bool:
     """A tail that names an outlet or a person: capitalised words (``The Republic``, ``via BBC``)."""
     capitalised = [w[0].isupper() for w in tail]
@@ -63,13 +67,15 @@ def _ends_sentence(text: str) -> bool:
 
 def _dash_tail(text: str, start: int, end: int) -> int:
     """Where an attribution tail starts (``. — BBC``, ``… — The Republic``), or ``end``: a few
-    words after a sentence's end, or a name after any words (a dash before lower-case words in
-    the middle of a sentence is the text's own)."""
+    words after a sentence's end, or a name after any words (a dash before lower-case words or
+    a figure in the middle of a sentence is the text's own: ``as of today — Destiny 2``)."""
     lo = max(start, end - 120)
     for m in reversed(list(_DASH_RE.finditer(text, lo, end))):
         before = text[start : m.start()].rstrip()
         tail = _tail_words(text[m.end() : end])
-        if before and 0 < len(tail) <= _TAIL_WORDS and (_ends_sentence(before) or _names(tail)):
+        if not before or not 0 < len(tail) <= _TAIL_WORDS:
+            continue
+        if _ends_sentence(before) or (_names(tail) and (before[-1] in _SENTENCE_END or _no_digits(tail))):
             return start + len(before)
     return _paren_tail(text, start, end)
 

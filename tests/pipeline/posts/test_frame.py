@@ -8,6 +8,7 @@ from service.pipeline.posts.citing import find_markers
 from service.pipeline.posts.frame import frame_edges, marker_segments
 
 URL = "https://a.example/story"
+FIGURE_TAIL = "It includes a single game as of today — Destiny 2"
 LONG_TAIL = "The harbour reopened. — and the ferries ran again at full speed"
 
 
@@ -33,6 +34,8 @@ def _kept(text: str, *, marks: tuple[int, ...] = ()) -> str:
         ("Dr. A.B. - the harbour master", "Dr. A.B. - the harbour master"),
         ("The split was 50/50", "The split was 50/50"),
         ("Comes with a cable and card — Bgr", "Comes with a cable and card"),
+        (FIGURE_TAIL, FIGURE_TAIL),
+        ("It includes a single game. — Destiny 2", "It includes a single game."),
         ('"The harbour reopened." (via BBC News)', '"The harbour reopened."'),
         ("The harbour reopened. [Reuters]", "The harbour reopened."),
         ("The harbour reopened (for now).", "The harbour reopened (for now)."),
