@@ -91,25 +91,54 @@ def _judge_whole(
         return [whole]
     parts = [judge_passage(part, cited, others, settings=settings, also=also) for part in passage.parts]
     copy = whole.status in _WHOLE_IF_MATCHED and (not whole.diff or _frame_matches(whole, passage))
-    if copy and (whole.status is not QuoteStatus.ALTERED or _marks_in_source(parts)):
+    if copy and (
+        whole.status is not QuoteStatus.ALTERED or _marks_are_the_sources(parts, [cited, *also, *others])
+    ):
         return [whole]
     return parts
 
 
 _QUOTE_MARKS = frozenset("\"“”„‟«»‹›「」『』‘’‚'")
+_MAX_OCCURRENCES = 20
 _EDGE = " \t\n\u00a0,.;:!?…"
 
 
-def _marks_in_source(parts: Sequence[QuoteReport]) -> bool:
-    """Whether the source has quotation marks around what an explicit part matched."""
+def _marks_are_the_sources(parts: Sequence[QuoteReport], sources: Sequence[ReadSource | None]) -> bool:
+    """Whether the paragraph's quotation marks may be the source's: some explicit part was found
+    with quotation marks around it in its page (at any of its occurrences), or some explicit part
+    was not found on its own at all (then the changed whole is the better report)."""
+    texts: dict[str, list[str]] = {}
+    for source in sources:
+        for t in source.current if source is not None else ():
+            texts.setdefault(t.url, []).append(t.text)
     for part in parts:
-        found = part.source
-        if not part.explicit or found is None:
+        if not part.explicit:
             continue
-        before = found.prefix.rstrip(_EDGE)[-1:] or " "
-        after = found.suffix.lstrip(_EDGE)[:1] or " "
-        if {before, after, found.exact[:1], found.exact[-1:]} & _QUOTE_MARKS:
+        found = part.source
+        if found is None:
             return True
+        if _marked(found.exact, found.prefix, found.suffix) or any(
+            _marked_somewhere(found.exact, text) for text in texts.get(found.url, ())
+        ):
+            return True
+    return False
+
+
+def _marked(exact: str, prefix: str, suffix: str) -> bool:
+    before = prefix.rstrip(_EDGE)[-1:] or " "
+    after = suffix.lstrip(_EDGE)[:1] or " "
+    return bool({before, after, exact[:1], exact[-1:]} & _QUOTE_MARKS)
+
+
+def _marked_somewhere(exact: str, text: str) -> bool:
+    """Whether ``exact`` stands between quotation marks at one of its first occurrences in ``text``."""
+    at = text.find(exact) if exact else -1
+    for _ in range(_MAX_OCCURRENCES):
+        if at < 0:
+            return False
+        if _marked(exact, text[max(0, at - 8) : at], text[at + len(exact) : at + len(exact) + 8]):
+            return True
+        at = text.find(exact, at + 1)
     return False
 
 

@@ -88,3 +88,20 @@ def test_a_copied_paragraph_with_the_sources_marks_stands_whole() -> None:
     assert [r.text for r in judge_block(paragraph(text, quote), PLAIN, [], settings=AlignSettings())] == [
         quote
     ]
+
+
+def test_marks_at_any_occurrence_and_unfound_quotations_keep_the_copy_whole() -> None:
+    """The quoted words may first occur unmarked in the page (a headline): marks around any
+    occurrence make the paragraph a copy. A quotation not found on its own (words put inside the
+    marks) leaves the changed copy to be reported whole."""
+    page = "Coloured Box Festival opens. The opening of the ‘Coloured Box Festival’ was held at the park."
+    cited = ReadSource(A, SourceReport(url=A, final_url=A, status=SourceStatus.OK),
+                       live=(SourceText(A, TextKind.MAIN, page, new_index_cache()),))  # fmt: skip
+    text = "The opening of the ‘Coloured Box Festival’ was held at the harbour."
+    reports = judge_block(paragraph(text, "Coloured Box Festival"), cited, [], settings=AlignSettings())
+    assert [(r.status.value, r.text) for r in reports] == [("altered", text)]
+    inserted = "The opening of the ‘Coloured Big Box Festival’ was held at the park."
+    reports = judge_block(
+        paragraph(inserted, "Coloured Big Box Festival"), cited, [], settings=AlignSettings()
+    )
+    assert [(r.status.value, r.text) for r in reports] == [("altered", inserted)]
