@@ -29,6 +29,7 @@ from service.settings import (
     ARCHIVE_CHOICES,
     ApiSettings,
     ArchiveTarget,
+    BudgetSettings,
     QueueSettings,
     Settings,
     SettingsError,
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
     from service.api.credentials import KeyStore
 
 EXIT_OK, EXIT_FLAGGED, EXIT_USAGE = 0, 1, 2
+EXIT_OUT_OF_TIME = 3  # batch: its budget ran out; posts not started have a budget_exhausted report
 
 
 class UsageError(Exception):
@@ -62,6 +64,10 @@ _HELP = {
     "log_level": "log messages at this level and above (on stderr)",
     "redis": "Redis URL: queue the posts for workers (default from PROVENANCE_REDIS_URL)",
     "concurrency": "posts verified at once (default 8)",
+    "post_budget": "seconds to read one post's sources; those unread by then are budget_exhausted "
+    "(default 120, from PROVENANCE_POST_BUDGET; 0: no limit)",
+    "batch_budget": "seconds for the whole batch; posts not started by then get an error report "
+    "and the exit status is 3 (default: none, from PROVENANCE_BATCH_BUDGET; 0: no limit)",
 }
 
 
@@ -71,6 +77,9 @@ def _shared_options(parser: argparse.ArgumentParser) -> None:
         "--input-format", choices=[f.value for f in InputFormat], default="auto", help=_HELP["input_format"]
     )
     parser.add_argument("--posted-at", metavar="ISO-8601", help=_HELP["posted_at"])
+    parser.add_argument(
+        "--post-budget", type=float, default=None, metavar="SECONDS", help=_HELP["post_budget"]
+    )
     _evidence_options(parser)
     parser.add_argument("--log-level", default="warning", choices=_LOG_LEVELS, help=_HELP["log_level"])
 
@@ -102,6 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     batch.add_argument("--concurrency", type=int, default=None, help=_HELP["concurrency"])
     batch.add_argument("--redis", default=None, metavar="URL", help=_HELP["redis"])
+    batch.add_argument(
+        "--batch-budget", type=float, default=None, metavar="SECONDS", help=_HELP["batch_budget"]
+    )
     _shared_options(batch)
     capture = commands.add_parser("capture", help="fetch pages and write them as WARC evidence")
     capture.add_argument("urls", nargs="+", metavar="URL", help="the pages to fetch")
@@ -186,6 +198,7 @@ def settings_from(args: argparse.Namespace, environ: Mapping[str, str]) -> Setti
     redis_url = getattr(args, "redis", None) or base.redis_url
     return replace(
         base,
+        budget=_budget_options(args, base.budget),
         queue=_queue_options(args, base.queue),
         api=_api_options(args, base.api),
         redis_url=redis_url,
@@ -209,6 +222,21 @@ def _api_options(args: argparse.Namespace, api: ApiSettings) -> ApiSettings:
     if getattr(args, "allow_open_public", False):
         api = replace(api, allow_open_public=True)
     return api
+
+
+def _budget_options(args: argparse.Namespace, budget: BudgetSettings) -> BudgetSettings:
+    """``--post-budget`` and ``--batch-budget``: seconds, 0 for no limit."""
+    for flag, field_name in (("post_budget", "post_s"), ("batch_budget", "batch_s")):
+        seconds = getattr(args, flag, None)
+        if seconds is None:
+            continue
+        if not seconds >= 0:  # also NaN
+            raise UsageError(f"--{flag.replace('_', '-')} must be at least 0 (0: no limit)")
+        budget = replace(budget, **{field_name: seconds or None})
+    if getattr(args, "batch_budget", None) and getattr(args, "redis", None):
+        raise UsageError("--batch-budget applies to in-process batches; with --redis each worker "
+                         "bounds each post (PROVENANCE_POST_BUDGET)")  # fmt: skip
+    return budget
 
 
 def _queue_options(args: argparse.Namespace, queue: QueueSettings) -> QueueSettings:
@@ -366,6 +394,10 @@ async def _batch(args: argparse.Namespace, settings: Settings) -> int:
         f"{summary.posts} posts, {summary.flagged} flagged, {summary.errors} with errors",
         file=sys.stderr,
     )
+    if summary.not_started:
+        print(f"provenance: the batch's budget ran out: {summary.not_started} posts not started "
+              "(reports with error budget_exhausted)", file=sys.stderr)  # fmt: skip
+        return EXIT_OUT_OF_TIME
     return EXIT_OK
 
 

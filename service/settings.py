@@ -65,15 +65,34 @@ def _flag(environ: Mapping[str, str], name: str, default: bool = False) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _seconds_or_none(environ: Mapping[str, str], name: str, default: float | None) -> float | None:
+    """A time limit in seconds where ``0`` means none (an empty or unset variable: the default)."""
+    if not environ.get(name, "").strip():
+        return default
+    return _number(environ, name, 0.0) or None
+
+
 @dataclass(frozen=True, slots=True)
 class HttpSettings:
-    """Limits of the fetcher (security.md §2)."""
+    """Limits of the fetcher (security.md §2).
+
+    The five timeouts hold separately, each with its own source reason, so a report says which
+    one ended a fetch: ``pool_timeout`` (waiting for a turn at the host: one of its
+    ``limit_per_host`` slots, and the fleet's host gate), ``connect_timeout`` (name lookup, TCP,
+    TLS), ``first_byte_timeout`` (request sent, no answer begun), ``read_timeout`` (the longest
+    gap between two chunks of the body) and ``timeout`` (``total_timeout``: every hop of the
+    redirect chain together). The wait for a turn is not part of the total: a URL queued behind
+    stalled ones on its host gets its whole total once it is sent.
+    """
 
     allow_private_addresses: bool = False
     max_body_bytes: int = 5 * MIB
     max_redirects: int = 10
     connect_timeout: float = 5.0
     total_timeout: float = 20.0
+    pool_timeout: float = 60.0
+    first_byte_timeout: float = 15.0
+    read_timeout: float = 10.0
     limit_per_host: int = 2
     limit: int = 64
     user_agent: str = "ProvenanceBot/0.1 (+https://github.com/provenance; source verification)"
@@ -84,7 +103,36 @@ class HttpSettings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> HttpSettings:
-        return cls(allow_private_addresses=_flag(environ, "PROVENANCE_ALLOW_PRIVATE_ADDRESSES"))
+        return cls(
+            allow_private_addresses=_flag(environ, "PROVENANCE_ALLOW_PRIVATE_ADDRESSES"),
+            connect_timeout=_number(environ, "PROVENANCE_CONNECT_TIMEOUT", 5.0, minimum=0.001),
+            pool_timeout=_number(environ, "PROVENANCE_POOL_TIMEOUT", 60.0, minimum=0.001),
+            first_byte_timeout=_number(environ, "PROVENANCE_FIRST_BYTE_TIMEOUT", 15.0, minimum=0.001),
+            read_timeout=_number(environ, "PROVENANCE_READ_TIMEOUT", 10.0, minimum=0.001),
+            total_timeout=_number(environ, "PROVENANCE_TOTAL_TIMEOUT", 20.0, minimum=0.001),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetSettings:
+    """Wall-clock budgets of one post and of one in-process batch, in seconds; None: no limit.
+
+    A post past its budget still gets its report: the sources not read by then are
+    ``error``/``budget_exhausted`` and their quotes ``unverifiable``. A batch past its budget
+    writes an error report (``budget_exhausted``) for every post not started; posts under way get
+    what is left of the batch's time as their own budget. The post budget sits below the queue's
+    job timeout (300 s), so that a worker writes a report instead of losing the job.
+    """
+
+    post_s: float | None = 120.0
+    batch_s: float | None = None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> BudgetSettings:
+        return cls(
+            post_s=_seconds_or_none(environ, "PROVENANCE_POST_BUDGET", 120.0),
+            batch_s=_seconds_or_none(environ, "PROVENANCE_BATCH_BUDGET", None),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,6 +323,7 @@ class Settings:
     wayback: WaybackSettings = field(default_factory=WaybackSettings)
     api: ApiSettings = field(default_factory=ApiSettings)
     queue: QueueSettings = field(default_factory=QueueSettings)
+    budget: BudgetSettings = field(default_factory=BudgetSettings)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -289,6 +338,7 @@ class Settings:
             wayback=WaybackSettings.from_env(environ),
             api=ApiSettings.from_env(environ),
             queue=QueueSettings.from_env(environ),
+            budget=BudgetSettings.from_env(environ),
             http=HttpSettings.from_env(environ),
             extract=ExtractSettings.from_env(environ),
             data_dir=data_dir,

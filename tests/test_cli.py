@@ -125,6 +125,13 @@ def test_batch_writes_reports_in_order(tmp_path: Path) -> None:
         ({}, ("verify", "-", "--replay", "/dev/null"), "not a file or a folder"),
         ({}, ("verify", "-", "--data-dir", "/proc/no/such"), "cannot write there"),
         ({}, ("batch", "tests/data/seed/post.txt", "-o", "out.jsonl", "--concurrency", "0"), "--concurrency"),
+        ({"PROVENANCE_TOTAL_TIMEOUT": "0"}, ("verify", "-"), "PROVENANCE_TOTAL_TIMEOUT"),
+        ({}, ("verify", "-", "--post-budget", "-1"), "--post-budget"),
+        (
+            {},
+            ("batch", "-", "-o", "-", "--batch-budget", "5", "--redis", "redis://127.0.0.1:1/0"),
+            "--batch-budget",
+        ),
     ],
 )
 def test_bad_settings_are_one_line_and_exit_2(

@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from tests.fakes.origin import Origin, serve_origin
+from tests.fakes.origin import Origin, serve_origin, serve_stall
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = ROOT / "tests" / "data" / "seed"
@@ -173,3 +173,78 @@ async def test_other_schemes_and_malformed_urls_are_reported_without_a_dial() ->
         assert report["verdict"] == "unverifiable"
         assert audit == []
         assert sum(origin.hits.values()) == 0
+
+
+# ---------------------------------------------------------------- time limits and budgets
+
+_SENTENCE = "The harbour reopened on Monday after the storm, and the first boats left before dawn."
+_ARTICLE = (
+    "<!doctype html><html><head><title>Harbour</title></head><body><article><h1>Harbour reopens</h1>"
+    f"<p>{_SENTENCE}</p><p>Fishermen said the week ashore had cost them dearly, and the port "
+    "authority promised to review its storm rules before the next winter.</p></article></body></html>"
+).encode()
+_QUOTED = f'The report says "{_SENTENCE}" as cited in\n{{url}}'
+
+
+async def test_post_budget_cuts_a_stalled_source_and_the_report_is_written() -> None:
+    """``verify --post-budget 1``: a cited server that never answers is cut at the budget, long
+    before any fetch limit (first byte: 15 s): ``error``/``budget_exhausted``, its quote
+    ``unverifiable``, the report printed, exit 0. (A read source beside it: tests/pipeline/test_budget.py.)"""
+    async with serve_stall() as stall:
+        started = asyncio.get_running_loop().time()
+        code, report, err = await _verify(
+            _QUOTED.format(url=stall.url("/never")), "--allow-private-addresses", "--post-budget", "1"
+        )
+        took = asyncio.get_running_loop().time() - started
+        assert stall.hits["/never"] == 1
+    assert code == 0, err
+    assert [(s["status"], s["reason"]) for s in report["sources"]] == [("error", "budget_exhausted")]
+    assert [q["status"] for q in report["quotes"]] == ["unverifiable"]
+    assert report["verdict"] == "unverifiable"
+    assert took < 10
+
+
+async def test_timeouts_come_from_the_environment() -> None:
+    """``PROVENANCE_FIRST_BYTE_TIMEOUT`` reaches the fetcher: a silent server is
+    ``timeout``/``first_byte_timeout`` well before the default 15 s."""
+    async with serve_stall() as stall:
+        env = {**os.environ, "PROVENANCE_FIRST_BYTE_TIMEOUT": "0.5"}
+        with tempfile.TemporaryDirectory() as data:
+            code, report, err = await _run_verify(
+                _QUOTED.format(url=stall.url("/never")),
+                "--data-dir",
+                data,
+                "--allow-private-addresses",
+                env=env,
+            )
+    assert code == 0, err
+    assert [(s["status"], s["reason"]) for s in report["sources"]] == [("timeout", "first_byte_timeout")]
+
+
+async def test_batch_past_its_budget_writes_every_line_and_exits_3() -> None:
+    """``batch --batch-budget 1 --concurrency 1``: the first post (a silent server) is cut at the
+    deadline and still reported, the three after it get ``budget_exhausted`` error reports without
+    a request sent; four lines out, in order, and exit status 3."""
+    async with serve_origin(pages={"a": _ARTICLE, "b": _ARTICLE}) as origin, serve_stall() as stall:
+        urls = [stall.url("/never"), origin.url("/pages/a"), origin.url("/pages/b"), "http://a..b.example/x"]
+        lines = "".join(
+            json.dumps({"id": f"p{i}", "text": _QUOTED.format(url=u)}) + "\n" for i, u in enumerate(urls)
+        )
+        with tempfile.TemporaryDirectory() as data:
+            out = Path(data) / "out.jsonl"
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "service", "batch", "-", "-o", str(out), "--data-dir", data,
+                "--allow-private-addresses", "--concurrency", "1", "--batch-budget", "1",
+                cwd=ROOT, stdin=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            )  # fmt: skip
+            _, err = await asyncio.wait_for(proc.communicate(lines.encode()), 120)
+            reports = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+        assert origin.total == 0  # posts never started asked for nothing
+    assert proc.returncode == 3, err.decode()
+    assert [r["id"] for r in reports] == ["p0", "p1", "p2", "p3"]
+    assert [r["error"]["code"] if r["error"] else None for r in reports] == [
+        None, "budget_exhausted", "budget_exhausted", "budget_exhausted"
+    ]  # fmt: skip
+    assert [(s["status"], s["reason"]) for s in reports[0]["sources"]] == [("error", "budget_exhausted")]
+    assert [q["status"] for q in reports[0]["quotes"]] == ["unverifiable"]
+    assert "3 posts not started" in err.decode()

@@ -67,3 +67,31 @@ def test_empty_archive_variable_is_the_default() -> None:
     assert Settings.from_env({"PROVENANCE_ARCHIVE": " "}).archive == {ArchiveTarget.WARC}
     with pytest.raises(SettingsError):
         parse_archive("")
+
+
+def test_timeouts_and_budgets_from_the_environment() -> None:
+    """Each fetch timeout and each budget has its own variable; a budget of 0 means no limit."""
+    defaults = Settings.from_env({})
+    assert (defaults.http.connect_timeout, defaults.http.total_timeout) == (5.0, 20.0)
+    assert (defaults.budget.post_s, defaults.budget.batch_s) == (120.0, None)
+    settings = Settings.from_env({
+        "PROVENANCE_CONNECT_TIMEOUT": "1.5", "PROVENANCE_POOL_TIMEOUT": "30",
+        "PROVENANCE_FIRST_BYTE_TIMEOUT": "7", "PROVENANCE_READ_TIMEOUT": "3",
+        "PROVENANCE_TOTAL_TIMEOUT": "40",
+        "PROVENANCE_POST_BUDGET": "0", "PROVENANCE_BATCH_BUDGET": "3600",
+    })  # fmt: skip
+    http = settings.http
+    timeouts = (http.connect_timeout, http.pool_timeout, http.first_byte_timeout, http.read_timeout)
+    assert (*timeouts, http.total_timeout) == (1.5, 30.0, 7.0, 3.0, 40.0)
+    assert (settings.budget.post_s, settings.budget.batch_s) == (None, 3600.0)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("PROVENANCE_READ_TIMEOUT", "0"), ("PROVENANCE_POOL_TIMEOUT", "soon"),
+     ("PROVENANCE_POST_BUDGET", "-1"), ("PROVENANCE_BATCH_BUDGET", "nan")],
+)  # fmt: skip
+def test_bad_timeouts_and_budgets_name_the_variable(name: str, value: str) -> None:
+    """A timeout must be positive (no "no limit" for a fetch); a budget at least 0."""
+    with pytest.raises(SettingsError, match=name):
+        Settings.from_env({name: value})

@@ -3,6 +3,10 @@
 Input and output are streamed: at most ``window`` posts are held at once, ``concurrency`` of
 them being verified. A line that cannot be read becomes a report with ``error`` set and the
 batch goes on; so does a post whose verification fails unexpectedly.
+
+A batch with a budget (``BudgetSettings.batch_s``) still writes a report for every line: posts
+under way when it runs out stop reading their sources then (``budget_exhausted`` sources), and
+every post not started by then gets an error report (``budget_exhausted``) without being read.
 """
 
 from __future__ import annotations
@@ -85,14 +89,28 @@ class BatchSummary:
     posts: int
     flagged: int
     errors: int
+    not_started: int = 0  # posts given a ``budget_exhausted`` error report: the batch ran out of time
 
 
-async def _verify_one(item: Post | Report, deps: Deps, gate: asyncio.Semaphore) -> Report:
+def _not_started(post: Post, deps: Deps) -> Report:
+    budget = deps.settings.budget.batch_s or 0.0
+    message = f"the batch's budget of {budget:g} s ran out before this post was started"
+    return error_report(post.id, FailureCode.BUDGET_EXHAUSTED, message)
+
+
+async def _verify_one(
+    item: Post | Report, deps: Deps, gate: asyncio.Semaphore, deadline: float | None
+) -> Report:
     if isinstance(item, Report):
         return item
+    loop = asyncio.get_running_loop()
+    if deadline is not None and loop.time() >= deadline:  # not even queued for a turn
+        return _not_started(item, deps)
     async with gate:
+        if deadline is not None and loop.time() >= deadline:
+            return _not_started(item, deps)
         try:
-            return await verify_post(item, deps=deps)
+            return await verify_post(item, deps=deps, until=deadline)
         except Exception as exc:
             log.exception("post_failed", post_id=item.id)
             return error_report(item.id, FailureCode.INTERNAL_ERROR, f"{type(exc).__name__}: {exc}")
@@ -106,14 +124,19 @@ async def run_batch(
     concurrency: int = 8,
     default_format: InputFormat = InputFormat.AUTO,
 ) -> BatchSummary:
-    """Verify every non-blank line of ``lines``; ``write`` gets one JSON report line per post."""
+    """Verify every non-blank line of ``lines``; ``write`` gets one JSON report line per post.
+
+    Within the batch's budget (``deps.settings.budget.batch_s``), if it has one: see the module.
+    """
     gate = asyncio.Semaphore(max(1, concurrency))
     window: deque[asyncio.Task[Report]] = deque()
     limit = max(1, concurrency) * 4
-    posts = flagged = errors = 0
+    posts = flagged = errors = not_started = 0
+    budget = deps.settings.budget.batch_s
+    deadline = None if budget is None else asyncio.get_running_loop().time() + budget
 
     async def drain(keep: int) -> None:
-        nonlocal posts, flagged, errors
+        nonlocal posts, flagged, errors, not_started
         while len(window) > keep or (window and window[0].done()):
             report = await window.popleft()
             # Readable UTF-8, or ASCII escapes for a report holding a lone surrogate (a "\\ud800" of
@@ -122,6 +145,7 @@ async def run_batch(
             posts += 1
             flagged += report.flagged
             errors += report.error is not None
+            not_started += report.error is not None and report.error.code is FailureCode.BUDGET_EXHAUSTED
             if report.error is not None and deps.events is not None:
                 # Verified posts announce themselves; a post that never got that far does it here.
                 data = {"verdict": report.verdict.value, "error": report.error.code}
@@ -134,11 +158,13 @@ async def run_batch(
             # In a thread: even linear, reading a 1 MB hostile post takes a while, and the event loop
             # (other posts' fetches, the extraction pool's clocks) must not wait for it.
             item = await asyncio.to_thread(read_line, line, lineno, default_format=default_format)
-            window.append(asyncio.create_task(_verify_one(item, deps, gate)))
+            window.append(asyncio.create_task(_verify_one(item, deps, gate, deadline)))
             await drain(limit - 1)
         await drain(0)
     finally:  # cancelled (a job's timeout, a shutdown): nothing of this batch runs on unseen
         for task in window:
             task.cancel()
         await asyncio.gather(*window, return_exceptions=True)
-    return BatchSummary(posts=posts, flagged=flagged, errors=errors)
+    if not_started:
+        log.warning("batch_budget_exhausted", budget_s=budget, not_started=not_started, posts=posts)
+    return BatchSummary(posts=posts, flagged=flagged, errors=errors, not_started=not_started)

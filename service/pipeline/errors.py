@@ -32,7 +32,34 @@ class FetchError(PipelineError):
 
 
 class FetchTimeout(FetchError):
+    """The fetch's total time ran out; the subclasses name the limit that ended it earlier."""
+
     reason = SourceReason.TIMEOUT
+
+
+class ConnectTimeout(FetchTimeout):
+    """Name lookup, TCP and TLS together took longer than ``HttpSettings.connect_timeout``."""
+
+    reason = SourceReason.CONNECT_TIMEOUT
+
+
+class PoolTimeout(FetchTimeout):
+    """No turn at the host within ``HttpSettings.pool_timeout``: its slots stayed busy, nothing was
+    sent. Kept apart from the total, which starts only once a turn is granted."""
+
+    reason = SourceReason.POOL_TIMEOUT
+
+
+class FirstByteTimeout(FetchTimeout):
+    """The request went out; no answer began within ``HttpSettings.first_byte_timeout``."""
+
+    reason = SourceReason.FIRST_BYTE_TIMEOUT
+
+
+class ReadTimeout(FetchTimeout):
+    """The answer began, then its body stalled longer than ``HttpSettings.read_timeout``."""
+
+    reason = SourceReason.READ_TIMEOUT
 
 
 class DNSFailure(FetchError):

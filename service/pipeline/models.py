@@ -103,7 +103,12 @@ class SourceReason(StrEnum):
 
     # fetching
     FETCH_FAILED = "fetch_failed"
-    TIMEOUT = "timeout"
+    TIMEOUT = "timeout"  # the fetch's total time (redirects included, waits for a turn excluded)
+    CONNECT_TIMEOUT = "connect_timeout"  # name lookup, TCP and TLS took too long
+    POOL_TIMEOUT = "pool_timeout"  # no turn at the host (its slots stayed busy): nothing was sent
+    FIRST_BYTE_TIMEOUT = "first_byte_timeout"  # request sent, no answer started
+    READ_TIMEOUT = "read_timeout"  # the body stalled: too long a gap between two chunks
+    BUDGET_EXHAUSTED = "budget_exhausted"  # the post's (or batch's) time ran out before it was read
     NAME_NOT_RESOLVED = "name_not_resolved"
     TLS_ERROR = "tls_error"
     CONNECTION_FAILED = "connection_failed"
@@ -189,6 +194,7 @@ class FailureCode(StrEnum):
     BAD_INPUT = "bad_input"
     INTERNAL_ERROR = "internal_error"
     TIMEOUT = "timeout"  # the post took longer than a queue job may (``QueueSettings.job_timeout_s``)
+    BUDGET_EXHAUSTED = "budget_exhausted"  # a batch's time ran out before this post was started
     DEAD_LETTERED = "dead_lettered"  # delivered to workers again and again, never finished
 
 
@@ -223,6 +229,9 @@ class Passage:
     also_cited: tuple[str, ...] = ()
     """Further URLs the passage cites together with ``cited_url`` (several URLs on one line, a
     reference list): a passage found in any of them is faithful, and its report names which."""
+    line_fragments: bool = False
+    """Each line may quote on its own (the lines of a ``>`` quotation): lines that are not
+    consecutive in the source are fragments picked apart, as if an ellipsis stood between them."""
     # parts: for an unmarked paragraph holding inline quotations, those quotations and the
     # commentary around them. The verifier reports the whole paragraph when it is a copy.
 

@@ -254,6 +254,14 @@ def unfetchable(citation: Citation) -> ReadSource | None:
     return ReadSource(citation.key, report)
 
 
+def out_of_time(citation: Citation) -> ReadSource:
+    """The report of a cited URL not read when its post's budget ran out: ``error`` /
+    ``budget_exhausted``, nothing readable, so the quotes standing with it are ``unverifiable``."""
+    report = SourceReport(url=citation.url, final_url=citation.key, status=SourceStatus.ERROR,
+                          reason=SourceReason.BUDGET_EXHAUSTED)  # fmt: skip
+    return ReadSource(citation.key, report)
+
+
 async def read_source(citation: Citation, posted_at: datetime | None, deps: Deps) -> ReadSource:
     """The live version of a cited URL and, when the post's time is known, the at-post version;
     a URL that is never fetched is reported as such (``unfetchable``)."""

@@ -1,19 +1,26 @@
 """One post end to end: read every cited source once, judge every passage, build the report.
 
-Used by the CLI (``verify`` and in-process ``batch``), and later by the API and the workers.
+Used by the CLI (``verify`` and in-process ``batch``), the API and the workers. Reading the
+sources runs on the post's wall-clock budget (``BudgetSettings.post_s``): a source not read by then
+is ``error``/``budget_exhausted``, and the report is built from what was read.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+
+import structlog
 
 from service.pipeline.deps import Deps
 from service.pipeline.judge.attachment import choose_attachment
 from service.pipeline.judge.segments import judge_block
 from service.pipeline.models import Citation, EventKind, Post, ProgressEvent, QuoteReport, Report
 from service.pipeline.report.build import build_report
-from service.pipeline.sources import read_source
+from service.pipeline.sources import out_of_time, read_source
 from service.pipeline.state import ReadSource
+
+log = structlog.get_logger(__name__)
 
 
 def _emit(deps: Deps, kind: EventKind, post: Post, **data: object) -> None:
@@ -21,18 +28,59 @@ def _emit(deps: Deps, kind: EventKind, post: Post, **data: object) -> None:
         deps.events(ProgressEvent(kind=kind, post_id=post.id, data=dict(data)))
 
 
-async def verify_post(post: Post, *, deps: Deps) -> Report:
-    """Verify one parsed post against the pages it cites."""
+def _deadline(deps: Deps, until: float | None) -> float | None:
+    """When reading must stop (the event loop's clock): the post's budget from now, or the
+    caller's ``until`` (a batch's own deadline), whichever comes first; None: no limit."""
+    budget = deps.settings.budget.post_s
+    own = None if budget is None else asyncio.get_running_loop().time() + budget
+    ends = [t for t in (own, until) if t is not None]
+    return min(ends) if ends else None
+
+
+async def _read_within(
+    citations: Sequence[Citation], read: Callable[[Citation], Awaitable[ReadSource]], deadline: float | None
+) -> list[ReadSource | None]:
+    """Every citation read concurrently until ``deadline``; None for each still unread then (its
+    read is cancelled). A read that fails stops the others and is raised, as ``gather`` would."""
+    tasks = [asyncio.ensure_future(read(c)) for c in citations]
+    try:
+        left = None if deadline is None else max(0.0, deadline - asyncio.get_running_loop().time())
+        if tasks:
+            await asyncio.wait(tasks, timeout=left, return_when=asyncio.FIRST_EXCEPTION)
+        failed = next((t for t in tasks if t.done() and not t.cancelled() and t.exception()), None)
+        if failed is not None:
+            failed.result()
+        return [t.result() if t.done() else None for t in tasks]
+    finally:  # out of time, failed or cancelled: no read of this post runs on unseen
+        unread = [t for t in tasks if not t.done()]
+        for task in unread:
+            task.cancel()
+        await asyncio.gather(*unread, return_exceptions=True)
+
+
+async def verify_post(post: Post, *, deps: Deps, until: float | None = None) -> Report:
+    """Verify one parsed post against the pages it cites.
+
+    The sources are read within the post's budget and by ``until`` (the event loop's clock), if
+    given; the passages are then judged against what was read.
+    """
     _emit(deps, EventKind.POST_STARTED, post, sources=len(post.citations), quotes=len(post.passages))
 
-    async def read(citation: Citation) -> ReadSource:
-        source = await read_source(citation, post.posted_at, deps)
+    def announce(citation: Citation, source: ReadSource) -> ReadSource:
         # The entry itself travels with the event: a listener that shows it serialises it.
         _emit(deps, EventKind.SOURCE_READ, post, url=citation.url, status=source.report.status.value,
               source=source.report)  # fmt: skip
         return source
 
-    sources = await asyncio.gather(*(read(c) for c in post.citations))
+    async def read(citation: Citation) -> ReadSource:
+        return announce(citation, await read_source(citation, post.posted_at, deps))
+
+    read_in_time = await _read_within(post.citations, read, _deadline(deps, until))
+    unread = [c for c, s in zip(post.citations, read_in_time, strict=True) if s is None]
+    if unread:
+        log.warning("post_budget_exhausted", post_id=post.id, unread=len(unread), sources=len(post.citations))
+    sources = [s if s is not None else announce(c, out_of_time(c))
+               for c, s in zip(post.citations, read_in_time, strict=True)]  # fmt: skip
     by_url = {c.url: s for c, s in zip(post.citations, sources, strict=True)}
     quotes: list[QuoteReport] = []
     # Every text of the post stays indexed while it is judged: each is indexed once, however many.

@@ -251,6 +251,37 @@ async def serve_raw(answer: bytes, host: str = "127.0.0.1") -> AsyncIterator[Ori
         await server.wait_closed()
 
 
+@asynccontextmanager
+async def serve_stall(head: bytes = b"", host: str = "127.0.0.1") -> AsyncIterator[Origin]:
+    """A server that reads each request, sends ``head`` (by default nothing, not even a status
+    line), then stays silent with the connection open until it is shut down.
+
+    Counts requests by path like ``serve_origin``; nothing waits on a timer, so a test's own
+    limits are all that end a request to it.
+    """
+    hits: Counter[str] = Counter()
+    shutdown = asyncio.Event()
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with suppress(ConnectionError, asyncio.IncompleteReadError):
+            request = await reader.readuntil(b"\r\n\r\n")
+            parts = request.split(b" ", 2)
+            hits[parts[1].decode("latin-1") if len(parts) > 1 else ""] += 1
+            writer.write(head)
+            await writer.drain()
+            await shutdown.wait()
+        writer.close()
+
+    server = await asyncio.start_server(handle, host, 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        yield Origin(None, hits, raw_host=host, raw_port=port)
+    finally:
+        shutdown.set()
+        server.close()
+        await server.wait_closed()
+
+
 class StaticResolver(AbstractResolver):
     """Resolves only the names it is given; any other name fails like NXDOMAIN."""
 

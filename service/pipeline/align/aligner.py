@@ -16,8 +16,9 @@ from itertools import accumulate
 from service.pipeline.align.chain import Geometry, Join, best_chain, find_blocks, refill_pieces
 from service.pipeline.align.diff import Assembly, Gap, Region, RegionKind, Texts, assemble
 from service.pipeline.align.editorial import bracket_reasons
-from service.pipeline.align.elision import gap_words, misleading_classes
+from service.pipeline.align.elision import edge_gaps, gap_words, misleading_classes
 from service.pipeline.align.tokens import (
+    ELLIPSIS,
     PassageWords,
     Tokens,
     collapse_space,
@@ -26,6 +27,7 @@ from service.pipeline.align.tokens import (
     passage_words,
     tokenize,
 )
+from service.pipeline.align.widgets import is_widget
 from service.pipeline.models import NO_MATCH, Alignment, DiffOp, DiffPart, QuoteStatus, Reason
 from service.settings import AlignSettings
 
@@ -188,11 +190,23 @@ def _judge(
     m = len(post)
     same = sum(r.p1 - r.p0 for r in regions if r.kind is RegionKind.EQUAL)
     coverage = same / m
-    reasons = _reasons(regions, asm.joins, post, src, pw.brackets)
-    if misleading_classes(index.text, src, asm.gaps):
+    reasons = _reasons(regions, asm.joins, post, index, pw.brackets)
+    edges = edge_gaps(
+        src,
+        asm.spans[0][0],
+        asm.spans[-1][1],
+        lead=ELLIPSIS.search(passage, 0, post.starts[0]) is not None,
+        trail=ELLIPSIS.search(passage, post.ends[-1]) is not None,
+        end_at=m,
+    )
+    if edges or misleading_classes(index.text, src, asm.gaps):
         reasons.add(Reason.MISLEADING_ELISION)
+    splices = sum(j is Join.SPLICE for j in asm.joins)
+    if splices and sum(is_widget(index.text, src, skip.s0, skip.s1) for skip in asm.skips) == splices:
+        reasons.discard(Reason.SPLICED)  # the page's own widget stood inside the copied sentence
     span = _span(asm, src)
-    diff = _diff_parts(regions, post, src, asm.gaps)
+    shown = (*edges, *asm.gaps, *asm.skips)
+    diff = _diff_parts(regions, post, src, tuple(sorted(shown, key=lambda g: g.at)))
     if reasons <= _NOT_CHANGES:
         if pw.markers:
             status = QuoteStatus.ELIDED
@@ -243,9 +257,14 @@ def _convincing(
 
 
 def _reasons(
-    regions: list[Region], joins: list[Join], post: Tokens, src: Tokens, brackets: tuple[tuple[int, int], ...]
+    regions: list[Region],
+    joins: list[Join],
+    post: Tokens,
+    index: TextIndex,
+    brackets: tuple[tuple[int, int], ...],
 ) -> set[Reason]:
     """Why the passage differs: one or more reasons per changed region and per far join."""
+    src = index.tokens
     out = {_JOIN_REASONS[j] for j in joins if j in _JOIN_REASONS}
     edge = {0, len(regions) - 1}
     for n, r in enumerate(regions):
@@ -256,6 +275,8 @@ def _reasons(
             out |= stand_in
             continue
         pn, sn = post.norms[r.p0 : r.p1], src.norms[r.s0 : r.s1]
+        if not pn and r.kind is RegionKind.CHANGE and is_widget(index.text, src, r.s0, r.s1):
+            continue  # the page's own widget stood there: a reader skips it too
         if sorted(w for w in pn if is_number(w)) != sorted(w for w in sn if is_number(w)):
             out.add(Reason.NUMBER_CHANGED)
         if sum(map(is_negation, pn)) != sum(map(is_negation, sn)):
@@ -306,7 +327,8 @@ def _diff_parts(
 ) -> tuple[DiffPart, ...]:
     """Word-level diff parts covering the whole passage, neighbours of one kind merged.
 
-    What each ellipsis removed stands as a ``delete`` part where the ellipsis stands.
+    What each ellipsis removed, and what a splice skipped, stands as a ``delete`` part where it
+    was left out, so that every join a reason names can be seen.
     """
     parts: list[DiffPart] = []
     pending = list(gaps)
@@ -321,4 +343,5 @@ def _diff_parts(
             parts[-1] = DiffPart(op, f"{last.post} {pw}".strip(), f"{last.source} {sw}".strip())
         else:
             parts.append(DiffPart(op, pw, sw))
+    parts += [DiffPart(DiffOp.DELETE, "", gap_words(src, gap)) for gap in pending]
     return tuple(parts)

@@ -47,13 +47,15 @@ class Gap:
 class Assembly:
     """The diff regions in passage order, the joins between segments, and each segment's text range.
 
-    ``gaps`` holds the text each ellipsis skipped between two segments that join across it.
+    ``gaps`` holds the text each ellipsis skipped between two segments that join across it, and
+    ``skips`` the text skipped forward where two segments join with no ellipsis (a splice).
     """
 
     regions: list[Region]
     joins: list[Join]
     spans: list[tuple[int, int]]
     gaps: tuple[Gap, ...] = ()
+    skips: tuple[Gap, ...] = ()
 
 
 def edit_regions(
@@ -156,12 +158,14 @@ def assemble(chain: list[MatchedRun], tx: Texts) -> Assembly:
     if cursor < len(tx.pn):
         end = regions[-1].s1 if regions else 0
         regions.append(Region(RegionKind.EXTRA, cursor, len(tx.pn), end, end))
-    gaps = tuple(
-        Gap(bounds[k + 1], spans[k][1], spans[k + 1][0])
+    forward = [
+        (kind, Gap(bounds[k + 1], spans[k][1], spans[k + 1][0]))
         for k, kind in enumerate(joins)
-        if kind is Join.GAP and spans[k + 1][0] > spans[k][1]
-    )
-    return Assembly(regions, joins, spans, gaps)
+        if spans[k + 1][0] > spans[k][1]
+    ]
+    gaps = tuple(gap for kind, gap in forward if kind is Join.GAP)
+    skips = tuple(gap for kind, gap in forward if kind is Join.SPLICE)
+    return Assembly(regions, joins, spans, gaps, skips)
 
 
 def _interior(seg: list[MatchedRun], tx: Texts) -> list[Region]:

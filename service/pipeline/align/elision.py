@@ -7,7 +7,9 @@ kept ones change nothing the passage says). Among them, a condition, an attribut
 changes the kept sentence wherever it stands in it ("we win … ", source "we win if it holds"); a
 negation, a hedge or a quantifier changes it when it stands in the same clause as kept words, not
 inside a clause the ellipsis removed whole ("the bridge … opens", source "the bridge, which would
-cost $5m, opens").
+cost $5m, opens"). And the cut must have been made to remove them: a cut that also takes content
+words ("a statement that [her client did not] intend") shortens the passage and happens to hold
+one; quoters shorten passages all the time, and flagging every such cut would flag faithful copies.
 """
 
 from __future__ import annotations
@@ -15,15 +17,23 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from service.pipeline.align.diff import Gap
-from service.pipeline.align.lexicon import word_class
+from service.pipeline.align.lexicon import (
+    COMPLEMENTISERS,
+    CONJUNCTIONS,
+    DANGLING,
+    GLUE,
+    INTRODUCERS,
+    word_class,
+)
 from service.pipeline.align.tokens import Tokens
 from service.pipeline.models import WordClass
 
-__all__ = ["SHOWN_WORDS", "gap_words", "misleading_classes"]
+__all__ = ["SHOWN_WORDS", "edge_gaps", "gap_words", "misleading_classes"]
 
 SHOWN_WORDS = 20  # a longer gap is shown by its first and last SHOWN_WORDS words
 _CLAUSE_MARKS = frozenset(',;:()[]{}—–"“”«»')
 _ANYWHERE = frozenset({WordClass.CONDITION, WordClass.ATTRIBUTION})
+_EDGE_WORDS = 25  # the most words of a sentence an edge ellipsis is taken to have removed
 
 
 def _clause_break(text: str, src: Tokens, t: int) -> bool:
@@ -57,15 +67,89 @@ def _same_clause_as_kept(text: str, src: Tokens, gap: Gap, t: int) -> bool:
     return before or after
 
 
+def _class_at(src: Tokens, t: int) -> WordClass | None:
+    """The class of text word ``t``; "May" inside a sentence is the month, not the modal."""
+    kind = word_class(src.norms[t])
+    if kind is WordClass.HEDGE and src.words[t] == "May" and t > 0 and not src.brk[t - 1]:
+        return None
+    return kind
+
+
+def _first_content(src: Tokens, words: Sequence[int]) -> int | None:
+    return next((t for t in words if src.norms[t] not in GLUE), None)
+
+
+def _cut_to_remove(src: Tokens, words: Sequence[int], kinds: dict[int, WordClass]) -> set[WordClass]:
+    """The classes a cut of ``words`` was made to remove, judged by what else it took.
+
+    A cut of class words and glue alone that ends on them or on what introduces the kept words
+    ("did [not] intend", "[there is no evidence that]", "[he denied that]") or one that opens on a
+    condition or an attribution ("[if the money arrives]", "[accused by critics of]") was made to
+    remove them. A cut that also takes other content words ("[her client did not] intend"), or the
+    verb the class word governs ("we [do not have] the right", "the toll [may be] higher"), removed
+    a stretch that merely held one, as a quoter shortening a passage does.
+    """
+    if not kinds:
+        return set()
+    last = max(kinds)
+    if all(t in kinds or src.norms[t] in GLUE for t in words) and all(
+        src.norms[t] in INTRODUCERS for t in words if t > last
+    ):
+        return set(kinds.values())
+    first = next((t for t in words if src.norms[t] not in CONJUNCTIONS), None)
+    if first is not None and kinds.get(first) is WordClass.CONDITION:
+        return {WordClass.CONDITION}
+    lead = _first_content(src, words)
+    dangling = src.norms[words[-1]] in DANGLING
+    if lead is not None and kinds.get(lead) is WordClass.ATTRIBUTION and not dangling:
+        return {WordClass.ATTRIBUTION}
+    return set()
+
+
 def misleading_classes(text: str, src: Tokens, gaps: Sequence[Gap]) -> frozenset[WordClass]:
     """The word classes whose removal by one of ``gaps`` changes what the kept words assert."""
     found: set[WordClass] = set()
     for gap in gaps:
-        for t in _kept_sentence_words(src, gap):
-            kind = word_class(src.norms[t])
-            if kind is not None and (kind in _ANYWHERE or _same_clause_as_kept(text, src, gap, t)):
-                found.add(kind)
+        words = _kept_sentence_words(src, gap)
+        kinds = {
+            t: kind
+            for t in words
+            if (kind := _class_at(src, t)) is not None
+            and (kind in _ANYWHERE or _same_clause_as_kept(text, src, gap, t))
+        }
+        found |= _cut_to_remove(src, words, kinds)
     return frozenset(found)
+
+
+def edge_gaps(src: Tokens, first: int, last: int, *, lead: bool, trail: bool, end_at: int) -> tuple[Gap, ...]:
+    """What an ellipsis at the start or end of a passage removed from its sentence, when that changes
+    what the kept words assert: a head that conditions, attributes, denies or qualifies them ("[There
+    is no evidence that] vaccines …", "[If the deal fails,] the company …", "[He denied that] he …")
+    or a tail that opens on a condition ("the company will go bankrupt [if the deal fails]").
+
+    ``first`` and ``last`` bound the passage's words in the text, ``end_at`` is the passage's length
+    in words (where a trailing gap stands). Harmless heads and tails are not reported.
+    """
+    out: list[Gap] = []
+    if lead:
+        t0 = first
+        while t0 > 0 and not src.brk[t0 - 1] and first - t0 < _EDGE_WORDS:
+            t0 -= 1
+        head = range(t0, first)
+        kinds = {t: kind for t in head if (kind := _class_at(src, t)) is not None}
+        introduced = bool(kinds) and src.norms[first - 1] in COMPLEMENTISERS
+        if head and (_cut_to_remove(src, head, kinds) or introduced):
+            out.append(Gap(0, t0, first))
+    if trail and last < len(src) and not src.brk[last - 1]:
+        t1 = last
+        while t1 < len(src) and t1 - last < _EDGE_WORDS:
+            t1 += 1
+            if src.brk[t1 - 1]:
+                break
+        lead_word = _first_content(src, range(last, t1))
+        if lead_word is not None and _class_at(src, lead_word) is WordClass.CONDITION:
+            out.append(Gap(end_at, last, t1))
+    return tuple(out)
 
 
 def gap_words(src: Tokens, gap: Gap) -> str:

@@ -12,7 +12,16 @@ from __future__ import annotations
 
 from service.pipeline.models import WordClass
 
-__all__ = ["WORD_CLASSES", "is_negation", "word_class"]
+__all__ = [
+    "COMPLEMENTISERS",
+    "CONJUNCTIONS",
+    "DANGLING",
+    "GLUE",
+    "INTRODUCERS",
+    "WORD_CLASSES",
+    "is_negation",
+    "word_class",
+]
 
 
 def _words(text: str) -> frozenset[str]:
@@ -36,8 +45,8 @@ NEGATION = _words(
 CONDITION = _words(
     "if unless provided providing assuming whether otherwise"
     " wenn falls sofern ob solange"
-    " si s'il s'ils sauf pourvu condition"
-    " salvo excepto condición"
+    " si s'il s'ils sauf pourvu"
+    " salvo excepto"
     " если ли бы условии иначе"
 )
 HEDGE = _words(
@@ -64,10 +73,51 @@ ATTRIBUTION = _words(
     " falsely false rumor rumors rumour rumours myth accused"
     " bestritt bestreitet bestreiten dementierte dementiert leugnete leugnet behauptete behauptet"
     " behaupten gerücht falsch"
-    " nié niée dément démenti conteste contesté prétend prétendu rumeur faux fausse"
+    " nié niée dément démenti conteste contesté prétend prétendu rumeur"
     " negó niega negaron desmintió desmiente rechazó alegó rumor falso falsa"
     " отрицал отрицала отрицает отрицали опроверг опровергла опровергает утверждал утверждает"
     " слухи ложь ложно"
+)
+
+# Words that only carry a class word's grammar: articles, pronouns, auxiliaries, complementisers,
+# conjunctions, intensifiers, and the nouns of "no evidence that". A gap of class words and glue
+# alone ("did [not] intend", "[there is no evidence that]", "[allegedly]") was cut to remove the
+# class word; a gap that also takes content words ("[her client did not] intend") was cut for length.
+GLUE = _words(
+    # en
+    "a an the this that these those there here it its it's that's there's is are was were be been"
+    " being am do does did have has had i i'm you you're he he's she she's we we're they they're me"
+    " him her us them my your his our their to of by for as so even just really actually still also"
+    " then and or but absolutely simply certainly definitely quite very evidence proof sign signs"
+    " indication indications"
+    # de
+    " der die das den dem des ein eine einen einem einer es ist sind war waren sei habe hat haben"
+    " hatte wird werden wurde er sie wir ihr ich du man dass daß zu und oder aber auch noch schon doch"
+    " sehr beweis beweise hinweis hinweise"
+    # fr
+    " le la les un une des du de ce il elle ils elles on nous vous je est sont était a ai ont avait"
+    " être que qu' y en et ou mais aussi très vraiment preuve preuves"
+    # es
+    " el los las unos unas lo del que es son era fue ha han había se le les él ella ellos nosotros yo"
+    " y o pero también muy prueba pruebas"
+    # ru
+    " и а но что это он она они мы я вы был была было были есть бы же уже очень также тоже"
+    " доказательств доказательства"
+)
+
+# Words that introduce a clause: a cut that ends on one ("[he denied that] …") hands over to the kept words.
+COMPLEMENTISERS = _words("that whether dass ob que qu' что чтобы")
+# What may follow the class word inside a cut made to remove it: what introduces the kept words.
+INTRODUCERS = COMPLEMENTISERS | _words(
+    "evidence proof sign signs indication indications of to beweis beweise hinweis hinweise zu"
+    " preuve preuves de prueba pruebas доказательств доказательства"
+)
+# Words a cut opens on before a condition: "[and only if] …", "[, but if] …".
+CONJUNCTIONS = _words("and or but only even just und oder aber nur et ou mais seulement y o pero solo и а но")
+# Words no cut made to remove an attribution ends on: the kept words would lack their article or verb.
+DANGLING = _words(
+    "a an the is are was were be been have has had do does did"
+    " der die das ein eine le la les un une el los las"
 )
 
 WORD_CLASSES: tuple[tuple[WordClass, frozenset[str]], ...] = (

@@ -209,7 +209,7 @@ def parse_html(text: str, max_bytes: int) -> tuple[html.HtmlElement | None, byte
 
 
 def _hidden(el: html.HtmlElement) -> bool:
-    if el.get("hidden") is not None:
+    if el.get("hidden") is not None or el.get("aria-hidden") == "true":
         return True
     style = el.get("style")
     return bool(style) and _HIDDEN_STYLE.search(style) is not None

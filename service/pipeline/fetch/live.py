@@ -4,14 +4,19 @@ Every hop is re-checked by ``guard.check_url`` before it is requested, and the s
 guard (``session.py``) checks each address dialled. ``LiveFetcher.fetch`` never raises for a network
 or HTTP problem: aiohttp's exceptions are translated into the ``errors.py`` tree here, then into a
 ``FetchResult`` whose status and reason say what happened.
+
+Each hop first waits for a turn at its host (``pool_timeout``), then runs on the fetch's
+``Stopwatch`` (``total_timeout``) with aiohttp timing the connection (``connect_timeout``), the
+wait for the answer (``first_byte_timeout``) and each gap in its body (``read_timeout``): five
+limits, five reasons (``limits.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
-from contextlib import AbstractAsyncContextManager, nullcontext
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import UTC, datetime
-from typing import Protocol
 
 import aiohttp
 from aiohttp import compression_utils
@@ -20,9 +25,13 @@ from yarl import URL
 from service.pipeline.errors import (
     AddressBlocked,
     BodyTooLarge,
+    ConnectTimeout,
     DNSFailure,
     FetchError,
     FetchTimeout,
+    FirstByteTimeout,
+    PoolTimeout,
+    ReadTimeout,
     TLSFailure,
     TooManyRedirects,
 )
@@ -34,6 +43,7 @@ from service.pipeline.fetch.answers import (
     media_type,
 )
 from service.pipeline.fetch.guard import check_url
+from service.pipeline.fetch.limits import HostGate, HostSlots, Stopwatch, slot_key, time_body_gaps
 from service.pipeline.fetch.redirects import REDIRECT_STATUSES, Hop, follow_redirects, join_location
 from service.pipeline.fetch.session import BlockedAddressError, DialLog, track_dials
 from service.pipeline.models import FetchResult, Redirect, SourceReason, SourceStatus
@@ -56,6 +66,8 @@ def _translate(exc: BaseException, dials: DialLog) -> FetchError:
         return DNSFailure(str(exc))
     if isinstance(exc, aiohttp.ClientSSLError | aiohttp.ServerFingerprintMismatch):
         return TLSFailure(str(exc))
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):
+        return ConnectTimeout(str(exc) or "connect timeout")
     if isinstance(exc, TimeoutError):
         return FetchTimeout(str(exc) or "timeout")
     if isinstance(exc, aiohttp.ClientPayloadError):
@@ -110,43 +122,42 @@ async def _error_body(resp: aiohttp.ClientResponse) -> bytes:
 _CONDITIONAL = {"etag": "If-None-Match", "last-modified": "If-Modified-Since"}
 
 
-class HostGate(Protocol):
-    """Politeness shared beyond this process (``fleet.RedisHostGate``): held around each request."""
-
-    def hold(self, host: str) -> AbstractAsyncContextManager[None]:
-        """Wait for a turn at ``host``; the turn ends when the context does."""
-        ...
-
-
 class LiveFetcher:
     """Answers URLs from the live web (the ``Fetcher`` protocol).
 
-    The session's connector limits requests per host in this process; ``gate``, when given,
-    limits them across every process of the deployment.
+    ``slots`` limits requests per host in this process (one ``HostSlots`` per session, made here
+    unless shared); ``gate``, when given, limits them across every process of the deployment.
     """
 
     def __init__(
-        self, session: aiohttp.ClientSession, settings: HttpSettings, *, gate: HostGate | None = None
+        self,
+        session: aiohttp.ClientSession,
+        settings: HttpSettings,
+        *,
+        gate: HostGate | None = None,
+        slots: HostSlots | None = None,
     ) -> None:
         self._session = session
         self._settings = settings
         self._gate = gate
+        self._slots = slots or HostSlots(limit=settings.limit, per_host=settings.limit_per_host)
+        # Per request: the connector's limits are ours (``_turn``), the total is the Stopwatch's.
+        self._timeout = aiohttp.ClientTimeout(
+            total=None,
+            connect=settings.connect_timeout,
+            sock_connect=settings.connect_timeout,
+            sock_read=settings.first_byte_timeout,  # until the headers; then read_timeout per gap
+        )
 
     async def fetch(self, url: str) -> FetchResult:
         """Follow ``url`` to its final answer within the redirect, size and time limits."""
         fetched_at = datetime.now(UTC)
-        hops: list[tuple[str, tuple[Redirect, ...]]] = [(url, ())]
+        watch = Stopwatch(self._settings.total_timeout)
 
         async def step(current: str, redirects: tuple[Redirect, ...]) -> FetchResult | Hop:
-            hops.append((current, redirects))
-            return await self._hop(url, current, redirects, fetched_at)
+            return await self._hop(url, current, redirects, fetched_at, watch)
 
-        try:
-            async with asyncio.timeout(self._settings.total_timeout):
-                followed = await follow_redirects(url, step, max_redirects=self._settings.max_redirects)
-        except TimeoutError:
-            current, redirects = hops[-1]
-            return failure(url, current, FetchTimeout(), redirects=redirects, fetched_at=fetched_at)
+        followed = await follow_redirects(url, step, max_redirects=self._settings.max_redirects)
         if followed.answer is not None:
             return followed.answer
         err = TooManyRedirects(self._settings.max_redirects)
@@ -163,15 +174,29 @@ class LiveFetcher:
         conditional = tuple(
             (_CONDITIONAL[name.lower()], value) for name, value in validators if name.lower() in _CONDITIONAL
         )
-        fetched_at = datetime.now(UTC)
-        try:
-            async with asyncio.timeout(self._settings.total_timeout):
-                answer = await self._hop(url, url, (), fetched_at, conditional)
-        except TimeoutError:
-            return failure(url, url, FetchTimeout(), fetched_at=fetched_at)
+        watch = Stopwatch(self._settings.total_timeout)
+        answer = await self._hop(url, url, (), datetime.now(UTC), watch, conditional)
         if isinstance(answer, Hop):  # it moves now: read it afresh, redirects and all
             return await self.fetch(url)
         return answer
+
+    @asynccontextmanager
+    async def _turn(self, target: URL) -> AsyncIterator[None]:
+        """A slot at the target's host, here and (with a gate) in the fleet, within ``pool_timeout``.
+
+        The host's slot is held while the fleet's is awaited, never the other way round: a fleet
+        slot is never held by a request that is still queued in this process.
+        """
+        key = slot_key(target)
+        async with AsyncExitStack() as held:
+            try:
+                async with asyncio.timeout(self._settings.pool_timeout):
+                    await held.enter_async_context(self._slots.hold(key))
+                    if self._gate is not None:
+                        await held.enter_async_context(self._gate.hold(key))
+            except TimeoutError:
+                raise PoolTimeout(f"no turn at {key} within {self._settings.pool_timeout:g} s") from None
+            yield
 
     async def _hop(
         self,
@@ -179,6 +204,7 @@ class LiveFetcher:
         current: str,
         redirects: tuple[Redirect, ...],
         fetched_at: datetime,
+        watch: Stopwatch,
         conditional: tuple[tuple[str, str], ...] = (),
     ) -> FetchResult | Hop:
         """One request: a final result, or the next hop of a redirect."""
@@ -191,12 +217,30 @@ class LiveFetcher:
             return failure(url, current, err, redirects=redirects, fetched_at=fetched_at)
         with track_dials() as dials:
             try:
-                return await self._request(url, target, redirects, fetched_at, dials, conditional)
+                async with self._turn(target), watch.running():
+                    return await self._request(url, target, redirects, fetched_at, dials, conditional)
             except FetchError as err:
                 return failure(url, str(target), err, redirects=redirects, fetched_at=fetched_at)
             except (aiohttp.ClientError, TimeoutError, OSError, ValueError) as exc:
                 translated = _translate(exc, dials)
                 return failure(url, str(target), translated, redirects=redirects, fetched_at=fetched_at)
+
+    @asynccontextmanager
+    async def _answer(
+        self, target: URL, conditional: tuple[tuple[str, str], ...]
+    ) -> AsyncIterator[aiohttp.ClientResponse]:
+        """The response to one GET, its headers in; its body then read with ``read_timeout``
+        between chunks. Silence after the request is ``first_byte_timeout``."""
+        request = self._session.get(
+            target, allow_redirects=False, headers=dict(conditional) or None, timeout=self._timeout
+        )
+        async with AsyncExitStack() as stack:
+            try:
+                resp = await stack.enter_async_context(request)
+            except aiohttp.SocketTimeoutError as exc:
+                raise FirstByteTimeout(f"no answer within {self._settings.first_byte_timeout:g} s") from exc
+            time_body_gaps(resp, self._settings.read_timeout)
+            yield resp
 
     async def _request(
         self,
@@ -208,10 +252,7 @@ class LiveFetcher:
         conditional: tuple[tuple[str, str], ...] = (),
     ) -> FetchResult | Hop:
         settings = self._settings
-        async with (
-            self._gate.hold(target.host or "") if self._gate is not None else nullcontext(),
-            self._session.get(target, allow_redirects=False, headers=dict(conditional) or None) as resp,
-        ):
+        async with self._answer(target, conditional) as resp:
             peer = _peer(resp, dials)
             headers = tuple(resp.headers.items())
             if resp.status == 304 and conditional:
@@ -249,6 +290,8 @@ class LiveFetcher:
                 body = await _read_capped(resp, settings.max_body_bytes)
             except FetchError as err:  # too large: the answer's status and headers are kept
                 return fail(err)
+            except aiohttp.SocketTimeoutError:
+                return fail(ReadTimeout(f"the body stalled over {settings.read_timeout:g} s"))
             except aiohttp.ClientPayloadError as exc:
                 return fail(_translate(exc, dials))
         if not content_type_accepted(content_type, body, settings.accepted_content_types):

@@ -91,9 +91,12 @@ def make_client_session(
         def address_policy(ip: str) -> bool:
             return allow_all or not is_denied_address(ip)
 
+    # Unlimited here: the fetcher gives out turns per host (``limits.HostSlots``) under a limit of
+    # its own, so no request ever waits inside the connector, where the wait would count against
+    # the connect timeout and be reported as one.
     connector = aiohttp.TCPConnector(
-        limit=settings.limit,
-        limit_per_host=settings.limit_per_host,
+        limit=0,
+        limit_per_host=0,
         resolver=resolver,
         socket_factory=_guarded_socket_factory(address_policy),
         ttl_dns_cache=10,

@@ -9,7 +9,7 @@ could not be read (unverifiable); else not found.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from service.pipeline.align.aligner import align_quote, find_verbatim
 from service.pipeline.models import (
@@ -47,7 +47,20 @@ def _faithful(match: Match) -> bool:
 
 
 def best_match(passage: Passage, texts: Sequence[SourceText], *, settings: AlignSettings) -> Match:
-    """The best alignment over a version's texts; the main text wins ties over the page text."""
+    """The best alignment over a version's texts; the main text wins ties over the page text.
+
+    The lines of a ``>`` quotation that are not consecutive in the source are read as fragments
+    picked apart (an ellipsis between each two) when that makes the copy faithful: a reader of a
+    quotation line by line sees separate lines, not one spliced sentence.
+    """
+    found = _best_match(passage, texts, settings=settings)
+    if _faithful(found) or not passage.line_fragments or "\n" not in passage.text.strip():
+        return found
+    apart = _best_match(replace(passage, text=passage.text.replace("\n", " … ")), texts, settings=settings)
+    return apart if _faithful(apart) else found
+
+
+def _best_match(passage: Passage, texts: Sequence[SourceText], *, settings: AlignSettings) -> Match:
     for text in texts:
         exact = find_verbatim(passage.text, text.text)
         if exact is not None:

@@ -79,6 +79,7 @@ class _Draft:
     block_end: int
     own: Urls  # a cite attribute, an attribution line, inline links or reference markers
     parts: tuple[_Draft, ...] = ()  # a paragraph's inline quotations and commentary
+    line_fragments: bool = False  # the lines of a ">" quotation: each may quote on its own
 
 
 def parse_post(
@@ -142,6 +143,7 @@ def _passage(view: View, draft: _Draft, urls: Urls, alt: Urls, as_cited: _AsCite
         parts=tuple(_passage(view, part, urls, alt, as_cited) for part in draft.parts),
         alt_cited_url=other,
         also_cited=group[1:],
+        line_fragments=draft.line_fragments,
     )
 
 
@@ -268,7 +270,11 @@ def _block_passages(ctx: _Context, block: Block) -> list[_Draft]:
             kept = [(max(ln.start, a), min(ln.end, b)) for ln in group if max(ln.start, a) < min(ln.end, b)]
             body = "\n".join(ctx.render(source[x:y]) for x, y in kept)
             if kept and words(body) >= MIN_QUOTE_WORDS:
-                drafts.append(_Draft(body, kept[0][0], kept[-1][1], True, block.start, block.end, own))
+                drafts.append(
+                    _Draft(
+                        body, kept[0][0], kept[-1][1], True, block.start, block.end, own, line_fragments=True
+                    )
+                )
         return drafts
     return [
         d

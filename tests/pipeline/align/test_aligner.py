@@ -200,9 +200,66 @@ def test_spliced_across_paragraphs() -> None:
 
 
 def test_whole_sentence_dropped_is_spliced() -> None:
-    """Dropping a whole short sentence between two others, unmarked, is a splice."""
+    """Dropping a whole short sentence between two others, unmarked, is a splice, and the diff shows
+    the join: what the splice skipped stands as a delete part where it was left out."""
     al = align(f"{SENT_TRUMP} Virginia Democrats won a legislative majority for the first time since 1993")
     assert Reason.SPLICED in al.reasons
+    assert [(d.op, d.source) for d in al.diff if d.op is not DiffOp.EQUAL] == [
+        (DiffOp.DELETE, "Instead they did the opposite")
+    ]
+
+
+WIDGET_PAGE = (
+    "The council met on Tuesday evening to discuss the harbour bridge and its budget at length.\n"
+    "Critics of the project said the total cost had risen {widget} to more than forty million dollars "
+    "since the plan was first approved by the council in the spring of 2016.\n"
+    "Residents complained about the noise and the dust that the works have caused for three years."
+)
+WIDGET_QUOTE = (
+    "Critics of the project said the total cost had risen to more than forty million dollars since the "
+    "plan was first approved by the council"
+)
+
+
+@pytest.mark.parametrize(
+    "widget",
+    [
+        "READ MORE: Council votes on the harbour budget after a long and bitter debate",
+        "Advertisement",
+        "Lesen Sie auch: Der Stadtrat stimmt über den Haushalt ab",
+        "RELATED Council votes on the harbour budget",
+        "Related: Council votes on the harbour budget",
+        "À lire aussi : le conseil vote le budget du port",
+    ],
+)
+def test_a_widget_inside_the_copied_sentence_is_no_splice(widget: str) -> None:
+    """A page's widget inside the sentence, left out by the copy, is no change a person could see as
+    one: faithful (cosmetic), and the diff still shows what the page had there."""
+    al = align(WIDGET_QUOTE, index=index_text(WIDGET_PAGE.format(widget=widget)))
+    assert al.status is C
+    assert al.reasons == ()
+    deleted = [d.source for d in al.diff if d.op is DiffOp.DELETE]
+    assert len(deleted) == 1
+    assert deleted[0].split()[-1] == widget.split()[-1]
+
+
+@pytest.mark.parametrize(
+    "skipped",
+    [
+        "related to the tunnel works and to the new station at the north end of the harbour",
+        "more or less every year since the first contracts were signed with the builders in town",
+        "as the council admitted in a long statement published on its website late on Monday night",
+    ],
+)
+def test_words_that_only_look_like_a_label_are_still_a_splice(skipped: str) -> None:
+    """Ordinary words that open like a label ("related to", "more or less") are the source's text:
+    leaving them out is spliced, and the diff shows them."""
+    al = align(WIDGET_QUOTE, index=index_text(WIDGET_PAGE.format(widget=skipped)))
+    assert al.status is A
+    assert Reason.SPLICED in al.reasons
+    assert [d.source for d in al.diff if d.op is DiffOp.DELETE] == [
+        " ".join(w.strip(",.") for w in skipped.split())
+    ]
 
 
 def test_elided_pieces_out_of_order_are_reordered() -> None:

@@ -157,3 +157,108 @@ def test_removing_a_class_word_inside_the_clause_is_always_misleading(word: str)
     al = align(f"{head} … {tail}", f"{head} {word} {tail}")
     assert al.status is QuoteStatus.ALTERED
     assert Reason.MISLEADING_ELISION in al.reasons
+
+
+@pytest.mark.parametrize(
+    ("source", "passage", "removed"),
+    [
+        # the cut also took content words: the quoter shortened the sentence
+        ("They issued a statement that her client did not intend to cause harm to anyone at the rally.",
+         "They issued a statement that … intend to cause harm to anyone at the rally.", "her client did not"),
+        # the cut took the verb the class word governs: the kept words assert nothing reversed
+        ("The group said the real death toll may be much higher with some victims still missing.",
+         "The group said the real death toll … much higher with some victims still missing.", "may be"),
+        ("In fact, we do not have the right to keep her from performing live anywhere in the state.",
+         "In fact, we … the right to keep her from performing live anywhere in the state.", "do not have"),
+        # "May" inside a sentence is the month
+        ("The company showed the design as recently as May of this year when it met its investors.",
+         "The company showed the design as recently as … this year when it met its investors.", "May of"),
+        # a condition inside the cut, not where it opens
+        ("But she was very surprised when I asked her if her sister and niece were suppressing his work.",
+         "But she was very surprised when I asked … and niece were suppressing his work.",
+         "her if her sister"),
+    ],
+)  # fmt: skip
+def test_a_cut_that_shortens_the_sentence_stays_elided(source: str, passage: str, removed: str) -> None:
+    """A class word removed with the content around it was not the point of the cut: elided."""
+    al = align(passage, source)
+    assert al.status is QuoteStatus.ELIDED
+    assert al.reasons == ()
+    assert deleted(al) == [removed]
+
+
+@pytest.mark.parametrize(
+    ("source", "passage", "removed", "where"),
+    [
+        ("There is no evidence that the new vaccine causes autism in children of any age group.",
+         "… the new vaccine causes autism in children of any age group.", "There is no evidence that", 0),
+        ("If the deal fails, the company will go bankrupt within a year and thousands will lose their jobs.",
+         "… the company will go bankrupt within a year and thousands will lose their jobs.",
+         "If the deal fails", 0),
+        ("The senator denied that he had taken money from the lobbyists during the long campaign.",
+         "… he had taken money from the lobbyists during the long campaign.", "The senator denied that", 0),
+        ("Analysts said the company will go bankrupt within a year unless the merger goes through.",
+         "Analysts said the company will go bankrupt within a year …", "unless the merger goes through", -1),
+    ],
+)  # fmt: skip
+def test_an_ellipsis_at_an_edge_that_drops_what_governs_the_rest(
+    source: str, passage: str, removed: str, where: int
+) -> None:
+    """A leading ellipsis that drops "there is no evidence that" / "if …," / "X denied that", or a trailing
+    one that drops an "unless …" clause, reverses what the kept words say: altered, and the diff shows
+    the dropped words at that edge."""
+    al = align(passage, source)
+    assert al.status is QuoteStatus.ALTERED
+    assert Reason.MISLEADING_ELISION in al.reasons
+    assert al.diff[where].op is DiffOp.DELETE
+    assert al.diff[where].source == removed
+
+
+@pytest.mark.parametrize(
+    ("source", "passage"),
+    [
+        ("The minister said on Tuesday that the plan will go ahead next spring in every region.",
+         "… the plan will go ahead next spring in every region."),
+        ("The plan will go ahead next spring in every region of the country, the minister said.",
+         "The plan will go ahead next spring in every region of the country …"),
+    ],
+)  # fmt: skip
+def test_a_harmless_edge_ellipsis_stays_elided(source: str, passage: str) -> None:
+    """Dropping an attribution-free head or a tail that is no condition changes nothing: the words
+    kept are the source's, as they stand (an ellipsis at an edge is no change)."""
+    al = align(passage, source)
+    assert al.status is QuoteStatus.VERBATIM
+    assert al.reasons == ()
+
+
+_CLASS = st.sampled_from(["not", "never", "allegedly", "may", "few", "probably", "nicht", "jamais"])
+_GLUE_BEFORE = st.lists(st.sampled_from(["there", "is", "he", "did", "it", "the"]), max_size=2)
+
+
+@settings(max_examples=40, deadline=None)
+@given(before=_GLUE_BEFORE, word=_CLASS, after=_PLAIN)
+def test_a_class_word_cut_with_content_after_it_stays_elided(
+    before: list[str], word: str, after: list[str]
+) -> None:
+    """Whatever glue precedes it, a class word cut together with the content words after it (the
+    words it governed) leaves nothing reversed: elided."""
+    head = "The committee published its final report on the state of the city harbour"
+    tail = "and the council will debate it at the next public meeting in the spring."
+    removed = " ".join([*before, word, *after])
+    al = align(f"{head} … {tail}", f"{head} {removed} {tail}")
+    assert al.status is QuoteStatus.ELIDED
+    assert deleted(al) == [removed]
+
+
+@settings(max_examples=40, deadline=None)
+@given(before=_GLUE_BEFORE, word=_CLASS)
+def test_a_cut_of_glue_ending_on_a_class_word_is_misleading(before: list[str], word: str) -> None:
+    """A cut of glue words ending on the class word, right before the words it governs, was made to
+    remove it: altered, misleading_elision."""
+    head = "Officials said that the water in the city harbour"
+    tail = "safe for swimming during the whole of the summer season this year."
+    removed = " ".join([*before, word])
+    al = align(f"{head} … {tail}", f"{head} {removed} {tail}")
+    assert al.status is QuoteStatus.ALTERED
+    assert Reason.MISLEADING_ELISION in al.reasons
+    assert deleted(al) == [removed]

@@ -182,12 +182,14 @@ def test_blocks_are_lines_and_whitespace_collapses() -> None:
 
 
 def test_invisible_content_is_left_out() -> None:
-    """Scripts, styles, noscript, templates, svg and hidden elements never reach page_text."""
+    """Scripts, styles, noscript, templates, svg and hidden elements (the ``hidden`` attribute,
+    ``aria-hidden``, ``display: none``, ``visibility: hidden``) never reach page_text."""
     body = (
         "<script>var secretScript = 1;</script><style>.secretStyle{}</style>"
         "<noscript>secretNoscript</noscript><template>secretTemplate</template>"
         "<svg><text>secretSvg</text></svg><div hidden>secretHidden</div>"
         "<p style='display: none'>secretDisplay</p><p>Visible words.</p>"
+        "<span aria-hidden='true'>secretAria</span><p style='visibility:hidden'>secretVisibility</p>"
     )
     ex = extract_article(article(body).encode(), url="http://e.com/")
     assert "secret" not in ex.page_text.lower()

@@ -103,3 +103,33 @@ def test_several_cited_pages_misattribution_and_unread_pages() -> None:
         Passage(TEXT_A, (0, 5), True, A, also_cited=(B,)), a, [c], settings=SETTINGS, also=[dead]
     )
     assert (found.status, found.found_in) == (QuoteStatus.VERBATIM, A)
+
+
+PARAGRAPH = (
+    "Residents living near the site complained about the noise and the dust that the works have caused "
+    "for almost three years now. The council will publish a full report on the project's finances before "
+    "the end of the year, officials said on Wednesday."
+)
+APART = "Residents living near the site complained about the noise\nThe council will publish a full report"
+
+
+def test_lines_of_a_quotation_picked_apart_are_fragments() -> None:
+    """The lines of a ">" quotation that are not consecutive in the source are fragments picked apart:
+    elided, not spliced, and the diff shows what lay between them."""
+    lines = Passage(text=APART, span=(0, len(APART)), explicit=True, cited_url=A, line_fragments=True)
+    report = judge_passage(lines, source(A, PARAGRAPH), [], settings=SETTINGS)
+    assert (report.status, report.flagged, report.reasons) == (QuoteStatus.ELIDED, False, ())
+    assert [d.source for d in report.diff if d.op is DiffOp.DELETE] == [
+        "and the dust that the works have caused for almost three years now"
+    ]
+
+
+def test_one_quotation_across_two_lines_that_skips_words_is_spliced() -> None:
+    """The same words as one quotation (not ">" lines) join two places with nothing between them:
+    spliced, and the diff shows the join."""
+    report = judge_passage(passage(APART, A), source(A, PARAGRAPH), [], settings=SETTINGS)
+    assert report.status is QuoteStatus.ALTERED
+    assert Reason.SPLICED in report.reasons
+    assert [d.source for d in report.diff if d.op is DiffOp.DELETE] == [
+        "and the dust that the works have caused for almost three years now"
+    ]

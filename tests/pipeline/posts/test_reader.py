@@ -636,3 +636,14 @@ def test_a_blockquote_loses_its_tail_and_a_list_number_is_no_text() -> None:
     assert quote.text == f"“{SENT}”"
     (item,) = parse_post(f"1. {SENT}\n\n{A}", InputFormat.TEXT).leaves
     assert item.text == SENT
+
+
+def test_the_lines_of_a_greater_than_quotation_may_quote_on_their_own() -> None:
+    """A ">" quotation's passage says its lines are fragments; a quotation in marks does not."""
+    post = parse_post(
+        ">The council will publish a full report on the finances\n>Several members asked for an audit\n"
+        "https://a.example/x\n\n"
+        '"The council will publish a full report on the finances before the end of the year"\n'
+        "https://a.example/y\n"
+    )
+    assert [p.line_fragments for p in post.passages] == [True, False]
