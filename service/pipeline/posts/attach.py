@@ -10,7 +10,11 @@ from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from service.pipeline.posts.blocks import BlockKind, Line
+from service.pipeline.posts.citing import ref_number
+
 Urls = tuple[str, ...]
+MAX_CITED_TOGETHER = 10  # a longer list of URLs is a link dump, not the sources of one passage
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,3 +89,39 @@ def _between(d: Placed, url_lines: Sequence[UrlLine], positions: Sequence[int], 
     if after.closes and not before.introduces:
         return after.urls
     return after.urls if below else before.urls
+
+
+def citing_lines(lines: Sequence[Line]) -> list[UrlLine]:
+    """The post's citing lines; a list of them (adjacent lines of one paragraph: ``Sources:`` then
+    ``- <a>`` ``- <b>``) is one line citing every URL in it, up to ``MAX_CITED_TOGETHER``."""
+    found: list[tuple[Line, list[str]]] = []
+    previous: Line | None = None
+    for ln in lines:
+        if ln.kind is BlockKind.URL:
+            adjacent = previous is not None and previous.kind is BlockKind.URL and previous.para == ln.para
+            if adjacent and len(found[-1][1]) < MAX_CITED_TOGETHER:
+                found[-1][1].extend(ln.urls)
+            else:
+                found.append((ln, list(ln.urls)))
+        previous = ln
+    return [UrlLine(ln.start, tuple(dict.fromkeys(urls)), ln.introduces, ln.closes) for ln, urls in found]
+
+
+def references(lines: Sequence[Line], text: str) -> dict[int, str]:
+    """A reference list's entries by number: ``[1] https://…`` lines (the first one wins); without
+    numbered entries, the URLs of the citing lines after the post's last words, in order, when
+    there are several (an HTML ``<ol>`` of links, or a bare list of URLs under ``… [1] … [2]``)."""
+    refs: dict[int, str] = {}
+    for ln in lines:
+        if ln.kind is BlockKind.URL and ln.url and (n := ref_number(text[ln.start : ln.end])) is not None:
+            refs.setdefault(n, ln.url)
+    if refs:
+        return refs
+    tail: list[Line] = []
+    for ln in reversed(lines):
+        if ln.kind in (BlockKind.TEXT, BlockKind.QUOTE, BlockKind.HEADING):
+            break
+        if ln.kind is BlockKind.URL:
+            tail.append(ln)
+    urls = list(dict.fromkeys(url for ln in reversed(tail) for url in ln.urls))
+    return dict(enumerate(urls, start=1)) if len(urls) > 1 else {}

@@ -4,7 +4,9 @@ Pure, no I/O. The post is read as lines (plain text and Markdown as written; HTM
 rendering that maps each character back to the raw markup, see ``html.py``). Lines become
 blocks (``blocks.py``; quotation marks in ``quotes.py``); blocks become passages: explicit ones
 (quotation marks, blockquotes, greentext) and unmarked paragraphs, which the verifier later judges
-copied or the poster's own. Attachment rules are in ``_attach``.
+copied or the poster's own. Which URLs cite is read in ``citing.py`` (link texts and sites named by
+copied words are none; reference lists and markers), the poster's frame at a paragraph's edges is
+cut in ``frame.py``, and the attachment rules are in ``attach.py``.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from datetime import datetime
 
 from service.pipeline.errors import InputError, InvalidURL, UnsupportedURL
 from service.pipeline.models import Citation, InputFormat, Passage, Post
-from service.pipeline.posts.attach import Placed, UrlLine, Urls, attach
+from service.pipeline.posts.attach import MAX_CITED_TOGETHER, Placed, Urls, attach, citing_lines, references
 from service.pipeline.posts.blocks import (
     Block,
     BlockKind,
@@ -26,7 +28,7 @@ from service.pipeline.posts.blocks import (
     classify_lines,
     words,
 )
-from service.pipeline.posts.citing import RefMarker, cited_urls, find_markers, ref_number, strip_markers
+from service.pipeline.posts.citing import RefMarker, cited_urls, find_markers, strip_markers
 from service.pipeline.posts.frame import frame_edges, marker_segments
 from service.pipeline.posts.html import View, html_view, text_view
 from service.pipeline.posts.markdown import render_markdown
@@ -40,7 +42,6 @@ MAX_POST_CHARS = 1_000_000
 to about a second of CPU whatever the post holds."""
 MIN_QUOTE_WORDS = 3  # fewer inside quotation marks: a scare quote
 MIN_PASSAGE_WORDS = 4  # fewer in an unmarked paragraph: a name, a date, a counter
-MAX_CITED_TOGETHER = 10  # a longer list of URLs is a link dump, not the sources of one passage
 MIN_COMMENTARY_WORDS = 6  # fewer around an inline quote: the quote's frame, not a passage
 
 _HTML_RE = re.compile(
@@ -113,10 +114,10 @@ def parse_post(
         links=view.links,
     )
     blocks = build_blocks(lines, view.text, greentext=resolved is InputFormat.TEXT)
-    refs = _references(lines, view.text)
+    refs = references(lines, view.text)
     ctx = _Context(view, _Marks(marks, view.cites), refs, markdown=resolved is InputFormat.MARKDOWN)
     drafts = [d for block in blocks for d in _block_passages(ctx, block)]
-    url_lines = _url_lines(lines)
+    url_lines = citing_lines(lines)
     default, other = attach(
         [Placed(d.start, d.block_start, d.block_end, d.own) for d in drafts],
         url_lines,
@@ -207,31 +208,6 @@ class _Marks:
 
 def _render(text: str, *, markdown: bool) -> str:
     return render_markdown(text) if markdown else text
-
-
-def _url_lines(lines: Sequence[Line]) -> list[UrlLine]:
-    """The post's citing lines; a list of them (adjacent lines of one paragraph: ``Sources:`` then
-    ``- <a>`` ``- <b>``) is one line citing every URL in it, up to ``MAX_CITED_TOGETHER``."""
-    found: list[tuple[Line, list[str]]] = []
-    previous: Line | None = None
-    for ln in lines:
-        if ln.kind is BlockKind.URL:
-            adjacent = previous is not None and previous.kind is BlockKind.URL and previous.para == ln.para
-            if adjacent and len(found[-1][1]) < MAX_CITED_TOGETHER:
-                found[-1][1].extend(ln.urls)
-            else:
-                found.append((ln, list(ln.urls)))
-        previous = ln
-    return [UrlLine(ln.start, tuple(dict.fromkeys(urls)), ln.introduces, ln.closes) for ln, urls in found]
-
-
-def _references(lines: Sequence[Line], text: str) -> dict[int, str]:
-    """A reference list's entries: ``[1] https://…`` lines, by number (the first one wins)."""
-    refs: dict[int, str] = {}
-    for ln in lines:
-        if ln.kind is BlockKind.URL and ln.url and (n := ref_number(text[ln.start : ln.end])) is not None:
-            refs.setdefault(n, ln.url)
-    return refs
 
 
 class _Context:

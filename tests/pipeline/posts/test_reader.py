@@ -647,3 +647,17 @@ def test_the_lines_of_a_greater_than_quotation_may_quote_on_their_own() -> None:
         "https://a.example/y\n"
     )
     assert [p.line_fragments for p in post.passages] == [True, False]
+
+
+def test_markers_point_into_an_unnumbered_list_at_the_end() -> None:
+    """Without numbered entries, ``[n]`` is the n-th URL listed after the post's last words (an
+    HTML ``<ol>`` of links)."""
+    raw = (
+        f"<p>{SENT[:-1]} [1]. The mayor vetoed the whole bill today [2].</p>"
+        f'<ol><li><a href="{A}">{A}</a></li><li><a href="{B}">BBC</a></li></ol>'
+    )
+    post = parse_post(raw, InputFormat.HTML)
+    assert [(p.text, p.cited_url) for p in post.leaves] == [
+        (SENT[:-1], A),
+        ("The mayor vetoed the whole bill today", B),
+    ]
