@@ -91,11 +91,19 @@ def _judge_whole(
         return [whole]
     parts = [judge_passage(part, cited, others, settings=settings, also=also) for part in passage.parts]
     copy = whole.status in _WHOLE_IF_MATCHED and (not whole.diff or _frame_matches(whole, passage))
-    if copy and (
-        whole.status is not QuoteStatus.ALTERED or _marks_are_the_sources(parts, [cited, *also, *others])
-    ):
+    if not copy:
+        return parts
+    if whole.status is not QuoteStatus.ALTERED or _marks_are_the_sources(parts, [cited, *also, *others]):
         return [whole]
-    return parts
+    # The marks are the poster's: so are the words around them, copied ones included.
+    return [_as_commentary(p) if not p.explicit and p.flagged else p for p in parts]
+
+
+def _as_commentary(report: QuoteReport) -> QuoteReport:
+    """The poster's words around a quotation of theirs: reported, never judged as a copy."""
+    return replace(
+        report, status=QuoteStatus.NOT_FOUND, flagged=False, source=None, diff=(), reasons=(), found_in=None
+    )
 
 
 _QUOTE_MARKS = frozenset("\"“”„‟«»‹›「」『』‘’‚'")

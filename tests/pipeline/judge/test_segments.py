@@ -105,3 +105,16 @@ def test_marks_at_any_occurrence_and_unfound_quotations_keep_the_copy_whole() ->
         paragraph(inserted, "Coloured Big Box Festival"), cited, [], settings=AlignSettings()
     )
     assert [(r.status.value, r.text) for r in reports] == [("altered", inserted)]
+
+
+def test_words_around_the_posters_own_marks_are_commentary_even_when_copied() -> None:
+    """Quotation marks the source lacks make the words around them the poster's: a copied stretch
+    with the poster's addition in them is reported as commentary, unflagged."""
+    text = "We have “never seen waves like these” in thirty years, the harbour master said on Friday at noon."
+    quote = "never seen waves like these"
+    rest = "in thirty years, the harbour master said on Friday at noon."
+    reports = judge_block(paragraph(text, quote, rest), PLAIN, [], settings=AlignSettings())
+    assert [(r.text, r.status.value, r.flagged) for r in reports] == [
+        (quote, "verbatim", False),
+        (rest, "not_found", False),
+    ]
