@@ -36,6 +36,7 @@ _WINDOW = 600  # edges are looked for this far in: each look is bounded, so read
 _LOOKS = 3  # at most this many pieces cut from each edge
 _WORD_RE = re.compile(r"\w+")
 _AFTER_MARKER = frozenset('.,;:!?"”’»)')
+_QUOTE_CHARS = frozenset('"“”„«»‹›「」『』')
 _CLOSING_MARKS = frozenset('"”’»')
 
 
@@ -72,6 +73,8 @@ def _dash_tail(text: str, start: int, end: int) -> int:
     lo = max(start, end - 120)
     for m in reversed(list(_DASH_RE.finditer(text, lo, end))):
         before = text[start : m.start()].rstrip()
+        if any(ch in _QUOTE_CHARS for ch in text[m.end() : end]):
+            continue  # a closing mark after the dash: the dash is inside the quotation
         tail = _tail_words(text[m.end() : end])
         if not before or not 0 < len(tail) <= _TAIL_WORDS:
             continue
@@ -86,6 +89,8 @@ def _paren_tail(text: str, start: int, end: int) -> int:
     if m is None:
         return end
     before = text[start : m.start()].rstrip()
+    if any(ch in _QUOTE_CHARS for ch in m.group(1)):
+        return end
     tail = _tail_words(m.group(1))
     if _ends_sentence(before) and 0 < len(tail) <= _TAIL_WORDS and _names(tail):
         return start + len(before)

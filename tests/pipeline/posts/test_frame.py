@@ -9,6 +9,7 @@ from service.pipeline.posts.frame import frame_edges, marker_segments
 
 URL = "https://a.example/story"
 FIGURE_TAIL = "It includes a single game as of today — Destiny 2"
+IN_QUOTE = '"It is a place where the two other candidates in the race — Sens."'
 LONG_TAIL = "The harbour reopened. — and the ferries ran again at full speed"
 
 
@@ -35,6 +36,7 @@ def _kept(text: str, *, marks: tuple[int, ...] = ()) -> str:
         ("The split was 50/50", "The split was 50/50"),
         ("Comes with a cable and card — Bgr", "Comes with a cable and card"),
         (FIGURE_TAIL, FIGURE_TAIL),
+        (IN_QUOTE, IN_QUOTE),
         ("It includes a single game. — Destiny 2", "It includes a single game."),
         ('"The harbour reopened." (via BBC News)', '"The harbour reopened."'),
         ("The harbour reopened. [Reuters]", "The harbour reopened."),
