@@ -229,6 +229,9 @@ class Passage:
     alt_cited_url: str | None = None
     """The URL the passage would stand under if the post's URLs stood on the other side of their
     passages (above rather than below, or the reverse); None when its link is its own."""
+    also_cited: tuple[str, ...] = ()
+    """Further URLs the passage cites together with ``cited_url`` (several URLs on one line, a
+    reference list): a passage found in any of them is faithful, and its report names which."""
     line_fragments: bool = False
     """Each line may quote on its own (the lines of a ``>`` quotation): lines that are not
     consecutive in the source are fragments picked apart, as if an ellipsis stood between them."""
@@ -641,7 +644,8 @@ class QuoteReport:
     diff: tuple[DiffPart, ...] = ()
     reasons: tuple[Reason, ...] = ()
     found_in: str | None = None
-    """For a misattributed passage: the cited URL whose page holds it."""
+    """For a misattributed passage: the cited URL whose page holds it; for a passage citing several
+    pages at once: the one it was found in."""
 
     def to_dict(self) -> dict[str, Any]:
         return {

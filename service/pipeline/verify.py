@@ -104,8 +104,9 @@ async def verify_post(post: Post, *, deps: Deps, until: float | None = None) -> 
     with deps.indexes.holding(t.text for s in sources for t in (*s.live, *s.at_post)):
         for passage in choose_attachment(post.passages, by_url, settings=deps.settings.align):
             cited = by_url.get(passage.cited_url) if passage.cited_url else None
-            others = [s for s in sources if s is not cited]
-            for quote in judge_block(passage, cited, others, settings=deps.settings.align):
+            also = [by_url[u] for u in passage.also_cited if u in by_url]
+            others = [s for s in sources if s is not cited and all(s is not a for a in also)]
+            for quote in judge_block(passage, cited, others, settings=deps.settings.align, also=also):
                 quotes.append(quote)
                 _emit(deps, EventKind.QUOTE_JUDGED, post, index=len(quotes) - 1, status=quote.status.value,
                       flagged=quote.flagged, quote=quote)  # fmt: skip

@@ -126,12 +126,223 @@ def build() -> list[dict[str, object]]:
     return posts
 
 
+# ---------------------------------------------------------------- citations and frames (points 2, 3)
+
+_MY6SENSE = "https://my6sense.com/2018/07/02/native-ad-platform-my6sense-names-mobile-marketing-pioneer-ivan-braiker-chief-strategy-officer/"
+_MY6SENSE_TEXT = (
+    "my6sense’s Cross-Network Exchange offers out-of-the-box scalability by interconnecting media groups "
+    "and third party demand and supply providers with an open programmatic RTB exchange. For more "
+    "information, please visit www.my6sense.com."
+)
+_ASCOM = (
+    "https://www.ascom.com/news-and-events/Ascom-business-news/Ascom-announces-a-strategic-distribution-"
+    "partnership-with-GE-Healthcare-in-Europe-for-intensive-care-units.html"
+)
+_ASCOM_TEXT = (
+    "For more information on the Digistat Patient Watch solution, as well as on Ascom’s innovative clinical "
+    "care solutions, please visit: www.ascom.com"
+)
+_CHANGED = _MY6SENSE_TEXT.replace("an open", "a closed")
+_NUMBER = re.compile(r"(?<![\w.,])(\d{1,3})(?![\w.,]\d)")
+_PRONOUNS = ("He", "She", "They", "It")
+
+
+def _pages() -> list[tuple[str, str, list[str]]]:
+    """(url, posted_at, sentences) of every devset page cited alone, with quotable sentences."""
+    pages: dict[str, tuple[str, list[str]]] = {}
+    for line in DEVSET.read_text(encoding="utf-8").splitlines():
+        post = json.loads(line)
+        if len(post["cites"]) != 1:
+            continue
+        url = post["cites"][0]
+        _, sentences = pages.setdefault(url, (post["posted_at"], []))
+        for p in post["passages"]:
+            if p["kind"] == "verbatim":
+                sentences += [
+                    s for s in _sentences(p["text"]) if not re.search(r"[\"“”«»\[\]]|https?:|www\.", s)
+                ]
+    return [(url, at, list(dict.fromkeys(ss))) for url, (at, ss) in pages.items() if len(set(ss)) >= 2]
+
+
+def _changed_number(sentence: str) -> str | None:
+    m = _NUMBER.search(sentence)
+    if m is None:
+        return None
+    return sentence[: m.start()] + str(int(m.group(1)) + 3) + sentence[m.end() :]
+
+
+def _host(url: str) -> str:
+    host = url.split("/")[2]
+    return host if host.startswith("www.") else "www." + host
+
+
+def _site(url: str) -> str:
+    return _host(url)[4:].split(".")[0].title()
+
+
+def _compose(
+    n: str,
+    posted_at: str,
+    cites: list[str],
+    pieces: list[str | tuple[str, str, dict[str, object]]],
+    fmt: str = "text",
+) -> dict[str, object]:
+    """pieces: paragraphs, each plain text or (as written, the passage's text in it, the passage)."""
+    body, passages = "", []
+    for piece in pieces:
+        if isinstance(piece, tuple):
+            written, inner, passage = piece
+            start = len(body) + written.index(inner)
+            passages.append({**passage, "span": [start, start + len(inner)]})
+            piece = written
+        body += ("\n\n" if body else "") + piece
+    return {"id": n, "text": body, "format": fmt, "posted_at": posted_at, "style": "citations",
+            "cites": cites, "passages": passages}  # fmt: skip
+
+
+def _item(
+    written: str, inner: str, label: str, kind: str, explicit: bool = True
+) -> tuple[str, str, dict[str, object]]:
+    return (written, inner, {"text": inner, "label": label, "kind": kind, "explicit": explicit})
+
+
+def _domain_posts(pages: list[tuple[str, str, list[str]]]) -> list[dict[str, object]]:
+    """A site named inside the copied words: part of the quotation, never its citation."""
+    posts = [
+        _compose("cit-d00", "2021-03-04T10:00:00Z", [_MY6SENSE], [
+            _item(_MY6SENSE_TEXT, _MY6SENSE_TEXT, "ok", "domain_in_text", explicit=False), _MY6SENSE]),
+        _compose("cit-d01", "2021-03-04T10:00:00Z", [_ASCOM], [
+            _item(f"“{_ASCOM_TEXT}”", _ASCOM_TEXT, "ok", "domain_in_text"), _ASCOM]),
+        _compose("cit-d02", "2021-03-04T10:00:00Z", [_MY6SENSE], [
+            _item(f"“{_CHANGED}”", _CHANGED, "altered", "domain_in_text"), _MY6SENSE]),
+    ]  # fmt: skip
+    for i, (url, at, sentences) in enumerate(pages):
+        changed = next((c for s in sentences if (c := _changed_number(s)) is not None), None)
+        if changed is None:
+            continue
+        text = f"{changed.rstrip('.')}; {_host(url)}."
+        explicit = i % 2 == 0
+        written = f"“{text}”" if explicit else text
+        item = _item(written, text, "altered", "domain_in_text", explicit)
+        posts.append(_compose(f"cit-d{i + 3:02d}", at, [url], [item, url]))
+    return posts
+
+
+def _link_text_posts(pages: list[tuple[str, str, list[str]]]) -> list[dict[str, object]]:
+    """A Markdown link whose text is a domain: a link to its target, not a source of its own."""
+    posts = []
+    for i, (url, at, sentences) in enumerate(pages):
+        s = sentences[0]
+        changed = _changed_number(s) if i % 3 == 2 else None
+        text, label = (changed, "altered") if changed else (s, "ok")
+        link = f"[{_host(url)}]({url})"
+        pieces: list[str | tuple[str, str, dict[str, object]]] = (
+            [_item(f"> {text}", text, label, "domain_link_text"), f"— {link}"]
+            if i % 2 else [f"From {link}:", _item(f"> {text}", text, label, "domain_link_text")]
+        )  # fmt: skip
+        posts.append(_compose(f"cit-l{i:02d}", at, [url], pieces, fmt="markdown"))
+    return posts
+
+
+def _pairs(pages: list[tuple[str, str, list[str]]]) -> list[tuple[tuple[str, str, list[str]], ...]]:
+    return [(pages[i], pages[(i + 1) % len(pages)]) for i in range(len(pages))]
+
+
+def _lead_in_posts(pages: list[tuple[str, str, list[str]]]) -> list[dict[str, object]]:
+    """Lead-in sentences carry their link to the quotation that follows (a long one, then a short one)."""
+    leads = (
+        ("The [{site}]({url}) wrote this today:", "And [{site}]({url}) says:", "markdown"),
+        ("Here is what the {site} story at {url} says:", "Then {url} says:", "text"),
+        ("According to this report in the {site}, {url} :", "Also {url}:", "text"),
+    )
+    posts = []
+    for i, ((a, at, sa), (b, _, sb)) in enumerate(_pairs(pages)):
+        long, short, fmt = leads[i % len(leads)]
+        quote = "> {}" if fmt == "markdown" else "“{}”"
+        pieces: list[str | tuple[str, str, dict[str, object]]] = []
+        for lead, url, s in ((long, a, sa[0]), (short, b, sb[1])):
+            pieces += [lead.format(site=_host(url)[4:].split(".")[0].title(), url=url),
+                       _item(quote.format(s), s, "ok", "lead_in")]  # fmt: skip
+        posts.append(_compose(f"cit-i{i:02d}", at, [a, b], pieces, fmt=fmt))
+    return posts
+
+
+def _multi_url_posts(pages: list[tuple[str, str, list[str]]]) -> list[dict[str, object]]:
+    """Several URLs on one line cite all of them: a passage found in any is faithful."""
+    posts = []
+    for i, ((a, at, sa), (b, _, sb)) in enumerate(_pairs(pages)):
+        changed = _changed_number(sb[0]) if i % 3 == 1 else None
+        pieces: list[str | tuple[str, str, dict[str, object]]] = [
+            _item(f"“{sa[0]}”", sa[0], "ok", "multi_url"),
+            _item(f"“{changed}”", changed, "altered", "multi_url") if changed
+            else _item(f"“{sb[0]}”", sb[0], "ok", "multi_url"),
+            (f"Sources: {a}, {b}", f"{a} {b}", f"Sources:\n- {a}\n- {b}")[i % 3],
+        ]  # fmt: skip
+        posts.append(_compose(f"cit-m{i:02d}", at, [a, b], pieces))
+    return posts
+
+
+def _reference_posts(pages: list[tuple[str, str, list[str]]]) -> list[dict[str, object]]:
+    """``[n]`` markers in the text cite the reference list's entry n; the wrong entry is misattributed."""
+    posts = []
+    for i, ((a, at, sa), (b, _, sb)) in enumerate(_pairs(pages)):
+        wrong = i % 4 == 3
+        first = sa[0].rstrip(".")
+        second = sb[0].rstrip(".")
+        para = f"{first} [1]. {second} [{1 if wrong else 2}]."
+        pieces: list[str | tuple[str, str, dict[str, object]]] = [
+            "Two things worth reading this week.",
+            _item(para, first, "ok", "reference_list", explicit=False),
+            f"[1] {a}\n[2] {b}" if i % 2 else f"[1] {_site(a)}, “Read this”, {a}\n[2] {_site(b)}, {b}",
+        ]
+        post = _compose(f"cit-r{i:02d}", at, [a, b], pieces)
+        start = post["text"].index(second)  # type: ignore[attr-defined]
+        label = "misattributed" if wrong else "ok"
+        post["passages"].append({"text": second, "label": label, "kind": "reference_list", "explicit": False,  # type: ignore[attr-defined]
+                                 "span": [start, start + len(second)]})  # fmt: skip
+        posts.append(post)
+    return posts
+
+
+def _frame_posts(pages: list[tuple[str, str, list[str]]]) -> list[dict[str, object]]:
+    """The poster's words around a quotation: comments, pronoun lead-ins, counters, attribution tails."""
+    posts = []
+    for i, (url, at, sentences) in enumerate(pages):
+        s, t = sentences[0], sentences[1]
+        words = s.split(" ")
+        inner = " ".join(words[2:]).rstrip(".")
+        frame_quote = f"{_PRONOUNS[i % 4]} {words[1]} “{inner}”."
+        changed = _changed_number(t)
+        tail_text, tail_label = (changed, "altered") if changed and i % 2 else (t, "ok")
+        pieces: list[str | tuple[str, str, dict[str, object]]] = [
+            _item(f"Wow. “{s}” {url}", s, "ok", "frame_comment"),
+            _item(frame_quote, inner, "ok", "frame_comment"),
+            _item(f"1/ “{t}”", t, "ok", "thread_counter"),
+            _item(f"2/5 {s}", s, "ok", "thread_counter", explicit=False),
+            _item(f"“{tail_text}” — {_host(url)[4:].split('.')[0].upper()}", tail_text, tail_label,
+                  "attribution_tail"),
+            _item(f"“{s.rstrip('.')},” the report said.", s.rstrip("."), "ok", "attribution_tail"),
+            _item(f">{t} — {_site(url)}", t, "ok", "attribution_tail"),
+        ]  # fmt: skip
+        posts.append(_compose(f"cit-f{i:02d}", at, [url], [*pieces, url]))
+    return posts
+
+
+def build_citations() -> list[dict[str, object]]:
+    """Posts for the citation and frame classes of issue 10 (points 2 and 3)."""
+    pages = _pages()
+    return [
+        *_domain_posts(pages), *_link_text_posts(pages), *_lead_in_posts(pages), *_multi_url_posts(pages),
+        *_reference_posts(pages), *_frame_posts(pages),
+    ]  # fmt: skip
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "tests" / "data" / "classes", help="output folder")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    posts = build()
+    posts = build() + build_citations()
     with (args.out / "posts.jsonl").open("w", encoding="utf-8") as f:
         for post in posts:
             f.write(json.dumps(post, ensure_ascii=False) + "\n")

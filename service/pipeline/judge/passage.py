@@ -106,8 +106,23 @@ def _quote(
         source=source,
         diff=alignment.diff if status is not QuoteStatus.NOT_FOUND else (),
         reasons=alignment.reasons if status in _WITH_REASONS else (),
-        found_in=found_in if status is QuoteStatus.MISATTRIBUTED else None,
+        found_in=found_in if status is not QuoteStatus.NOT_FOUND else None,
     )
+
+
+def _best_of(
+    passage: Passage, sources: Sequence[ReadSource], *, settings: AlignSettings, past: bool = False
+) -> tuple[Match, str | None]:
+    """The best match over several sources' texts (current, or at-post with ``past``), and its URL;
+    the first source wins ties."""
+    best, where = _NO, None
+    for source in sources:
+        found = best_match(passage, source.at_post if past else source.current, settings=settings)
+        if match_rank(found) > match_rank(best):
+            best, where = found, source.report.url
+        if _faithful(best):
+            break
+    return best, where
 
 
 def judge_passage(
@@ -116,21 +131,46 @@ def judge_passage(
     others: Sequence[ReadSource],
     *,
     settings: AlignSettings,
+    also: Sequence[ReadSource] = (),
 ) -> QuoteReport:
-    """One passage's verdict; ``cited`` is None when the post gives the passage no link."""
+    """One passage's verdict; ``cited`` is None when the post gives the passage no link, ``also``
+    the further pages it cites with it (found in any of them is faithful; ``found_in`` says which)."""
     if cited is None:
         return _judge_unattached(passage, others, settings=settings)
-    if not cited.readable:
+    group = [cited, *also]
+    several = len(group) > 1
+    readable = [s for s in group if s.readable]
+    if not readable:
         # Its own page was never read: found elsewhere (a syndicated copy, say) proves nothing
         # against the link it stands under.
         return _quote(passage, QuoteStatus.UNVERIFIABLE, _NO, settings=settings)
-    own = best_match(passage, cited.current, settings=settings)
+    own, own_url = _best_of(passage, readable, settings=settings)
     if _faithful(own):
-        return _quote(passage, own.alignment.status, own, settings=settings)
-    if cited.live and cited.at_post:
-        then = best_match(passage, cited.at_post, settings=settings)
-        if _faithful(then):
-            return _quote(passage, QuoteStatus.SOURCE_CHANGED, then, settings=settings)
+        return _quote(
+            passage, own.alignment.status, own, settings=settings, found_in=own_url if several else None
+        )
+    edited = [s for s in readable if s.live and s.at_post]
+    then, then_url = _best_of(passage, edited, settings=settings, past=True)
+    if _faithful(then):
+        found_in = then_url if several else None
+        return _quote(passage, QuoteStatus.SOURCE_CHANGED, then, settings=settings, found_in=found_in)
+    if len(readable) < len(group):
+        return _quote(passage, QuoteStatus.UNVERIFIABLE, _NO, settings=settings)
+    return _judge_not_under_link(
+        passage, own, own_url if several else None, readable, others, settings=settings
+    )
+
+
+def _judge_not_under_link(
+    passage: Passage,
+    own: Match,
+    own_url: str | None,
+    cited: Sequence[ReadSource],
+    others: Sequence[ReadSource],
+    *,
+    settings: AlignSettings,
+) -> QuoteReport:
+    """Not found faithfully under its links: elsewhere among the post's pages, changed, or not at all."""
     elsewhere, where = max(
         ((best_match(passage, other.current, settings=settings), other.report.url) for other in others),
         key=lambda found: match_rank(found[0]),
@@ -141,8 +181,8 @@ def judge_passage(
     ):
         return _quote(passage, QuoteStatus.MISATTRIBUTED, elsewhere, settings=settings, found_in=where)
     if own.alignment.status is QuoteStatus.ALTERED:
-        return _quote(passage, QuoteStatus.ALTERED, own, settings=settings)
-    if cited.partial:
+        return _quote(passage, QuoteStatus.ALTERED, own, settings=settings, found_in=own_url)
+    if any(s.partial for s in cited):
         return _quote(passage, QuoteStatus.UNVERIFIABLE, _NO, settings=settings)
     return _quote(passage, QuoteStatus.NOT_FOUND, own, settings=settings)
 

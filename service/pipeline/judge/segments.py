@@ -50,6 +50,7 @@ def judge_block(
     *,
     settings: AlignSettings,
     split: bool = True,
+    also: Sequence[ReadSource] = (),
 ) -> list[QuoteReport]:
     """A passage, or a paragraph with inline quotations: the whole when it is a copy, else its parts.
 
@@ -57,26 +58,96 @@ def judge_block(
     different places: a copied line then the poster's own, a headline then a paragraph. It is
     cut at a line break that starts something new when the pieces say so (see ``_good_split``).
     """
-    whole = _judge_whole(passage, cited, others, settings=settings)
+    whole = _judge_whole(passage, cited, others, settings=settings, also=also)
     if all(q.status in FAITHFUL_STATUSES for q in whole) or passage.explicit or not split:
         return whole
     wrapped = _looks_wrapped(passage.text)
     for head, tail in _line_splits(passage):
-        pair = [judge_block(p, cited, others, settings=settings, split=False) for p in (head, tail)]
+        pair = [
+            judge_block(p, cited, others, settings=settings, split=False, also=also) for p in (head, tail)
+        ]
         if _good_split(pair, wrapped=wrapped):
             return pair[0] + pair[1]
     return whole
 
 
 def _judge_whole(
-    passage: Passage, cited: ReadSource | None, others: Sequence[ReadSource], *, settings: AlignSettings
+    passage: Passage,
+    cited: ReadSource | None,
+    others: Sequence[ReadSource],
+    *,
+    settings: AlignSettings,
+    also: Sequence[ReadSource],
 ) -> list[QuoteReport]:
-    whole = judge_passage(passage, cited, others, settings=settings)
+    """The paragraph as one copy, or its quotations (and commentary) one by one.
+
+    A changed copy stands whole only when its quotation marks are the source's too: a news
+    paragraph quotes someone, and the source has the same marks around the same words. Marks the
+    source lacks are the poster's, and the words around them the poster's frame (``He faces "…"``,
+    ``"…," the report said``): only the quotation is judged.
+    """
+    whole = judge_passage(passage, cited, others, settings=settings, also=also)
     if not passage.parts or whole.status in FAITHFUL_STATUSES:
         return [whole]
-    if whole.status in _WHOLE_IF_MATCHED and (not whole.diff or _frame_matches(whole, passage)):
+    parts = [judge_passage(part, cited, others, settings=settings, also=also) for part in passage.parts]
+    copy = whole.status in _WHOLE_IF_MATCHED and (not whole.diff or _frame_matches(whole, passage))
+    if not copy:
+        return parts
+    if whole.status is not QuoteStatus.ALTERED or _marks_are_the_sources(parts, [cited, *also, *others]):
         return [whole]
-    return [judge_passage(part, cited, others, settings=settings) for part in passage.parts]
+    # The marks are the poster's: so are the words around them, copied ones included.
+    return [_as_commentary(p) if not p.explicit and p.flagged else p for p in parts]
+
+
+def _as_commentary(report: QuoteReport) -> QuoteReport:
+    """The poster's words around a quotation of theirs: reported, never judged as a copy."""
+    return replace(
+        report, status=QuoteStatus.NOT_FOUND, flagged=False, source=None, diff=(), reasons=(), found_in=None
+    )
+
+
+_QUOTE_MARKS = frozenset("\"“”„‟«»‹›「」『』‘’‚'")
+_MAX_OCCURRENCES = 20
+_EDGE = " \t\n\u00a0,.;:!?…"
+
+
+def _marks_are_the_sources(parts: Sequence[QuoteReport], sources: Sequence[ReadSource | None]) -> bool:
+    """Whether the paragraph's quotation marks may be the source's: some explicit part was found
+    with quotation marks around it in its page (at any of its occurrences), or some explicit part
+    was not found on its own at all (then the changed whole is the better report)."""
+    texts: dict[str, list[str]] = {}
+    for source in sources:
+        for t in source.current if source is not None else ():
+            texts.setdefault(t.url, []).append(t.text)
+    for part in parts:
+        if not part.explicit:
+            continue
+        found = part.source
+        if found is None:
+            return True
+        if _marked(found.exact, found.prefix, found.suffix) or any(
+            _marked_somewhere(found.exact, text) for text in texts.get(found.url, ())
+        ):
+            return True
+    return False
+
+
+def _marked(exact: str, prefix: str, suffix: str) -> bool:
+    before = prefix.rstrip(_EDGE)[-1:] or " "
+    after = suffix.lstrip(_EDGE)[:1] or " "
+    return bool({before, after, exact[:1], exact[-1:]} & _QUOTE_MARKS)
+
+
+def _marked_somewhere(exact: str, text: str) -> bool:
+    """Whether ``exact`` stands between quotation marks at one of its first occurrences in ``text``."""
+    at = text.find(exact) if exact else -1
+    for _ in range(_MAX_OCCURRENCES):
+        if at < 0:
+            return False
+        if _marked(exact, text[max(0, at - 8) : at], text[at + len(exact) : at + len(exact) + 8]):
+            return True
+        at = text.find(exact, at + 1)
+    return False
 
 
 def _copied(side: list[QuoteReport]) -> bool:

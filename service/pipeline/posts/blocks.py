@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 
+from service.pipeline.posts.citing import is_reference_entry
 from service.pipeline.posts.quotes import QuoteScanner
 from service.pipeline.urls import extract_urls
 
@@ -36,6 +37,7 @@ class Line:
     end: int
     para: int
     url: str | None = None
+    urls: tuple[str, ...] = ()  # every URL of a URL line, ``url`` first ("Sources: <a>, <b>")
     attribution: bool = False
     introduces: bool = False  # a URL line ending in ':' ("From <url>:") heads what follows
     closes: bool = False  # a dash-led URL line ("— <url>") signs what precedes
@@ -47,7 +49,7 @@ class Block:
 
     kind: BlockKind
     lines: list[Line]
-    attrib_url: str | None = None
+    attrib_urls: tuple[str, ...] = ()
     extra: list[Line] = field(default_factory=list)
 
     @property
@@ -85,6 +87,9 @@ _ATTRIBUTION_WORDS = frozenset(
     {"source", "sources", "via", "from", "credit", "h", "t", "cf", "see", "link", "quelle", "read", "more"}
     | {"here"}
 )
+_URL_LINE_WORDS = 3  # words besides URLs and attribution words on a line that only cites
+MAX_URLS_ON_A_LINE = 10  # cited together by the passages under the line; more is a link dump
+MAX_LEAD_IN_WORDS = 16  # "The [BBC](url) wrote this today:": a lead-in carries its link to what follows
 _POST_WORD_RE = re.compile(r"\w+(?:['’.-]\w+)*")
 
 
@@ -111,11 +116,14 @@ def _is_dropped(content: str) -> bool:
     )
 
 
-def _url_line(text: str, start: int, end: int, marks: Sequence[tuple[int, str]], st: _State) -> str | None:
-    """The first URL on a line holding little but URLs, link labels and attribution words."""
+def _url_line(
+    text: str, start: int, end: int, marks: Sequence[tuple[int, str]], st: _State
+) -> tuple[tuple[str, ...], int]:
+    """The URLs on a line, and how many words it holds besides URLs, link labels and attribution
+    words (a URL line holds at most 3; a lead-in ending in ':' a few more)."""
     first = bisect_left(st.mark_pos, start)
     if first >= len(marks) or marks[first][0] >= end:
-        return None
+        return (), 0
     content = text[start:end]
     # Link texts on this line blanked out: only the spans that overlap it are visited.
     i = max(0, bisect_left(st.link_ends, start + 1))
@@ -128,7 +136,9 @@ def _url_line(text: str, start: int, end: int, marks: Sequence[tuple[int, str]],
         i += 1
     kept = "".join([*pieces, text[at:end]]) if pieces else content
     rest = [w.lower() for w in _POST_WORD_RE.findall(_without_urls(kept))]
-    return marks[first][1] if len([w for w in rest if w not in _ATTRIBUTION_WORDS]) <= 3 else None
+    last = bisect_left(st.mark_pos, end, lo=first)
+    urls = tuple(dict.fromkeys(url for _, url in marks[first:last]))[:MAX_URLS_ON_A_LINE]
+    return urls, len([w for w in rest if w not in _ATTRIBUTION_WORDS])
 
 
 def _without_urls(text: str) -> str:
@@ -173,11 +183,14 @@ def _classify(text: str, start: int, end: int, marks: Sequence[tuple[int, str]],
         return Line(BlockKind.DROP, start, end, st.para)
     if st.in_fence or (reply and not content.strip()):
         return Line(BlockKind.DROP, start, end, st.para)
-    url = _url_line(text, start, end, marks, st)
-    if url is not None:
+    urls, prose = _url_line(text, start, end, marks, st)
+    lead_in = content.endswith(":") and prose <= MAX_LEAD_IN_WORDS
+    if urls and (prose <= _URL_LINE_WORDS or lead_in or is_reference_entry(content)):
         attribution = bool(_ATTRIBUTION_RE.match(content.lstrip()))
         closes = content.lstrip().startswith(("—", "–", "--", "~"))
-        return Line(BlockKind.URL, start, end, st.para, url, attribution, content.endswith(":"), closes)
+        return Line(
+            BlockKind.URL, start, end, st.para, urls[0], urls, attribution, content.endswith(":"), closes
+        )
     if content.strip() in ("--", "-- "):
         st.after_signature = True
     if quoted:
@@ -272,7 +285,7 @@ def build_blocks(lines: Sequence[Line], text: str, *, greentext: bool) -> list[B
             signs = not line.introduces and (gap == 0 or (line.closes and gap <= 2))
             near = last_closed is not None and signs
             if near and last_closed is not None and last_closed.kind is BlockKind.QUOTE:
-                last_closed.attrib_url = last_closed.attrib_url or line.url
+                last_closed.attrib_urls = last_closed.attrib_urls or line.urls
                 last_closed.extra.append(line)
             last_closed = None
         elif line.kind in (BlockKind.TEXT, BlockKind.QUOTE, BlockKind.HEADING):
@@ -293,4 +306,4 @@ def _trim_quote(block: Block) -> Block:
         first += 1
     while last - first > 1 and lines[last - 1].start == lines[last - 1].end:
         last -= 1
-    return Block(block.kind, lines[first:last], block.attrib_url, block.extra)
+    return Block(block.kind, lines[first:last], block.attrib_urls, block.extra)

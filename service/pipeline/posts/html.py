@@ -68,6 +68,11 @@ class View:
                 hi = mid
         return lo
 
+    def in_attribute(self, raw_start: int, raw: str) -> bool:
+        """For HTML, whether a URL is an ``href``/``cite`` value rather than visible text."""
+        before = raw[max(0, raw_start - 16) : raw_start]
+        return self.starts is not None and bool(_HREF_CONTEXT_RE.search(before))
+
     def keeps_url(self, raw_start: int, raw: str) -> bool:
         """For HTML, a citation is an href/cite value or a URL in visible text, not an img src."""
         if self.starts is None:

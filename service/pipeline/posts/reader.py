@@ -4,7 +4,9 @@ Pure, no I/O. The post is read as lines (plain text and Markdown as written; HTM
 rendering that maps each character back to the raw markup, see ``html.py``). Lines become
 blocks (``blocks.py``; quotation marks in ``quotes.py``); blocks become passages: explicit ones
 (quotation marks, blockquotes, greentext) and unmarked paragraphs, which the verifier later judges
-copied or the poster's own. Attachment rules are in ``_attach``.
+copied or the poster's own. Which URLs cite is read in ``citing.py`` (link texts and sites named by
+copied words are none; reference lists and markers), the poster's frame at a paragraph's edges is
+cut in ``frame.py``, and the attachment rules are in ``attach.py``.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from datetime import datetime
 
 from service.pipeline.errors import InputError, InvalidURL, UnsupportedURL
 from service.pipeline.models import Citation, InputFormat, Passage, Post
+from service.pipeline.posts.attach import MAX_CITED_TOGETHER, Placed, Urls, attach, citing_lines, references
 from service.pipeline.posts.blocks import (
     Block,
     BlockKind,
@@ -25,6 +28,8 @@ from service.pipeline.posts.blocks import (
     classify_lines,
     words,
 )
+from service.pipeline.posts.citing import RefMarker, cited_urls, find_markers, strip_markers
+from service.pipeline.posts.frame import frame_edges, marker_segments
 from service.pipeline.posts.html import View, html_view, text_view
 from service.pipeline.posts.markdown import render_markdown
 from service.pipeline.posts.quotes import find_quotes
@@ -73,7 +78,7 @@ class _Draft:
     explicit: bool
     block_start: int
     block_end: int
-    own_url: str | None  # a cite attribute, an attribution line or an inline link in its block
+    own: Urls  # a cite attribute, an attribution line, inline links or reference markers
     parts: tuple[_Draft, ...] = ()  # a paragraph's inline quotations and commentary
     line_fragments: bool = False  # the lines of a ">" quotation: each may quote on its own
 
@@ -95,8 +100,12 @@ def parse_post(
     resolved = detect_format(text) if fmt is InputFormat.AUTO else fmt
     view = html_view(text) if resolved is InputFormat.HTML else text_view(text)
     found = [f for f in extract_urls(text, every=True) if view.keeps_url(f.span[0], text)]
-    citations = _citations(found)
-    marks = [(view.view_pos(f.span[0]), f.url) for f in found]
+    kept = cited_urls(
+        found, view.text, [view.view_pos(f.span[0]) for f in found], links=view.links,
+        html=resolved is InputFormat.HTML, in_attribute=[view.in_attribute(f.span[0], text) for f in found],
+    )  # fmt: skip
+    citations = _citations([f for f, _ in kept])
+    marks = [(pos, f.url) for f, pos in kept]
     lines = classify_lines(
         view.text,
         marks,
@@ -105,33 +114,36 @@ def parse_post(
         links=view.links,
     )
     blocks = build_blocks(lines, view.text, greentext=resolved is InputFormat.TEXT)
-    markdown = resolved is InputFormat.MARKDOWN
-    where = _Marks(marks, view.cites)
-    drafts = [d for block in blocks for d in _block_passages(view, block, where, markdown=markdown)]
-    url_lines = [
-        _UrlLine(ln.start, ln.url, ln.introduces, ln.closes)
-        for ln in lines
-        if ln.kind is BlockKind.URL and ln.url
-    ]
-    default, other = _attach(drafts, url_lines, citations)
+    refs = references(lines, view.text)
+    ctx = _Context(view, _Marks(marks, view.cites), refs, markdown=resolved is InputFormat.MARKDOWN)
+    drafts = [d for block in blocks for d in _block_passages(ctx, block)]
+    url_lines = citing_lines(lines)
+    default, other = attach(
+        [Placed(d.start, d.block_start, d.block_end, d.own) for d in drafts],
+        url_lines,
+        tuple(c.url for c in citations),
+        everywhere=tuple(dict.fromkeys(refs.values()))[:MAX_CITED_TOGETHER] if ctx.used_refs else (),
+    )
     as_cited = _AsCited(citations)
     passages = tuple(
-        _passage(view, d, as_cited(url), as_cited(alt) if alt != url else None)
-        for d, url, alt in zip(drafts, default, other, strict=True)
+        _passage(view, d, urls, alt, as_cited) for d, urls, alt in zip(drafts, default, other, strict=True)
     )
     return Post(
         text=text, format=resolved, passages=passages, citations=citations, id=id, posted_at=posted_at
     )
 
 
-def _passage(view: View, draft: _Draft, url: str | None, alt: str | None) -> Passage:
+def _passage(view: View, draft: _Draft, urls: Urls, alt: Urls, as_cited: _AsCited) -> Passage:
+    group = tuple(dict.fromkeys(u for u in map(as_cited, urls) if u is not None))
+    other = as_cited(alt[0]) if alt and len(group) == 1 and len(alt) == 1 and alt != urls else None
     return Passage(
         text=draft.text,
         span=view.raw_span(draft.start, draft.end),
         explicit=draft.explicit,
-        cited_url=url,
-        parts=tuple(_passage(view, part, url, alt) for part in draft.parts),
-        alt_cited_url=alt,
+        cited_url=group[0] if group else None,
+        parts=tuple(_passage(view, part, urls, alt, as_cited) for part in draft.parts),
+        alt_cited_url=other,
+        also_cited=group[1:],
         line_fragments=draft.line_fragments,
     )
 
@@ -180,10 +192,10 @@ class _Marks:
         self.cites = sorted(cites)
         self.cite_starts = [a for a, _, _ in self.cites]
 
-    def first_between(self, start: int, end: int) -> str | None:
-        """The first URL mark in ``[start, end]``."""
-        i = bisect_left(self.mark_pos, start)
-        return self.marks[i][1] if i < len(self.marks) and self.marks[i][0] <= end else None
+    def between(self, start: int, end: int) -> Urls:
+        """The URL marks in ``[start, end]``, each once, in order."""
+        i, j = bisect_left(self.mark_pos, start), bisect_right(self.mark_pos, end)
+        return tuple(dict.fromkeys(url for _, url in self.marks[i:j]))[:MAX_CITED_TOGETHER]
 
     def cite_at(self, pos: int) -> str | None:
         """The ``cite`` of the blockquote holding view position ``pos``."""
@@ -198,53 +210,87 @@ def _render(text: str, *, markdown: bool) -> str:
     return render_markdown(text) if markdown else text
 
 
-def _block_passages(view: View, block: Block, where: _Marks, *, markdown: bool) -> list[_Draft]:
-    """The passages of one block: a blockquote, or a paragraph with its inline quotations."""
-    source = view.text
-    inline = where.first_between(block.start, block.end)
-    cite = where.cite_at(block.start)
-    own = cite or block.attrib_url or inline
+class _Context:
+    """What reading a block needs of the whole post; notes whether any reference marker was used."""
 
-    def draft(text: str, start: int, end: int, explicit: bool) -> _Draft:
-        return _Draft(text, start, end, explicit, block.start, block.end, own)
+    def __init__(self, view: View, where: _Marks, refs: dict[int, str], *, markdown: bool) -> None:
+        self.view, self.where, self.refs, self.markdown = view, where, refs, markdown
+        self.used_refs = False
 
+    def render(self, text: str) -> str:
+        text = _render(text, markdown=self.markdown)
+        return strip_markers(text, self.refs) if self.refs else text
+
+    def cited_by(self, numbers: Sequence[int]) -> Urls:
+        self.used_refs = self.used_refs or bool(numbers)
+        return tuple(dict.fromkeys(self.refs[n] for n in numbers))
+
+
+def _block_passages(ctx: _Context, block: Block) -> list[_Draft]:
+    """The passages of one block: a blockquote, or a paragraph with its inline quotations, cut
+    at its reference markers when it has any."""
+    source = ctx.view.text
+    cite = ctx.where.cite_at(block.start)
+    own = (cite,) if cite else block.attrib_urls or ctx.where.between(block.start, block.end)
     last: Line = block.lines[-1]
+    markers = find_markers(source, block.start, last.end, ctx.refs) if ctx.refs else []
     if block.kind is BlockKind.QUOTE:
         # A blank ">" line is a paragraph break inside the quotation: each paragraph is its own
         # passage, since quoting two paragraphs with others left out between them is no splice.
+        own = ctx.cited_by([n for m in markers for n in m.numbers]) or own
         drafts = []
         for group in _paragraphs(block.lines, source):
-            body = "\n".join(_render(source[ln.start : ln.end], markdown=markdown) for ln in group)
-            if words(body) >= MIN_QUOTE_WORDS:
-                drafts.append(replace(draft(body, group[0].start, group[-1].end, True), line_fragments=True))
+            a, b = frame_edges(
+                source, group[0].start, group[-1].end, marks=ctx.where.mark_pos, markers=markers
+            )
+            kept = [(max(ln.start, a), min(ln.end, b)) for ln in group if max(ln.start, a) < min(ln.end, b)]
+            body = "\n".join(ctx.render(source[x:y]) for x, y in kept)
+            if kept and words(body) >= MIN_QUOTE_WORDS:
+                drafts.append(
+                    _Draft(
+                        body, kept[0][0], kept[-1][1], True, block.start, block.end, own, line_fragments=True
+                    )
+                )
         return drafts
-    raw = source[block.start : last.end]
-    quotes = [(qs, qe) for qs, qe in find_quotes(raw) if words(raw[qs:qe]) >= MIN_QUOTE_WORDS]
-    drafts = [
-        draft(_render(raw[qs:qe], markdown=markdown), block.start + qs, block.start + qe, True)
-        for qs, qe in (_inside_spaces(raw, qs, qe) for qs, qe in quotes)
+    return [
+        d
+        for a, b, numbers in marker_segments(source, block.start, last.end, markers)
+        for d in _text_passages(ctx, block, (a, b), ctx.cited_by(numbers) or own, markers)
     ]
+
+
+def _text_passages(
+    ctx: _Context, block: Block, span: tuple[int, int], own: Urls, markers: Sequence[RefMarker]
+) -> list[_Draft]:
+    """A paragraph (or a piece of one) without its frame's edges, with its inline quotations."""
+    a, b = frame_edges(ctx.view.text, *span, marks=ctx.where.mark_pos, markers=markers)
+    raw = ctx.view.text[a:b]
+
+    def draft(start: int, end: int, explicit: bool) -> _Draft:
+        text = ctx.render(raw[start:end])
+        return _Draft(text, a + start, a + end, explicit, block.start, block.end, own)
+
+    quotes = [(qs, qe) for qs, qe in find_quotes(raw) if words(raw[qs:qe]) >= MIN_QUOTE_WORDS]
+    drafts = [draft(qs, qe, True) for qs, qe in (_inside_spaces(raw, qs, qe) for qs, qe in quotes)]
     if not quotes:
-        if words(raw) >= MIN_PASSAGE_WORDS:
-            drafts.append(draft(_render(raw, markdown=markdown), block.start, last.end, False))
-        return drafts
+        return [draft(0, len(raw), False)] if words(raw) >= MIN_PASSAGE_WORDS else []
     # Around inline quotes, the commentary is one passage only if there is enough of it: its
     # longest stretch between the quotes (the marks themselves left out).
     cuts = [0, *(edge for qs, qe in quotes for edge in (qs - 1, qe + 1)), len(raw)]
-    pieces = [_strip_piece(raw, a, b) for a, b in zip(cuts[::2], cuts[1::2], strict=True)]
-    frame = sum(words(raw[a:b]) for a, b in pieces)
+    pieces = [_strip_piece(raw, x, y) for x, y in zip(cuts[::2], cuts[1::2], strict=True)]
+    frame = sum(words(raw[x:y]) for x, y in pieces)
     if frame >= MIN_COMMENTARY_WORDS:
-        a, b = max(pieces, key=lambda p: words(raw[p[0] : p[1]]))
-        if words(raw[a:b]) >= MIN_PASSAGE_WORDS:
-            text = _render(raw[a:b], markdown=markdown)
-            drafts.append(draft(text, block.start + a, block.start + b, False))
+        x, y = max(pieces, key=lambda p: words(raw[p[0] : p[1]]))
+        edges = frame_edges(ctx.view.text, a + x, a + y, marks=ctx.where.mark_pos, markers=markers)
+        x, y = edges[0] - a, edges[1] - a
+        if words(raw[x:y]) >= MIN_PASSAGE_WORDS:
+            drafts.append(draft(x, y, False))
     drafts.sort(key=lambda d: d.start)
     if frame == 0:
         return drafts
     # A news paragraph quotes people too: the whole paragraph may be a copy whose quotation marks
     # are the article's. The verifier decides between the whole and its parts.
-    whole = draft(_render(raw, markdown=markdown), block.start, last.end, False)
-    return [replace(whole, parts=tuple(drafts))]
+    return [replace(draft(0, len(raw), False), parts=tuple(drafts))]
 
 
 def _paragraphs(lines: Sequence[Line], source: str) -> list[list[Line]]:
@@ -274,58 +320,3 @@ def _strip_piece(text: str, start: int, end: int) -> tuple[int, int]:
     while end > start and (text[end - 1].isspace() or text[end - 1] in ",;:(—–-"):
         end -= 1
     return start, end
-
-
-@dataclass(frozen=True, slots=True)
-class _UrlLine:
-    pos: int
-    url: str
-    introduces: bool
-    closes: bool
-
-
-def _attach(
-    drafts: Sequence[_Draft], url_lines: Sequence[_UrlLine], citations: Sequence[Citation]
-) -> tuple[list[str | None], list[str | None]]:
-    """Each passage's URL: its own, the post's only one, or its URL line by the post's convention.
-
-    URLs stand below their passages (the seed's style) when more passages precede the first URL
-    line than follow the last one (a lead or tail comment is outvoted); on a tie, when the first
-    passage comes before the first URL line. Otherwise URLs stand above what they introduce.
-    The second list is the attachment under the other convention, for the verifier to weigh.
-    """
-    if not citations:
-        none: list[str | None] = [None] * len(drafts)
-        return none, none
-    if len(citations) == 1:
-        only: list[str | None] = [citations[0].url] * len(drafts)
-        return only, only
-    if not url_lines or not drafts:
-        own: list[str | None] = [d.own_url for d in drafts]
-        return own, own
-    leading = sum(d.start < url_lines[0].pos for d in drafts)
-    trailing = sum(d.block_start > url_lines[-1].pos for d in drafts)
-    below = leading > trailing if leading != trailing else drafts[0].start < url_lines[0].pos
-    positions = [u.pos for u in url_lines]
-    return (
-        [d.own_url or _between(d, url_lines, positions, below=below) for d in drafts],
-        [d.own_url or _between(d, url_lines, positions, below=not below) for d in drafts],
-    )
-
-
-def _between(d: _Draft, url_lines: Sequence[_UrlLine], positions: Sequence[int], *, below: bool) -> str:
-    """The URL line a passage belongs to among the two around it (``positions``: theirs, sorted).
-
-    "From <url>:" heads what follows and "— <url>" signs what precedes, whatever the post's
-    convention; otherwise the convention decides.
-    """
-    before_end = bisect_left(positions, d.block_start)  # url_lines[:before_end] stand before
-    after_start = bisect_left(positions, d.block_end)  # url_lines[after_start:] stand after
-    if before_end == 0 or after_start == len(url_lines):
-        return url_lines[before_end - 1 if before_end else min(after_start, len(url_lines) - 1)].url
-    before, after = url_lines[before_end - 1], url_lines[after_start]
-    if before.introduces and not after.closes:
-        return before.url
-    if after.closes and not before.introduces:
-        return after.url
-    return after.url if below else before.url

@@ -64,6 +64,47 @@ def test_a_misleading_elision_under_its_link_is_altered() -> None:
     assert [d.source for d in report.diff if d.op is DiffOp.DELETE] == ["not"]
 
 
+C = "https://c.example/"
+TEXT_C = "The library will close for renovation in March and reopen in the autumn, the mayor said."
+
+
+def test_a_passage_citing_several_pages_is_faithful_in_any_and_names_it() -> None:
+    """Cited together (a line of several URLs, a reference list): found in the second page is
+    verbatim, and found_in says which page; changed in one of them is altered there."""
+    a, b, c = source(A, TEXT_A), source(B, TEXT_B), source(C, TEXT_C)
+    both = Passage(TEXT_B, (0, len(TEXT_B)), True, A, also_cited=(B,))
+    report = judge_passage(both, a, [c], settings=SETTINGS, also=[b])
+    assert (report.status, report.flagged, report.found_in) == (QuoteStatus.VERBATIM, False, B)
+    first = judge_passage(
+        Passage(TEXT_A, (0, 5), True, A, also_cited=(B,)), a, [c], settings=SETTINGS, also=[b]
+    )
+    assert (first.status, first.found_in) == (QuoteStatus.VERBATIM, A)
+    changed = TEXT_B.replace("Tuesday", "Friday")
+    altered = judge_passage(
+        Passage(changed, (0, 5), True, A, also_cited=(B,)), a, [c], settings=SETTINGS, also=[b]
+    )
+    assert (altered.status, altered.flagged, altered.found_in) == (QuoteStatus.ALTERED, True, B)
+
+
+def test_several_cited_pages_misattribution_and_unread_pages() -> None:
+    """Found only in a page the post cites elsewhere: misattributed, naming it. One of the cited
+    pages unread and the passage not in the others: unverifiable, never misattributed."""
+    a, b, c = source(A, TEXT_A), source(B, TEXT_B), source(C, TEXT_C)
+    elsewhere = judge_passage(
+        Passage(TEXT_C, (0, 5), True, A, also_cited=(B,)), a, [c], settings=SETTINGS, also=[b]
+    )
+    assert (elsewhere.status, elsewhere.found_in) == (QuoteStatus.MISATTRIBUTED, C)
+    dead = source(B, None)
+    unread = judge_passage(
+        Passage(TEXT_C, (0, 5), True, A, also_cited=(B,)), a, [c], settings=SETTINGS, also=[dead]
+    )
+    assert (unread.status, unread.flagged) == (QuoteStatus.UNVERIFIABLE, False)
+    found = judge_passage(
+        Passage(TEXT_A, (0, 5), True, A, also_cited=(B,)), a, [c], settings=SETTINGS, also=[dead]
+    )
+    assert (found.status, found.found_in) == (QuoteStatus.VERBATIM, A)
+
+
 PARAGRAPH = (
     "Residents living near the site complained about the noise and the dust that the works have caused "
     "for almost three years now. The council will publish a full report on the project's finances before "

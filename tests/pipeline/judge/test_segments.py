@@ -55,3 +55,66 @@ def test_line_splits_keep_exact_spans_and_wrapping_is_recognised() -> None:
     wrapped = "\n".join(["x" * 68] * 3 + ["end"])
     assert _looks_wrapped(wrapped)
     assert not _looks_wrapped("A headline\nA paragraph that goes on")
+
+
+UNQUOTED = CITED.live[0].text.replace("“", "").replace("”", "")
+PLAIN = ReadSource(A, SourceReport(url=A, final_url=A, status=SourceStatus.OK),
+                   live=(SourceText(A, TextKind.MAIN, UNQUOTED, new_index_cache()),))  # fmt: skip
+
+
+def test_the_posters_frame_around_marks_the_source_lacks_is_not_judged() -> None:
+    """``The master said "…"`` where the source has no quotation marks: the marks and the words
+    around them are the poster's, so only the quotation is reported (verbatim, its own span)."""
+    text = "He admitted “never seen waves like these in thirty years” on Friday."
+    quote = "never seen waves like these in thirty years"
+    reports = judge_block(paragraph(text, quote), PLAIN, [], settings=AlignSettings())
+    assert [(r.status.value, r.text, r.post_span) for r in reports] == [
+        ("verbatim", quote, (text.index(quote), text.index(quote) + len(quote)))
+    ]
+    changed = text.replace("thirty", "forty")
+    reports = judge_block(
+        paragraph(changed, quote.replace("thirty", "forty")), PLAIN, [], settings=AlignSettings()
+    )
+    assert [(r.status.value, r.flagged) for r in reports] == [("altered", True)]
+
+
+def test_a_copied_paragraph_with_the_sources_marks_stands_whole() -> None:
+    """The same frame around marks the source has: a copy of a news paragraph, judged whole."""
+    text = "“We have never seen waves like these in thirty years,” the harbour master admitted on Friday."
+    quote = "We have never seen waves like these in thirty years,"
+    assert [r.text for r in judge_block(paragraph(text, quote), CITED, [], settings=AlignSettings())] == [
+        text
+    ]
+    assert [r.text for r in judge_block(paragraph(text, quote), PLAIN, [], settings=AlignSettings())] == [
+        quote
+    ]
+
+
+def test_marks_at_any_occurrence_and_unfound_quotations_keep_the_copy_whole() -> None:
+    """The quoted words may first occur unmarked in the page (a headline): marks around any
+    occurrence make the paragraph a copy. A quotation not found on its own (words put inside the
+    marks) leaves the changed copy to be reported whole."""
+    page = "Coloured Box Festival opens. The opening of the ‘Coloured Box Festival’ was held at the park."
+    cited = ReadSource(A, SourceReport(url=A, final_url=A, status=SourceStatus.OK),
+                       live=(SourceText(A, TextKind.MAIN, page, new_index_cache()),))  # fmt: skip
+    text = "The opening of the ‘Coloured Box Festival’ was held at the harbour."
+    reports = judge_block(paragraph(text, "Coloured Box Festival"), cited, [], settings=AlignSettings())
+    assert [(r.status.value, r.text) for r in reports] == [("altered", text)]
+    inserted = "The opening of the ‘Coloured Big Box Festival’ was held at the park."
+    reports = judge_block(
+        paragraph(inserted, "Coloured Big Box Festival"), cited, [], settings=AlignSettings()
+    )
+    assert [(r.status.value, r.text) for r in reports] == [("altered", inserted)]
+
+
+def test_words_around_the_posters_own_marks_are_commentary_even_when_copied() -> None:
+    """Quotation marks the source lacks make the words around them the poster's: a copied stretch
+    with the poster's addition in them is reported as commentary, unflagged."""
+    text = "We have “never seen waves like these” in thirty years, the harbour master said on Friday at noon."
+    quote = "never seen waves like these"
+    rest = "in thirty years, the harbour master said on Friday at noon."
+    reports = judge_block(paragraph(text, quote, rest), PLAIN, [], settings=AlignSettings())
+    assert [(r.text, r.status.value, r.flagged) for r in reports] == [
+        (quote, "verbatim", False),
+        (rest, "not_found", False),
+    ]

@@ -18,6 +18,8 @@ SEED_SHARED = Path(__file__).parents[3].parent / "shared" / "seed" / "post.txt"
 TOI = "https://www.timesofisrael.com/in-call-netanyahu-flogs-putin-over-gaza-war-stance-and-blossoming-iran-ties/"
 KREMLIN = "http://en.kremlin.ru/events/president/news/72947"
 A = "https://a.example.com/story"
+SENT = "The council approved the budget on Tuesday night."
+MAXIMUM = "a maximum of 10 years in prison if convicted"
 B = "https://b.example.org/report"
 
 
@@ -450,6 +452,192 @@ def test_blockquote_paragraphs_are_separate_passages() -> None:
     assert {p.cited_url for p in post.passages} == {"https://a.example/x"}
 
 
+# ------------------------------------------------------------------ citations as a reader reads them
+
+
+def test_a_site_named_inside_copied_words_is_part_of_the_passage() -> None:
+    """``…; www.usef.org.`` inside running text or inside quotation marks is copied text: no
+    citation of its own, and the passage keeps it and stands under the post's link."""
+    text = f"Riders must register by March 1 with the federation; www.usef.org.\n\n{A}"
+    post = parse_post(text)
+    assert [c.url for c in post.citations] == [A]
+    (p,) = post.leaves
+    assert (p.text, p.cited_url) == ("Riders must register by March 1 with the federation; www.usef.org.", A)
+    quoted = parse_post(f'"For the rules see https://usef.org/rules/2020 before entering."\n\n{A}')
+    assert [c.url for c in quoted.citations] == [A]
+    assert quoted.leaves[0].text == "For the rules see https://usef.org/rules/2020 before entering."
+
+
+def test_a_site_on_a_line_of_its_own_or_with_a_path_still_cites() -> None:
+    """A home page on a citing line (``Source: www.bbc.com``), or a URL with a path after copied
+    words, is a citation as before."""
+    assert [c.url for c in parse_post("Source: www.bbc.com").citations] == ["www.bbc.com"]
+    post = parse_post(f"The council approved the budget on Tuesday night {A}")
+    assert [c.url for c in post.citations] == [A]
+    assert post.leaves[0].text == "The council approved the budget on Tuesday night"
+
+
+@pytest.mark.parametrize(
+    ("text", "fmt"),
+    [
+        (f"> The council approved the budget on Tuesday.\n\n[www.bbc.com]({A})", InputFormat.MARKDOWN),
+        (f'<blockquote>{SENT}</blockquote><p><a href="{A}">www.bbc.com</a></p>', InputFormat.HTML),
+    ],
+)  # fmt: skip
+def test_link_text_that_is_a_domain_is_no_source(text: str, fmt: InputFormat) -> None:
+    """``[www.bbc.com](url)``, ``<a href=url>www.bbc.com</a>``: one citation, the link's target."""
+    post = parse_post(text, fmt)
+    assert [c.url for c in post.citations] == [A]
+    assert [p.cited_url for p in post.leaves] == [A]
+
+
+@pytest.mark.parametrize(
+    "lead",
+    [
+        "The [BBC]({url}) wrote this today:",
+        "Here is what the BBC story at {url} says:",
+        "According to {url} :",
+    ],
+)
+def test_lead_in_lines_carry_their_link_to_the_quotation_that_follows(lead: str) -> None:
+    """A lead-in ending in ':' with a link heads what follows, even when a short one comes later;
+    it is no passage itself."""
+    text = (
+        f"{lead.format(url=A)}\n\n> The council approved the budget on Tuesday night.\n\n"
+        f"And [CNN]({B}) said:\n\n> The mayor vetoed the whole bill today."
+    )
+    post = parse_post(text, InputFormat.MARKDOWN)
+    assert [(p.text, p.cited_url) for p in post.leaves] == [
+        ("The council approved the budget on Tuesday night.", A),
+        ("The mayor vetoed the whole bill today.", B),
+    ]
+
+
+@pytest.mark.parametrize("line", [f"Sources: {A}, {B}", f"{A} {B}", f"Sources: [A]({A}), [B]({B})"])
+def test_several_urls_on_one_line_are_cited_together(line: str) -> None:
+    """Every passage under a line of several URLs cites all of them, the first one first."""
+    text = (
+        f'"The council approved the budget on Tuesday night."\n\n"The mayor vetoed the whole bill."\n\n{line}'
+    )
+    post = parse_post(text)
+    assert [(p.cited_url, p.also_cited, p.alt_cited_url) for p in post.leaves] == [(A, (B,), None)] * 2
+
+
+def test_reference_markers_cite_their_entries_and_cut_the_paragraph() -> None:
+    """``… [1]. … [2].`` with ``[1] url`` ``[2] url`` at the end: each sentence a passage under its
+    own reference, the marker left out of its text and span; unmarked passages cite every entry."""
+    text = (
+        "Worth reading, both of these pieces.\n\n"
+        "The council approved the budget on Tuesday night [1]. The mayor vetoed the whole bill today [2].\n\n"
+        f"[1] {A}\n[2]: {B}"
+    )
+    post = parse_post(text)
+    assert [(p.text, p.cited_url, p.also_cited) for p in post.leaves] == [
+        ("Worth reading, both of these pieces.", A, (B,)),
+        ("The council approved the budget on Tuesday night", A, ()),
+        ("The mayor vetoed the whole bill today", B, ()),
+    ]
+    assert all(text[p.span[0] : p.span[1]] == p.text for p in post.leaves)
+
+
+def test_reference_markers_after_and_inside_quotations() -> None:
+    """``"…" [2]`` and ``"… [1]."``: the quotation cites that entry; the marker is not quoted."""
+    text = f'"{SENT}" [2]\n\n"The mayor vetoed the bill [1]."\n\n1. {A}\n2. {B}'
+    post = parse_post(text)
+    assert [(p.text, p.explicit, p.cited_url) for p in post.leaves] == [
+        ("The council approved the budget on Tuesday night.", True, B),
+        ("The mayor vetoed the bill.", True, A),
+    ]
+
+
+def test_brackets_that_match_no_reference_stay_text() -> None:
+    """Without a reference list, ``[1]`` is the passage's own text."""
+    post = parse_post(f"The council approved the budget [1] on Tuesday night.\n\n{A}")
+    assert post.leaves[0].text == "The council approved the budget [1] on Tuesday night."
+
+
+# ------------------------------------------------------------------ the poster's frame
+
+
+@pytest.mark.parametrize(
+    ("text", "quote"),
+    [
+        (f'Wow. "{SENT}" {A}', SENT),
+        (f'He faces "{MAXIMUM}".', MAXIMUM),
+        (f'"{SENT[:-1]}," the report said.', f"{SENT[:-1]},"),
+    ],
+)  # fmt: skip
+def test_a_quotation_in_the_posters_sentence_is_a_part_of_its_own(text: str, quote: str) -> None:
+    """The paragraph is offered whole (a news paragraph may be a copy) with the quotation as a
+    part whose span covers only the quotation; a URL at the edge is in neither."""
+    (whole,) = parse_post(f"{text}\n\n{A}").passages
+    assert "http" not in whole.text
+    (part,) = [p for p in whole.parts if p.explicit]
+    assert (part.text, part.cited_url) == (quote, A)
+    assert text[part.span[0] : part.span[1]] == quote
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        (f'1/ "{SENT}"', SENT),
+        (f"2/5 {SENT}", SENT),
+        (f"(3/4) {SENT}", SENT),
+        (f"{SENT} 4/", SENT),
+        (f'"{SENT}" — BBC', SENT),
+        (f"{SENT} — [Reuters](https://r.example/x)", SENT),
+        ("Take C.A.R.E. - comwrap auf der DMEXCO 2018", "Take C.A.R.E. - comwrap auf der DMEXCO 2018"),
+    ],
+)  # fmt: skip
+def test_counters_and_attribution_tails_are_not_the_passage(text: str, kept: str) -> None:
+    """Thread counters and dash-led attribution tails after a sentence are cut from the passage;
+    a dash after an abbreviation's point is the text's own."""
+    post = parse_post(f"{text}\n\n{A}")
+    assert [(p.text, text[p.span[0] : p.span[1]]) for p in post.leaves] == [(kept, kept)]
+
+
+def test_runs_of_markers_cite_every_entry_they_name() -> None:
+    """``night[1][2]`` and ``[1, 2]`` cite both entries; a Markdown reference link is no marker."""
+    text = f"The council approved the budget on Tuesday night[1][2].\n\n[1] {A}\n[2] {B}"
+    (p,) = parse_post(text).leaves
+    assert (p.text, p.cited_url, p.also_cited) == (
+        "The council approved the budget on Tuesday night",
+        A,
+        (B,),
+    )
+    (q,) = parse_post(f"The mayor vetoed the whole bill today [1, 2].\n\n[1] {A}\n[2] {B}").leaves
+    assert (q.cited_url, q.also_cited) == (A, (B,))
+    md = parse_post(
+        f"As [the Times][1] put it, the council approved the budget.\n\n[1]: {A}", InputFormat.MARKDOWN
+    )
+    assert md.leaves[0].text == "As the Times put it, the council approved the budget."
+
+
+def test_a_list_of_urls_is_cited_together_and_a_dump_is_capped() -> None:
+    """``Sources:`` then one URL a line (one paragraph) cites them all; at most ten together."""
+    text = f'"The council approved the budget on Tuesday night."\n\nSources:\n- {A}\n- {B}'
+    assert [(p.cited_url, p.also_cited) for p in parse_post(text).leaves] == [(A, (B,))]
+    dump = "\n".join(f"https://e{i}.example/x" for i in range(30))
+    (p,) = parse_post(f'"The council approved the budget on Tuesday night."\n\n{dump}').leaves
+    assert len(p.also_cited) == 9
+
+
+def test_a_reference_entry_with_a_title_still_cites() -> None:
+    """``[1] BBC News, 'Budget approved', https://…`` is a reference entry, however long its title."""
+    title = "'Council approves the budget after a long night'"
+    text = f"{SENT[:-1]} [1].\n\n[1] BBC News, {title}, {B}\n\nSee {A}"
+    post = parse_post(text)
+    assert [(p.text, p.cited_url) for p in post.leaves] == [(SENT[:-1], B)]
+
+
+def test_a_blockquote_loses_its_tail_and_a_list_number_is_no_text() -> None:
+    """``> “…” — The Republic`` is the quotation alone; ``1. <sentence>`` is the sentence."""
+    (quote,) = parse_post(f"> “{SENT}” — The Republic\n\n{A}", InputFormat.MARKDOWN).leaves
+    assert quote.text == f"“{SENT}”"
+    (item,) = parse_post(f"1. {SENT}\n\n{A}", InputFormat.TEXT).leaves
+    assert item.text == SENT
+
+
 def test_the_lines_of_a_greater_than_quotation_may_quote_on_their_own() -> None:
     """A ">" quotation's passage says its lines are fragments; a quotation in marks does not."""
     post = parse_post(
@@ -459,3 +647,17 @@ def test_the_lines_of_a_greater_than_quotation_may_quote_on_their_own() -> None:
         "https://a.example/y\n"
     )
     assert [p.line_fragments for p in post.passages] == [True, False]
+
+
+def test_markers_point_into_an_unnumbered_list_at_the_end() -> None:
+    """Without numbered entries, ``[n]`` is the n-th URL listed after the post's last words (an
+    HTML ``<ol>`` of links)."""
+    raw = (
+        f"<p>{SENT[:-1]} [1]. The mayor vetoed the whole bill today [2].</p>"
+        f'<ol><li><a href="{A}">{A}</a></li><li><a href="{B}">BBC</a></li></ol>'
+    )
+    post = parse_post(raw, InputFormat.HTML)
+    assert [(p.text, p.cited_url) for p in post.leaves] == [
+        (SENT[:-1], A),
+        ("The mayor vetoed the whole bill today", B),
+    ]
