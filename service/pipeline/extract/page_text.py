@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import codecs
 import re
+from collections.abc import Mapping
 
 import charset_normalizer
 from lxml import etree, html
@@ -298,16 +299,22 @@ def _blocks(root: html.HtmlElement) -> list[str]:
     return out
 
 
-def meta_content(root: html.HtmlElement, *names: str) -> str | None:
-    """The first non-empty ``content`` of ``<meta name|property|itemprop=…>`` among ``names``."""
-    wanted = {n.lower() for n in names}
+def meta_map(root: html.HtmlElement) -> dict[str, str]:
+    """Every ``<meta name|property|itemprop=…>`` key (lower case) with its first non-empty
+    ``content``: read in one walk, for every ``meta_content`` of the page."""
     found: dict[str, str] = {}
     for el in root.iter("meta"):
         key = (el.get("property") or el.get("name") or el.get("itemprop") or "").strip().lower()
         content = (el.get("content") or "").strip()
-        if key in wanted and content and key not in found:
+        if content and key not in found:
             found[key] = content
-    return next((found[n.lower()] for n in names if n.lower() in found), None)
+    return found
+
+
+def meta_content(metas: Mapping[str, str], *names: str) -> str | None:
+    """The first non-empty ``content`` of ``<meta name|property|itemprop=…>`` among ``names``,
+    looked up in the page's ``meta_map``."""
+    return next((metas[n.lower()] for n in names if n.lower() in metas), None)
 
 
 def title_of(root: html.HtmlElement) -> str | None:
@@ -317,12 +324,15 @@ def title_of(root: html.HtmlElement) -> str | None:
     return text or None
 
 
-def page_text(root: html.HtmlElement) -> str:
-    """Title, description metas, then every visible text block of the body, one per line."""
+def page_text(root: html.HtmlElement, metas: Mapping[str, str] | None = None) -> str:
+    """Title, description metas, then every visible text block of the body, one per line.
+
+    ``metas``: the page's ``meta_map``, when the caller has it already."""
+    metas = meta_map(root) if metas is None else metas
     title = title_of(root)
     head = [title] if title else []
     for name in ("og:title", "description", "og:description", "twitter:description"):
-        value = meta_content(root, name)
+        value = meta_content(metas, name)
         if value:
             head.append(_SPACES.sub(" ", value).strip())
     lines = list(dict.fromkeys(head))

@@ -98,11 +98,12 @@ def _read_page(body: bytes, url: str | None, content_type: str | None, max_html_
     root, _data = _pagetext.parse_html(text, max_html_bytes)
     if root is None:
         return _PageReading("", "", None, None, None, None, None, None)
-    canonical, og_url, base = _pagemeta.link_hrefs(root)
-    title, author = _pagemeta.title(root), _pagemeta.author(root)
+    metas = _pagetext.meta_map(root)
+    canonical, og_url, base = _pagemeta.link_hrefs(root, metas)
+    title, author = _pagemeta.title(root, metas), _pagemeta.author(root, metas)
     signals = read_signals(root, title)
-    text = _pagetext.page_text(root)
-    published = _pagemeta.published_date(root) or _pagemeta.guessed_date(root)
+    text = _pagetext.page_text(root, metas)
+    published = _pagemeta.published_date(root, metas) or _pagemeta.guessed_date(root)
     doc = _trafilatura(root, url)
     main_text = (doc.text or "") if doc is not None else ""
     return _PageReading(main_text, text, title, author, published, canonical, og_url, base, signals)
