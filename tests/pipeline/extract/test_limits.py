@@ -46,9 +46,9 @@ async def test_a_worker_over_its_cpu_time_is_ended_and_the_page_is_an_extraction
 
 _PER_PAGE_PROBE = """
 import time
-from service.pipeline.extract.pool import _read_limited
+from service.pipeline.extract.reading import read_limited
 for _ in range(4):
-    _read_limited(b"<p>words here</p>", "http://e.com/", None, 1 << 20, 1.0)
+    read_limited(b"<p>words here</p>", "http://e.com/", None, 1 << 20, 1.0)
     started = time.process_time()
     while time.process_time() - started < 0.6:  # 0.6 s of CPU per page, 2.4 s in all
         pass
