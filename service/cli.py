@@ -624,6 +624,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if _extracts_here(args.command, settings):
             from service.pipeline.extract.launcher import start_early
 
+            # The fork server is a ``python -c``, so the working directory would lead its
+            # sys.path: a ``service/`` (or ``trafilatura.py``) where the command is run would
+            # be imported in place of ours. No unsafe path: it imports what this process does.
+            os.environ.setdefault("PYTHONSAFEPATH", "1")
             start_early()  # the workers' imports (and logging's, below) go on side by side
         from service.logs import configure_logging
 
