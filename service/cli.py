@@ -640,15 +640,30 @@ def _one_line(message: str, limit: int = 300) -> str:
     return folded if len(folded) <= limit else folded[: limit - 1] + "…"
 
 
+def _extracts_here(command: str, settings: Settings) -> bool:
+    """Whether this command runs extraction workers in this process (a queued batch does not)."""
+    if command == "batch" and settings.redis_url:
+        return False
+    return command in ("verify", "batch", "worker", "serve") and settings.extract.workers > 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
-        from service.logs import configure_logging
-
-        configure_logging(level=args.log_level, json=getattr(args, "log_format", "console") == "json")
         settings = settings_from(args, os.environ)
         if not getattr(args, "check", False):  # a health check writes nothing
             _check_data_dir(settings)
+        if _extracts_here(args.command, settings):
+            from service.pipeline.extract.launcher import start_early
+
+            # The fork server is a ``python -c``, so the working directory would lead its
+            # sys.path: a ``service/`` (or ``trafilatura.py``) where the command is run would
+            # be imported in place of ours. No unsafe path: it imports what this process does.
+            os.environ.setdefault("PYTHONSAFEPATH", "1")
+            start_early()  # the workers' imports (and logging's, below) go on side by side
+        from service.logs import configure_logging
+
+        configure_logging(level=args.log_level, json=getattr(args, "log_format", "console") == "json")
         if args.command == "serve":
             return _serve(settings)
         if args.command == "keys":

@@ -191,6 +191,25 @@ def test_truncated_warc_is_not_evidence(tmp_path: Path) -> None:
     assert not [q for q in report["quotes"] if q["flagged"]]
 
 
+@pytest.mark.slow
+def test_extraction_workers_never_import_from_the_working_directory(tmp_path: Path) -> None:
+    """A ``trafilatura.py`` where the command is run is not what the extraction fork server
+    imports (a ``python -c``, whose sys.path would start with the working directory): the seed
+    post is read with the real one, and the decoy is never imported."""
+    decoy = "from pathlib import Path\nPath(__file__).with_name('imported').touch()\n"
+    (tmp_path / "trafilatura.py").write_text(decoy + "raise ImportError('decoy')\n")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONSAFEPATH"}
+    result = subprocess.run(
+        [sys.executable, "-m", "service", "verify", str(SEED / "post.txt"), "--replay",
+         str(SEED / "seed.warc.gz"), "--posted-at", "2023-12-10T14:23:38Z",
+         "--data-dir", str(tmp_path / "data")],
+        capture_output=True, text=True, cwd=tmp_path, timeout=120, check=False, env=env,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["verdict"] == "verified"
+    assert not (tmp_path / "imported").exists()
+
+
 def test_json_report_has_every_field_of_the_contract() -> None:
     """The seed's JSON report carries the contract's fields with the contract's types."""
     result = run("verify", str(SEED / "post.txt"), "--replay", str(SEED / "seed.warc.gz"),

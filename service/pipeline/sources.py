@@ -15,7 +15,7 @@ import structlog
 
 from service.pipeline.deps import Deps
 from service.pipeline.errors import ArchiveError, ExtractionError, FetchError, InvalidURL, UnsupportedURL
-from service.pipeline.extract.health import Health, assess, probe_answer, probe_url
+from service.pipeline.extract.health import Health, assess, assess_probe, probe_answer, probe_url
 from service.pipeline.fetch.guard import check_url
 from service.pipeline.models import (
     AtPostCapture,
@@ -147,7 +147,7 @@ async def _health(
     if origin is None:
         return health
     probe = await (early.answer if origin == early.origin else _probe(origin, deps))
-    return assess(fetched, extraction, probe=probe)
+    return assess_probe(fetched, extraction, probe)
 
 
 async def _keep(fetched: FetchResult, extraction: Extraction | None, deps: Deps) -> WarcEntry | None:

@@ -14,7 +14,6 @@ import re
 from dataclasses import dataclass
 from urllib.parse import unquote
 
-import surt
 from yarl import URL
 
 from service.pipeline.errors import InvalidURL, UnsupportedURL
@@ -288,6 +287,10 @@ def surt_key(url: str) -> str:
 
     Raises ``InvalidURL`` when ``surt`` cannot key the string.
     """
+    # Imported on first use: surt brings tldextract and requests, which only the evidence index
+    # needs; a one-page verify starts without them.
+    import surt
+
     try:
         key: str = surt.surt(url)
     except Exception as exc:  # surt raises whatever its parsing hits (ValueError, IndexError, …)

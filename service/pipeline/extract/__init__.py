@@ -8,13 +8,14 @@ from typing import TYPE_CHECKING
 from service.pipeline._facade import lazy_getattr
 
 if TYPE_CHECKING:
-    from service.pipeline.extract.health import Health, assess, probe_answer, probe_url
+    from service.pipeline.extract.health import Health, assess, assess_probe, probe_answer, probe_url
     from service.pipeline.extract.pool import ExtractorPool
 
 __all__ = [
     "ExtractorPool",
     "Health",
     "assess",
+    "assess_probe",
     "probe_answer",
     "probe_url",
 ]
@@ -23,6 +24,7 @@ _WHERE = {
     "ExtractorPool": "service.pipeline.extract.pool",
     "Health": "service.pipeline.extract.health",
     "assess": "service.pipeline.extract.health",
+    "assess_probe": "service.pipeline.extract.health",
     "probe_answer": "service.pipeline.extract.health",
     "probe_url": "service.pipeline.extract.health",
 }

@@ -30,7 +30,7 @@ from service.pipeline.models import (
 )
 from service.pipeline.urls import url_origin
 
-__all__ = ["Health", "assess", "probe_answer", "probe_url"]
+__all__ = ["Health", "assess", "assess_probe", "probe_answer", "probe_url"]
 
 _MAX_HTML = 2 * 1024 * 1024
 _SHORT_WORDS = 150  # a teaser or a challenge page; a real article is longer
@@ -119,9 +119,19 @@ class _ParsedAnswer:
     headings: tuple[str, ...]
     tokens: frozenset[str]
     not_free: bool
-    text: str
+    visible_text: str  # as extracted: ``text`` is its normalised form
     main_text: str | None  # None without an extraction
     canonical: str | None
+
+    @cached_property
+    def text(self) -> str:
+        """The visible text, normalised (``_norm``) once, when a rule first reads it."""
+        return _norm(self.visible_text)
+
+    @cached_property
+    def text_words(self) -> int:
+        """``_words(self.text)``, counted once for every rule that asks."""
+        return _words(self.text)
 
     @cached_property
     def markup(self) -> str:
@@ -188,8 +198,7 @@ def _read(fetched: FetchResult, extraction: Extraction | None) -> _ParsedAnswer:
     title = (extraction.title,) if extraction and extraction.title else ()
     text = extraction.page_text if extraction else ""
     canonical = extraction.canonical_url if extraction else None
-    words = _norm(text or main or "")
-    return _ParsedAnswer(fetched, _norm_all(title), frozenset(), False, words, main, canonical)
+    return _ParsedAnswer(fetched, _norm_all(title), frozenset(), False, text or main or "", main, canonical)
 
 
 def _page(fetched: FetchResult, extraction: Extraction, signals: PageSignals, text: str) -> _ParsedAnswer:
@@ -198,7 +207,7 @@ def _page(fetched: FetchResult, extraction: Extraction, signals: PageSignals, te
         headings=_norm_all(signals.headings),
         tokens=signals.class_tokens,
         not_free=signals.not_free,
-        text=_norm(text),
+        visible_text=text,
         main_text=extraction.main_text,
         canonical=extraction.canonical_url,
     )
@@ -237,7 +246,7 @@ def _challenge_page(p: _ParsedAnswer) -> Health | None:
     Akamai, Imperva, captchas). Evidence, on a short page only (a long page titled "Access denied"
     is a story): a title part that *is* a challenge title, challenge-only markup, or challenge
     text. Bot scripts and captcha widgets, which vendors inject into real pages, only back these up."""
-    if _words(p.text) >= _SHORT_WORDS:
+    if p.text_words >= _SHORT_WORDS:
         return None
     titles = [part.strip(" .!?…") for h in p.headings for part in _TITLE_SEP.split(h)]
     hits = [f"title: {t!r}" for t in titles if t.replace("-", " ") in _CHALLENGE_TITLES]
@@ -275,7 +284,7 @@ def _paywall_markers(p: _ParsedAnswer) -> Health | None:
     ``isAccessibleForFree: false`` (text < 400 words), or paywall classes/ids (``paywall``,
     ``piano``, ``tp-modal``, ``premium-content``...), Piano scripts, or "subscribe to continue
     reading"-style phrases (text < 150 words). A long article with a newsletter box stays ok."""
-    words = _words(p.main_text if p.main_text is not None else p.text)
+    words = _words(p.main_text) if p.main_text is not None else p.text_words
     hits = ["json-ld: isAccessibleForFree false"] if p.not_free and words < _TEASER_WORDS else []
     if words < _SHORT_WORDS:
         hits += sorted({f"class: {m}" for t in p.tokens for m in _PAYWALL_CLASSES if m in t})
@@ -427,3 +436,9 @@ def assess(
         if found is not None:
             return found
     return _OK
+
+
+def assess_probe(fetched: FetchResult, extraction: Extraction | None, probe: ProbeAnswer) -> Health:
+    """``assess(fetched, extraction, probe=probe)`` for a page that ``assess(fetched, extraction)``
+    found ok already: the probe's rule alone, the others not run again."""
+    return _same_as_random_path(_read(fetched, extraction), probe) or _OK

@@ -9,20 +9,24 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import date, datetime
 from typing import Any
 
 from htmldate import find_date
 from lxml import html
 
-from service.pipeline.extract.page_text import meta_content, title_of
+from service.pipeline.extract.page_text import meta_content, meta_map, title_of
 
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
-def link_hrefs(root: html.HtmlElement) -> tuple[str | None, str | None, str | None]:
-    """Raw ``(canonical, og:url, base)`` hrefs, unresolved: resolution depends on the page URL."""
+def link_hrefs(
+    root: html.HtmlElement, metas: Mapping[str, str] | None = None
+) -> tuple[str | None, str | None, str | None]:
+    """Raw ``(canonical, og:url, base)`` hrefs, unresolved: resolution depends on the page URL.
+
+    ``metas`` (here and below): the page's ``meta_map``, when the caller has it already."""
     canonical = base = None
     for el in root.iter("link"):
         rels = (el.get("rel") or "").lower().split()
@@ -35,7 +39,7 @@ def link_hrefs(root: html.HtmlElement) -> tuple[str | None, str | None, str | No
         if href:
             base = href
             break
-    return canonical, meta_content(root, "og:url"), base
+    return canonical, meta_content(meta_map(root) if metas is None else metas, "og:url"), base
 
 
 def iso_date(value: str) -> str | None:
@@ -80,10 +84,11 @@ def _jsonld(root: html.HtmlElement) -> Iterator[dict[str, Any]]:
         yield from _jsonld_objects(data)
 
 
-def published_date(root: html.HtmlElement) -> str | None:
+def published_date(root: html.HtmlElement, metas: Mapping[str, str] | None = None) -> str | None:
     """Publication time from ``article:published_time``, JSON-LD or microdata, with its time of day."""
     candidates: list[str] = []
-    meta = meta_content(root, "article:published_time", "datePublished", "og:published_time")
+    metas = meta_map(root) if metas is None else metas
+    meta = meta_content(metas, "article:published_time", "datePublished", "og:published_time")
     if meta:
         candidates.append(meta)
     candidates.extend(v for obj in _jsonld(root) if isinstance(v := obj.get("datePublished"), str))
@@ -102,14 +107,15 @@ def _names(value: Any) -> Iterator[str]:
             yield person["name"].strip()
 
 
-def author(root: html.HtmlElement) -> str | None:
+def author(root: html.HtmlElement, metas: Mapping[str, str] | None = None) -> str | None:
     """The byline from ``<meta name=author>``, ``article:author``, JSON-LD or ``itemprop=author``.
 
     Several authors are joined with "; " as trafilatura does. URLs (some sites put a profile
     link in ``article:author``) are not names.
     """
     names: list[str] = []
-    meta = meta_content(root, "author", "article:author", "byl", "dc.creator", "parsely-author")
+    metas = meta_map(root) if metas is None else metas
+    meta = meta_content(metas, "author", "article:author", "byl", "dc.creator", "parsely-author")
     if meta:
         names.append(meta.removeprefix("By ").removeprefix("by ").strip())
     if not names:
@@ -134,7 +140,7 @@ def guessed_date(root: html.HtmlElement) -> str | None:
     return iso_date(found) if isinstance(found, str) else None
 
 
-def title(root: html.HtmlElement) -> str | None:
+def title(root: html.HtmlElement, metas: Mapping[str, str] | None = None) -> str | None:
     """The headline: ``og:title`` or ``twitter:title`` (no site-name suffix), else ``<title>``."""
-    meta = meta_content(root, "og:title", "twitter:title", "headline")
+    meta = meta_content(meta_map(root) if metas is None else metas, "og:title", "twitter:title", "headline")
     return " ".join(meta.split()) if meta else title_of(root)

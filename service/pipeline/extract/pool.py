@@ -8,134 +8,39 @@ overruns its wall-clock limit: ``asyncio.wait_for`` alone only stops waiting, th
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import ctypes
-import encodings
 import hashlib
-import importlib
 import logging
-import math
 import multiprocessing
 import os
-import pkgutil
 import signal
-import sys
 import time
 from collections import OrderedDict
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING
 from urllib.parse import urljoin
 
 from service.pipeline.errors import ExtractionError, ExtractionTimeout, InvalidURL, UnsupportedURL
-from service.pipeline.extract import page_meta as _pagemeta
 from service.pipeline.extract import page_text as _pagetext
-from service.pipeline.extract.completeness import extraction_incomplete
-from service.pipeline.extract.signals import read_signals
-from service.pipeline.models import Extraction, PageSignals, SourceReason
+from service.pipeline.extract.launcher import worker_context
+from service.pipeline.extract.reading import (
+    DEFAULT_MAX_HTML,
+    PageReading,
+    init_worker,
+    noop,
+    read_limited,
+    read_page,
+    start_worker,
+)
+from service.pipeline.models import Extraction, SourceReason
 from service.pipeline.urls import normalize_url
 from service.settings import ExtractSettings
 
-if TYPE_CHECKING:
-    from lxml import html
-    from trafilatura.settings import Document
-
 __all__ = ["ExtractorPool", "extract_article"]
 
-_DEFAULT_MAX_HTML = ExtractSettings().max_html_bytes
 _REAP_TIMEOUT_S = 5.0
 _log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class _PageReading:
-    """What a page says regardless of the URL it was served under (the cacheable part)."""
-
-    main_text: str
-    page_text: str
-    title: str | None
-    author: str | None
-    published: str | None
-    canonical_href: str | None
-    og_url: str | None
-    base_href: str | None
-    signals: PageSignals | None = None
-    incomplete: bool = False
-
-
-def _limit_cpu(seconds: float) -> None:
-    """Let this worker spend at most ``seconds`` more CPU (RLIMIT_CPU; Linux sends SIGXCPU, which
-    ends it, and no core is written): a second bound besides the parent's wall clock, which a
-    suspended or starved parent cannot enforce. Elsewhere, or when refused: nothing."""
-    with contextlib.suppress(ImportError, ValueError, OSError):
-        import resource
-
-        usage = resource.getrusage(resource.RUSAGE_SELF)
-        _, hard = resource.getrlimit(resource.RLIMIT_CPU)
-        soft = math.ceil(usage.ru_utime + usage.ru_stime + seconds)
-        capped = soft if hard == resource.RLIM_INFINITY else min(soft, hard)
-        resource.setrlimit(resource.RLIMIT_CPU, (capped, hard))
-        resource.setrlimit(resource.RLIMIT_CORE, (0, resource.getrlimit(resource.RLIMIT_CORE)[1]))
-
-
-def _read_limited(
-    body: bytes, url: str | None, content_type: str | None, max_html_bytes: int, cpu_s: float
-) -> _PageReading:
-    """``_read_page`` under a CPU-time limit: what the pool's workers run."""
-    _limit_cpu(cpu_s)
-    return _read_page(body, url, content_type, max_html_bytes)
-
-
-def _read_page(body: bytes, url: str | None, content_type: str | None, max_html_bytes: int) -> _PageReading:
-    """Decode, parse and extract one page. Pure: the result depends on the bytes and charset only.
-
-    The page is parsed once: metadata, signals and the whole-page text are read from the tree,
-    then htmldate and trafilatura are handed the same tree (trafilatura copies it before it
-    cleans it; htmldate cleans a copy), which costs less than their own decoding and parsing.
-    """
-    text = _pagetext.decode_html(body, content_type)
-    root, data = _pagetext.parse_html(text, max_html_bytes)
-    incomplete = extraction_incomplete(root, text, data, max_html_bytes)
-    if root is None:
-        return _PageReading("", "", None, None, None, None, None, None, incomplete=incomplete)
-    canonical, og_url, base = _pagemeta.link_hrefs(root)
-    title, author = _pagemeta.title(root), _pagemeta.author(root)
-    signals = read_signals(root, title)
-    text = _pagetext.page_text(root)
-    published = _pagemeta.published_date(root) or _pagemeta.guessed_date(root)
-    doc = _trafilatura(root, url)
-    main_text = (doc.text or "") if doc is not None else ""
-    return _PageReading(
-        main_text, text, title, author, published, canonical, og_url, base, signals, incomplete=incomplete
-    )
-
-
-def _trafilatura(root: html.HtmlElement, url: str | None) -> Document | None:
-    """trafilatura's reading of the page, or None when it discards the page or trips on it."""
-    # Imported here, in the worker: the parent process never extracts and starts faster without it.
-    import trafilatura
-    from trafilatura.settings import Document
-
-    try:
-        doc = trafilatura.bare_extraction(
-            root,  # our tree: trafilatura copies it, never changes it
-            url=url,
-            # Metadata is read from the tree in _pagemeta: trafilatura's pass (htmldate's extensive
-            # date search above all) cost a third of the extraction time.
-            with_metadata=False,
-            include_comments=False,
-            deduplicate=False,  # the process-global dedup cache would make results depend on history
-            # No readability/jusText second pass: 25% faster, and what the main text misses the
-            # whole-page text still holds.
-            fast=True,
-        )
-    except Exception:  # noqa: BLE001 - a trafilatura bug on one odd page costs its main text, not the page
-        _log.warning("trafilatura failed on %s", url, exc_info=True)
-        return None
-    return doc if isinstance(doc, Document) else None
 
 
 def _normalize(url: str) -> str:
@@ -146,7 +51,7 @@ def _normalize(url: str) -> str:
         return url
 
 
-def _canonical(page: _PageReading, url: str) -> str | None:
+def _canonical(page: PageReading, url: str) -> str | None:
     """``rel=canonical``, else ``og:url``, else the URL itself, resolved against ``<base>``/``url``."""
     base = urljoin(url, page.base_href) if page.base_href else url
     for href in (page.canonical_href, page.og_url):
@@ -157,7 +62,7 @@ def _canonical(page: _PageReading, url: str) -> str | None:
     return _normalize(url) if url else None
 
 
-def _finish(page: _PageReading, url: str) -> Extraction:
+def _finish(page: PageReading, url: str) -> Extraction:
     return Extraction(
         main_text=page.main_text,
         page_text=page.page_text,
@@ -171,62 +76,10 @@ def _finish(page: _PageReading, url: str) -> Extraction:
 
 
 def extract_article(
-    body: bytes, *, url: str, content_type: str | None = None, max_html_bytes: int = _DEFAULT_MAX_HTML
+    body: bytes, *, url: str, content_type: str | None = None, max_html_bytes: int = DEFAULT_MAX_HTML
 ) -> Extraction:
     """Extract one page, synchronously (CPU-bound: call it in a worker process, see ExtractorPool)."""
-    return _finish(_read_page(body, url, content_type, max_html_bytes), url)
-
-
-# Latin-1 with no declared charset: reading it imports trafilatura and what charset detection needs.
-_WARM_UP_PAGE = "<html><body><article><p>Un café à Zürich, le 3 janvier 2020.</p></article></body></html>"
-
-
-_PR_SET_PDEATHSIG = 1  # linux/prctl.h
-
-
-def _die_with_parent(parent: int) -> None:
-    """Ask Linux to SIGKILL this child when its parent dies: a worker killed with SIGKILL (or
-    OOM-killed) must not leave its extraction processes running forever. Elsewhere: nothing."""
-    if not sys.platform.startswith("linux"):
-        return
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    if os.getppid() != parent:  # the parent died before the request took effect
-        os._exit(1)
-
-
-def _init_worker(parent: int | None = None) -> None:
-    """Child setup: die with the parent, quiet trafilatura (it logs every discarded page), leave
-    Ctrl-C to the parent, and make the imports extraction makes lazily (trafilatura, codecs) so no
-    page's time limit pays them."""
-    if parent is not None:
-        _die_with_parent(parent)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    for name in ("trafilatura", "htmldate", "justext", "courlan"):
-        logging.getLogger(name).setLevel(logging.ERROR)
-    _read_page(_WARM_UP_PAGE.encode("latin-1"), None, None, _DEFAULT_MAX_HTML)
-    for codec in pkgutil.iter_modules(encodings.__path__):  # charset detection may try any of them
-        with contextlib.suppress(ImportError):  # mbcs and oem exist on Windows only
-            importlib.import_module(f"encodings.{codec.name}")
-
-
-def _start_worker(parent: int | None) -> None:
-    """A forked worker's first step: let go of the fork server, then the usual ``_init_worker``.
-
-    The fork server exits when the last holder of its "alive" pipe does; that is meant to be this
-    process's parent, but each worker is handed a copy too. A worker that kept it would keep
-    the server alive after the parent died, and the server's death is what kills the workers
-    (``_die_with_parent``); a worker never starts processes of its own, so it closes its copy.
-    """
-    from multiprocessing import forkserver
-
-    server = getattr(forkserver, "_forkserver", None)
-    alive = getattr(server, "_forkserver_alive_fd", None)
-    if isinstance(alive, int):
-        with contextlib.suppress(OSError):
-            os.close(alive)
-        server._forkserver_alive_fd = None  # type: ignore[union-attr]
-    _init_worker(parent)
+    return _finish(read_page(body, url, content_type, max_html_bytes), url)
 
 
 def _reap(procs: list[multiprocessing.process.BaseProcess], timeout_s: float) -> None:
@@ -234,34 +87,6 @@ def _reap(procs: list[multiprocessing.process.BaseProcess], timeout_s: float) ->
     deadline = time.monotonic() + timeout_s
     for proc in procs:
         proc.join(max(0.0, deadline - time.monotonic()))
-
-
-def _noop() -> int:
-    return os.getpid()
-
-
-# What the fork server imports once, before it forks any worker: the extraction stack, not the CLI.
-_PRELOAD = ["service.pipeline.extract.pool", "trafilatura", "htmldate", "charset_normalizer"]
-
-
-def _worker_context() -> tuple[multiprocessing.context.BaseContext, int | None]:
-    """The context workers start from, and the pid of the process that will be their parent.
-
-    A fork server (started once per process, importing ``_PRELOAD`` once) forks every worker:
-    starting one costs a fork and ``_init_worker``, not an interpreter start and a re-import of
-    trafilatura, so a page never waits long for a worker and a killed pool comes back at once.
-    The server exits when this process dies; its workers die with it (``_die_with_parent``).
-    Where there is no fork server (Windows), workers are spawned.
-    """
-    if "forkserver" not in multiprocessing.get_all_start_methods():
-        return multiprocessing.get_context("spawn"), os.getpid()
-    from multiprocessing import forkserver
-
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(_PRELOAD)
-    forkserver.ensure_running()
-    # The server's pid has no public accessor; ``_forkserver_pid`` has been there since 3.4.
-    return context, getattr(getattr(forkserver, "_forkserver", None), "_forkserver_pid", None)
 
 
 def _rss_bytes(pid: int) -> int:
@@ -278,13 +103,14 @@ _PAGE_BYTES = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 class _Generation:
     """One process pool; replaced wholesale when a page hangs it or a worker dies."""
 
-    def __init__(self, workers: int, max_tasks_per_child: int | None) -> None:
+    def __init__(self, workers: int, max_tasks_per_child: int | None, prestart: int) -> None:
         self.workers = workers
-        context, parent = _worker_context()
+        self.prestart = min(prestart, workers)
+        context, parent = worker_context()
         self.executor = ProcessPoolExecutor(
             max_workers=workers,
             mp_context=context,
-            initializer=_start_worker if context.get_start_method() == "forkserver" else _init_worker,
+            initializer=start_worker if context.get_start_method() == "forkserver" else init_worker,
             initargs=(parent,),
             max_tasks_per_child=max_tasks_per_child,
         )
@@ -303,7 +129,8 @@ class _Generation:
         return list(getattr(self.executor, "_processes", None) or {})
 
     async def ready(self) -> None:
-        """Start every worker once, so no page pays the spawn and imports inside its timeout.
+        """Start ``prestart`` workers once, so no page pays the fork server's imports inside its
+        timeout; the others are forked when pages need them (a fork and the worker's set-up).
 
         Starting a worker blocks until the fork server has loaded the extraction stack: that wait
         happens in a thread, so the event loop goes on (fetching the first pages, say) meanwhile.
@@ -313,7 +140,7 @@ class _Generation:
         await asyncio.shield(self._ready)
 
     def _start_all(self) -> list[int]:
-        futures = [self.executor.submit(_noop) for _ in range(self.workers)]
+        futures = [self.executor.submit(noop) for _ in range(self.prestart)]
         return [future.result() for future in futures]
 
     async def close(self) -> None:
@@ -378,7 +205,7 @@ class ExtractorPool:
         self._recycle_rss_bytes = recycle_rss_bytes
         self._retiring: set[asyncio.Task[None]] = set()
         self._cache_size = cache_size
-        self._cache: OrderedDict[_CacheKey, asyncio.Task[_PageReading]] = OrderedDict()
+        self._cache: OrderedDict[_CacheKey, asyncio.Task[PageReading]] = OrderedDict()
         self._gen: _Generation | None = None
         self._slots = asyncio.Semaphore(max(settings.workers, 1))
 
@@ -435,7 +262,11 @@ class ExtractorPool:
             await self._replace(self._gen)
 
     def _new_generation(self) -> _Generation:
-        return _Generation(self.settings.workers, self._max_tasks_per_child)
+        # Lazy (``eager=False``): one worker waited for, so a one-page run does not share its two
+        # cores with a second worker's set-up while its page is read; the second comes with the
+        # second page at once.
+        prestart = self.settings.workers if self._eager else 1
+        return _Generation(self.settings.workers, self._max_tasks_per_child, prestart)
 
     async def extract(
         self, body: bytes, *, url: str, content_type: str | None = None, digest: str | None = None
@@ -458,16 +289,16 @@ class ExtractorPool:
         page = await asyncio.shield(task)
         return _finish(page, url)
 
-    def _settle(self, key: _CacheKey, task: asyncio.Task[_PageReading]) -> None:
+    def _settle(self, key: _CacheKey, task: asyncio.Task[PageReading]) -> None:
         """Forget failures, except timeouts: a hostile page stays hostile under another URL."""
         keep = not task.cancelled() and isinstance(task.exception(), (ExtractionTimeout, type(None)))
         if not keep and self._cache.get(key) is task:
             del self._cache[key]
 
-    async def _read(self, body: bytes, url: str, content_type: str | None) -> _PageReading:
+    async def _read(self, body: bytes, url: str, content_type: str | None) -> PageReading:
         self.extractions += 1
         if self.settings.workers <= 0:
-            return _read_page(body, url, content_type, self.settings.max_html_bytes)
+            return read_page(body, url, content_type, self.settings.max_html_bytes)
         async with self._slots:  # waiting for a free worker must not count against the timeout
             try:
                 return await self._submit(body, url, content_type)
@@ -480,7 +311,7 @@ class ExtractorPool:
                     "extraction pool killed twice", reason=SourceReason.EXTRACTION_CRASHED
                 ) from e
 
-    async def _submit(self, body: bytes, url: str, content_type: str | None) -> _PageReading:
+    async def _submit(self, body: bytes, url: str, content_type: str | None) -> PageReading:
         gen = self._gen
         if gen is None:
             raise ExtractionError("extractor pool is not running", reason=SourceReason.EXTRACTION_CRASHED)
@@ -490,7 +321,7 @@ class ExtractorPool:
             gen.running += 1
             try:
                 fut = loop.run_in_executor(
-                    gen.executor, _read_limited, body, url, content_type, self.settings.max_html_bytes,
+                    gen.executor, read_limited, body, url, content_type, self.settings.max_html_bytes,
                     self.settings.cpu_limit_s,
                 )  # fmt: skip
                 page = await asyncio.wait_for(fut, self.settings.timeout_s)

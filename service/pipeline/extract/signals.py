@@ -7,7 +7,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from lxml import html
+from lxml import etree, html
 
 from service.pipeline.extract.page_text import title_of
 from service.pipeline.models import PageSignals
@@ -24,10 +24,15 @@ def read_signals(root: html.HtmlElement, title: str | None) -> PageSignals:
     return PageSignals(tuple(headings), frozenset(_class_tokens(root)), not_free)
 
 
+# Every class and id value in the tree, gathered by libxml2 (no Python step per element).
+_CLASSES_AND_IDS = etree.XPath(
+    "descendant-or-self::*/@class | descendant-or-self::*/@id", smart_strings=False
+)
+
+
 def _class_tokens(root: html.HtmlElement) -> Iterator[str]:
-    for el in root.iter():
-        for attr in ("class", "id"):
-            yield from (el.get(attr) or "").lower().split()
+    for value in _CLASSES_AND_IDS(root):
+        yield from str(value).lower().split()
     for el in root.iter("script"):
         src = (el.get("src") or "").lower()
         yield from (f"script:{host}" for host in _PAYWALL_SCRIPTS if host in src)

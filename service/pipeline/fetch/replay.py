@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
-from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -49,11 +49,21 @@ class _NoCapture(Exception):
     """The asked URL (or a hop of it) has no capture at or before the moment asked."""
 
 
+_AnswerKey = tuple[str, str, Path, int, tuple[Redirect, ...]]
+# The last answers read, for a second fetch of the same capture: a post's live and at-post
+# versions are one capture when nothing newer was archived before the post (a batch asks both
+# for every cited URL). Bounded in count and in body bytes, so memory stays flat.
+_RECENT_ANSWERS = 64
+_RECENT_BYTES = 16 * 1024 * 1024
+
+
 class ReplayArchive:
     """Answers URLs from WARC captures (the ``Fetcher`` protocol); nothing touches the network."""
 
     def __init__(self, captures: Iterable[Capture], settings: HttpSettings | None = None) -> None:
         self._settings = settings or HttpSettings()
+        self._recent: OrderedDict[_AnswerKey, FetchResult | Hop] = OrderedDict()
+        self._recent_bytes = 0
         self._exact: dict[str, list[Capture]] = {}
         self._canonical: dict[str, list[Capture]] = {}
         self._by_digest: dict[str, list[Capture]] = {}
@@ -148,7 +158,25 @@ class ReplayArchive:
     async def _answer(
         self, url: str, current: str, capture: Capture, redirects: tuple[Redirect, ...]
     ) -> FetchResult | Hop:
-        """One capture as a final result, or the next hop of a redirect capture."""
+        """One capture as a final result, or the next hop of a redirect capture; the same capture
+        asked again the same way (``url``, hop and chain) is the same answer, read once."""
+        key: _AnswerKey = (url, current, capture.path, capture.offset, redirects)
+        answer = self._recent.get(key)
+        if answer is None:
+            answer = await self._read(url, current, capture, redirects)
+            self._remember(key, answer)
+        return answer
+
+    def _remember(self, key: _AnswerKey, answer: FetchResult | Hop) -> None:
+        self._recent[key] = answer
+        self._recent_bytes += len(answer.body) if isinstance(answer, FetchResult) else 0
+        while len(self._recent) > _RECENT_ANSWERS or self._recent_bytes > _RECENT_BYTES:
+            _, old = self._recent.popitem(last=False)
+            self._recent_bytes -= len(old.body) if isinstance(old, FetchResult) else 0
+
+    async def _read(
+        self, url: str, current: str, capture: Capture, redirects: tuple[Redirect, ...]
+    ) -> FetchResult | Hop:
         settings = self._settings
         original = self.original(capture) if capture.revisit else None
         try:
@@ -157,15 +185,15 @@ class ReplayArchive:
             )
         except FetchError as err:
             return failure(url, current, err, redirects=redirects, captured_at=capture.captured_at)
-        result = replace(
-            record.as_fetch_result(capture, url=url, final_url=current, redirects=redirects),
-            evidence=WarcEntry(
-                file=str(capture.path),
-                offset=capture.offset,
-                length=None,
-                digest=capture.digest,
-                captured_at=capture.captured_at.isoformat(),
-            ),
+        evidence = WarcEntry(
+            file=str(capture.path),
+            offset=capture.offset,
+            length=None,
+            digest=capture.digest,
+            captured_at=capture.captured_at.isoformat(),
+        )  # given at once: each FetchResult made (``replace`` too) hashes the body again
+        result = record.as_fetch_result(
+            capture, url=url, final_url=current, redirects=redirects, evidence=evidence
         )
         location = header_value(record.headers, "location")
         if record.status in REDIRECT_STATUSES and location:

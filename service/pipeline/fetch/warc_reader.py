@@ -29,7 +29,7 @@ from warcio.statusandheaders import StatusAndHeaders
 
 from service.pipeline.errors import ArchiveError, BodyTooLarge, FetchError
 from service.pipeline.fetch.redirects import REDIRECT_STATUSES
-from service.pipeline.models import FetchResult, Redirect, SourceReason, SourceStatus, header_value
+from service.pipeline.models import FetchResult, Redirect, SourceReason, SourceStatus, WarcEntry, header_value
 
 WARC_SUFFIXES = (".warc", ".warc.gz")
 NOT_MODIFIED_PROFILE = "/revisit/server-not-modified"
@@ -99,7 +99,13 @@ class StoredAnswer:
     ip: str | None
 
     def as_fetch_result(
-        self, capture: Capture, *, url: str, final_url: str, redirects: tuple[Redirect, ...] = ()
+        self,
+        capture: Capture,
+        *,
+        url: str,
+        final_url: str,
+        redirects: tuple[Redirect, ...] = (),
+        evidence: WarcEntry | None = None,
     ) -> FetchResult:
         """This answer as a fetch of ``url`` that ended at ``final_url``, dated by its capture.
 
@@ -118,6 +124,7 @@ class StoredAnswer:
             fetched_at=capture.captured_at,
             captured_at=capture.captured_at,
             peer=self.ip,
+            evidence=evidence,
         )
 
 

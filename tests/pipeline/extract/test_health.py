@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from service.pipeline.extract.health import Health, assess, probe_answer, probe_url
+from service.pipeline.extract.health import Health, assess, assess_probe, probe_answer, probe_url
 from service.pipeline.extract.pool import extract_article
 from service.pipeline.models import (
     Extraction,
@@ -55,10 +55,18 @@ def extracted(result: FetchResult) -> Extraction:
 def check(
     result: FetchResult, *, probe: FetchResult | None = None, probe_extraction: Extraction | None = None
 ) -> Health:
-    """assess() with the real extractor, as the pipeline runs it; the probe's answer is read as
-    the pipeline keeps it (``probe_answer``, through JSON as a shared cache would hold it)."""
+    """assess() with the real extractor; the probe's answer is read as the pipeline keeps it
+    (``probe_answer``, through JSON as a shared cache would hold it). The pipeline's two steps
+    (``assess`` without the probe, then ``assess_probe`` for an ok page) say the same."""
     answer = None if probe is None else kept(probe_answer(probe, probe_extraction))
-    return assess(result, extracted(result), probe=answer)
+    extraction = extracted(result)
+    health = assess(result, extraction, probe=answer)
+    first = assess(result, extraction)
+    if answer is not None and first.status is SourceStatus.OK:
+        assert assess_probe(result, extraction, answer) == health
+    else:
+        assert first == health
+    return health
 
 
 def kept(answer: ProbeAnswer) -> ProbeAnswer:

@@ -8,9 +8,12 @@ import sys
 import time
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from lxml import html
 
 from service.pipeline.errors import ExtractionTimeout
+from service.pipeline.extract import page_text
 from service.pipeline.extract.health import assess
 from service.pipeline.extract.page_text import parse_html
 from service.pipeline.extract.pool import ExtractorPool, extract_article
@@ -43,9 +46,9 @@ async def test_a_worker_over_its_cpu_time_is_ended_and_the_page_is_an_extraction
 
 _PER_PAGE_PROBE = """
 import time
-from service.pipeline.extract.pool import _read_limited
+from service.pipeline.extract.reading import read_limited
 for _ in range(4):
-    _read_limited(b"<p>words here</p>", "http://e.com/", None, 1 << 20, 1.0)
+    read_limited(b"<p>words here</p>", "http://e.com/", None, 1 << 20, 1.0)
     started = time.process_time()
     while time.process_time() - started < 0.6:  # 0.6 s of CPU per page, 2.4 s in all
         pass
@@ -95,3 +98,27 @@ def test_health_never_parses_a_page(monkeypatch: pytest.MonkeyPatch) -> None:
         started = time.perf_counter()
         assess(fetched, None)
         assert time.perf_counter() - started < 0.5
+
+
+_PIECES = ["a", " ", "<", ">", "é", "\u2028", "\x00", "\x0b", "\x1c", "\ufffe", "\uffff", "\ud800",
+           "<!doctype html>", "<!doc", "type>", "<div", "<p ", "x=1 " * 9000]  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), max_size=30))
+def test_cleaning_before_lxml_is_the_three_patterns(pieces: list[str]) -> None:
+    """What lxml is handed is exactly the rejected characters removed, then the doctype, then
+    every start tag past 32 KiB cut to its name, whatever shortcut finds them."""
+    text = "".join(pieces)
+    expected = page_text._DOCTYPE.sub("", page_text._INVALID_XML.sub("", text), count=1)
+    expected = page_text._HUGE_TAG.sub(r"<\1>", expected)
+    assert page_text._clean_bytes(text) == expected.encode("utf-8", errors="replace")
+
+
+def test_every_element_is_an_html_element() -> None:
+    """The tree's elements are all ``HtmlElement`` (no per-tag classes), so every reader and
+    trafilatura find the methods they use on a form or an input too."""
+    page = "<html><body><form><input name=q><label>L</label></form><p>x</p></body></html>"
+    root, _ = parse_html(page, 1 << 20)
+    assert root is not None
+    assert {type(el) for el in root.iter()} == {html.HtmlElement}

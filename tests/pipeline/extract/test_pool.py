@@ -359,8 +359,9 @@ _IMPORTS_PROBE = """
 import json, sys
 from pathlib import Path
 from service.pipeline.extract import pool as extract
+from service.pipeline.extract import reading
 cold = set(sys.modules)
-extract._init_worker()
+reading.init_worker()
 warm = set(sys.modules)
 for path in sys.argv[1:]:
     extract.extract_article(Path(path).read_bytes(), url="https://e.com/")

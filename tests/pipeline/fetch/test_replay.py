@@ -250,3 +250,27 @@ async def test_seed_warc_answers_both_cited_pages(url: str) -> None:
     at_post = await archive.fetch_at(url, POSTED_AT)
     assert at_post is not None
     assert at_post.body == page
+
+
+async def test_one_capture_asked_twice_is_read_once(
+    history: ReplayArchive, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A post's live and at-post versions that are one capture (nothing archived in between) are
+    read from the WARC once, and are the very same answer; another capture is read on its own."""
+    from service.pipeline.fetch import replay, warc_reader
+
+    reads: list[int] = []
+
+    def counting(*args: object, **kwargs: object) -> object:
+        reads.append(1)
+        return warc_reader.read_capture(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(replay, "read_capture", counting)
+    live = await history.fetch(URL_A)
+    then = await history.fetch_at(URL_A, _t(25))
+    assert then is live
+    assert len(reads) == 1
+    older = await history.fetch_at(URL_A, _t(12))
+    assert older is not None
+    assert older.body == _html("ten")
+    assert len(reads) == 2

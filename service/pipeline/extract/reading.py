@@ -1,0 +1,181 @@
+"""Reading one page, in an extraction worker: decode, parse once, metadata, signals, the whole
+visible text, then trafilatura's main text; and the worker's own set-up.
+
+What the fork server imports (``launcher._PRELOAD``): this and the extraction stack, nothing of
+the parent's (no asyncio, no URL normalisation with its public-suffix list), so the server is
+ready sooner. ``pool.py`` sends pages here and puts the URL-dependent part back in.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import encodings
+import importlib
+import logging
+import math
+import os
+import pkgutil
+import signal
+import sys
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from service.pipeline.extract import page_meta as _pagemeta
+from service.pipeline.extract import page_text as _pagetext
+from service.pipeline.extract.completeness import extraction_incomplete
+from service.pipeline.extract.signals import read_signals
+from service.pipeline.models import PageSignals
+from service.settings import ExtractSettings
+
+if TYPE_CHECKING:
+    from lxml import html
+    from trafilatura.settings import Document
+
+DEFAULT_MAX_HTML = ExtractSettings().max_html_bytes
+_log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class PageReading:
+    """What a page says regardless of the URL it was served under (the cacheable part)."""
+
+    main_text: str
+    page_text: str
+    title: str | None
+    author: str | None
+    published: str | None
+    canonical_href: str | None
+    og_url: str | None
+    base_href: str | None
+    signals: PageSignals | None = None
+    incomplete: bool = False  # the parser stopped early (depth limit) or the HTML was cut at the cap
+
+
+def _limit_cpu(seconds: float) -> None:
+    """Let this worker spend at most ``seconds`` more CPU (RLIMIT_CPU; Linux sends SIGXCPU, which
+    ends it, and no core is written): a second bound besides the parent's wall clock, which a
+    suspended or starved parent cannot enforce. Elsewhere, or when refused: nothing."""
+    with contextlib.suppress(ImportError, ValueError, OSError):
+        import resource
+
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        _, hard = resource.getrlimit(resource.RLIMIT_CPU)
+        soft = math.ceil(usage.ru_utime + usage.ru_stime + seconds)
+        capped = soft if hard == resource.RLIM_INFINITY else min(soft, hard)
+        resource.setrlimit(resource.RLIMIT_CPU, (capped, hard))
+        resource.setrlimit(resource.RLIMIT_CORE, (0, resource.getrlimit(resource.RLIMIT_CORE)[1]))
+
+
+def read_limited(
+    body: bytes, url: str | None, content_type: str | None, max_html_bytes: int, cpu_s: float
+) -> PageReading:
+    """``read_page`` under a CPU-time limit: what the pool's workers run."""
+    _limit_cpu(cpu_s)
+    return read_page(body, url, content_type, max_html_bytes)
+
+
+def read_page(body: bytes, url: str | None, content_type: str | None, max_html_bytes: int) -> PageReading:
+    """Decode, parse and extract one page. Pure: the result depends on the bytes and charset only.
+
+    The page is parsed once: metadata, signals and the whole-page text are read from the tree,
+    then htmldate and trafilatura are handed the same tree (trafilatura copies it before it
+    cleans it; htmldate cleans a copy), which costs less than their own decoding and parsing.
+    """
+    text = _pagetext.decode_html(body, content_type)
+    root, data = _pagetext.parse_html(text, max_html_bytes)
+    incomplete = extraction_incomplete(root, text, data, max_html_bytes)
+    if root is None:
+        return PageReading("", "", None, None, None, None, None, None, incomplete=incomplete)
+    metas = _pagetext.meta_map(root)
+    canonical, og_url, base = _pagemeta.link_hrefs(root, metas)
+    title, author = _pagemeta.title(root, metas), _pagemeta.author(root, metas)
+    signals = read_signals(root, title)
+    text = _pagetext.page_text(root, metas)
+    published = _pagemeta.published_date(root, metas) or _pagemeta.guessed_date(root)
+    doc = _trafilatura(root, url)
+    main_text = (doc.text or "") if doc is not None else ""
+    return PageReading(
+        main_text, text, title, author, published, canonical, og_url, base, signals, incomplete=incomplete
+    )
+
+
+def _trafilatura(root: html.HtmlElement, url: str | None) -> Document | None:
+    """trafilatura's reading of the page, or None when it discards the page or trips on it."""
+    # Imported here, in the worker: the parent process never extracts and starts faster without it.
+    import trafilatura
+    from trafilatura.settings import Document
+
+    try:
+        doc = trafilatura.bare_extraction(
+            root,  # our tree: trafilatura copies it, never changes it
+            url=url,
+            # Metadata is read from the tree in _pagemeta: trafilatura's pass (htmldate's extensive
+            # date search above all) cost a third of the extraction time.
+            with_metadata=False,
+            include_comments=False,
+            deduplicate=False,  # the process-global dedup cache would make results depend on history
+            # No readability/jusText second pass: 25% faster, and what the main text misses the
+            # whole-page text still holds.
+            fast=True,
+        )
+    except Exception:  # noqa: BLE001 - a trafilatura bug on one odd page costs its main text, not the page
+        _log.warning("trafilatura failed on %s", url, exc_info=True)
+        return None
+    return doc if isinstance(doc, Document) else None
+
+
+# Latin-1 with no declared charset: reading it imports trafilatura and what charset detection needs.
+_WARM_UP_PAGE = "<html><body><article><p>Un café à Zürich, le 3 janvier 2020.</p></article></body></html>"
+
+
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def _die_with_parent(parent: int) -> None:
+    """Ask Linux to SIGKILL this child when its parent dies: a worker killed with SIGKILL (or
+    OOM-killed) must not leave its extraction processes running forever. Elsewhere: nothing."""
+    if not sys.platform.startswith("linux"):
+        return
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os._exit(1)
+
+
+def init_worker(parent: int | None = None) -> None:
+    """Child setup: die with the parent, quiet trafilatura (it logs every discarded page), leave
+    Ctrl-C to the parent, and make the imports extraction makes lazily (trafilatura, codecs) so no
+    page's time limit pays them."""
+    if parent is not None:
+        _die_with_parent(parent)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for name in ("trafilatura", "htmldate", "justext", "courlan"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    read_page(_WARM_UP_PAGE.encode("latin-1"), None, None, DEFAULT_MAX_HTML)
+    for codec in pkgutil.iter_modules(encodings.__path__):  # charset detection may try any of them
+        with contextlib.suppress(ImportError):  # mbcs and oem exist on Windows only
+            importlib.import_module(f"encodings.{codec.name}")
+
+
+def start_worker(parent: int | None) -> None:
+    """A forked worker's first step: let go of the fork server, then the usual ``init_worker``.
+
+    The fork server exits when the last holder of its "alive" pipe does; that is meant to be this
+    process's parent, but each worker is handed a copy too. A worker that kept it would keep
+    the server alive after the parent died, and the server's death is what kills the workers
+    (``_die_with_parent``); a worker never starts processes of its own, so it closes its copy.
+    """
+    from multiprocessing import forkserver
+
+    server = getattr(forkserver, "_forkserver", None)
+    alive = getattr(server, "_forkserver_alive_fd", None)
+    if isinstance(alive, int):
+        with contextlib.suppress(OSError):
+            os.close(alive)
+        server._forkserver_alive_fd = None  # type: ignore[union-attr]
+    init_worker(parent)
+
+
+def noop() -> int:
+    return os.getpid()
