@@ -49,7 +49,11 @@ EXPECTED: dict[str, tuple[str, str | None, QuoteStatus]] = {
     "/liar": TOO_LARGE,  # declares 1 GiB
     "/drip": TIMEOUT,  # a byte a second for a minute: cut at 20 s
     "raw:/headers/slow": TIMEOUT,  # a header line a second for a minute
-    "raw:/silent": TIMEOUT,  # accepts, then says nothing
+    "raw:/silent": (
+        "timeout",
+        "first_byte_timeout",
+        QuoteStatus.UNVERIFIABLE,
+    ),  # accepts, then says nothing: 15 s
     "/headers/many": ("error", "bad_response", QuoteStatus.UNVERIFIABLE),  # 10,000 headers
     "/headers/huge": ("error", "bad_response", QuoteStatus.UNVERIFIABLE),  # one 100 kB header
     "/chain/50": REDIRECTS,
