@@ -306,6 +306,19 @@ def _render(report: Report, fmt: str, stream: IO[str]) -> str:
     return render_json(report)
 
 
+def freeze_startup_heap() -> None:
+    """Move every object alive now (the imported code, settings, the parsed post) out of the
+    collector's reach with ``gc.freeze``.
+
+    A full collection walks every tracked object and holds the event loop while it does: the
+    imports alone are ~50,000 objects, half of what a 16,000-link post's collections walked, and
+    none of them ever becomes garbage. Called by each long command once its imports are done.
+    """
+    import gc
+
+    gc.freeze()
+
+
 async def _verify(args: argparse.Namespace, settings: Settings) -> int:
     from service.pipeline import open_deps, parse_format, parse_post, parse_posted_at, verify_post
 
@@ -313,6 +326,7 @@ async def _verify(args: argparse.Namespace, settings: Settings) -> int:
     posted_at = parse_posted_at(args.posted_at) if args.posted_at else None
     post = parse_post(text, parse_format(args.input_format), id=args.id, posted_at=posted_at)
     async with open_deps(settings) as deps:
+        freeze_startup_heap()
         report = await verify_post(post, deps=deps)
         # Printed before the collaborators close: Wayback captures still landing never hold it up.
         fmt = args.format or ("text" if sys.stdout.isatty() else "json")
@@ -385,6 +399,7 @@ async def _batch(args: argparse.Namespace, settings: Settings) -> int:
         return await _batch_queued(args, settings, default_format, bar)
     with _open_lines(args.input) as lines, _open_output(args.output) as out:
         async with open_deps(settings, events=bar) as deps:
+            freeze_startup_heap()
             summary = await run_batch(
                 lines, out.write, deps=deps, concurrency=settings.concurrency, default_format=default_format
             )
@@ -550,6 +565,7 @@ def _serve(settings: Settings) -> int:
         app = create_app(settings)
     except OpenOnPublicInterface as exc:
         raise UsageError(str(exc)) from exc
+    freeze_startup_heap()
     api = settings.api
     print(f"provenance: serving http://{api.host}:{api.port}/", file=sys.stderr)
     web.run_app(app, host=api.host, port=api.port, access_log=None, print=None)
@@ -586,6 +602,7 @@ async def _worker(args: argparse.Namespace, settings: Settings) -> int:
         loop.add_signal_handler(signum, stopping)
     from redis.exceptions import RedisError
 
+    freeze_startup_heap()
     try:
         stats = await run_worker(settings, burst=args.burst, stop=stop)
     except (RedisError, OSError) as exc:

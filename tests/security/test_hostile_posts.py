@@ -11,6 +11,7 @@ cap, and the verify step.
 from __future__ import annotations
 
 import asyncio
+import gc
 import sys
 import tempfile
 import time
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from service.cli import freeze_startup_heap
 from service.pipeline.errors import InputError
 from service.pipeline.models import InputFormat
 from service.pipeline.posts.input import post_from_mapping
@@ -123,21 +125,28 @@ async def test_a_post_citing_16000_urls_is_verified_without_holding_the_loop() -
     """16,000 cited links, all private (refused before any I/O): every source is refused, nothing
     is dialled or looked up, and the loop keeps ticking. All read at once they held it for 4.5 s
     of CPU in one stretch; read 64 at a time, yielding between reads, what is left are the
-    interpreter's full garbage collections of the sources' objects (~100 ms each here), hence
-    the 250 ms bound rather than 100 ms."""
+    interpreter's full garbage collections, which walk every live object. The commands freeze
+    their start-up heap (``freeze_startup_heap``) and so does this test: without it, a full
+    collection here also walks the test runner's own heap (held 264 ms in CI; ~20 ms frozen),
+    which no user's process has. Frozen, the loop stays under the issue's 100 ms."""
     text = "".join(f"> see https://127.0.0.{i % 250 + 1}:{8000 + i % 1000}/{i}\n" for i in range(16_000))
     post = parse_post(text)
     assert len(post.citations) == 16_000
     resolver = StaticResolver({})
     with audited() as audit:
-        async with deps_with(resolver) as deps, heartbeat() as beat:
-            started = time.monotonic()
-            report = await verify_post(post, deps=deps)
-            elapsed = time.monotonic() - started
+        async with deps_with(resolver) as deps:
+            freeze_startup_heap()
+            try:
+                async with heartbeat() as beat:
+                    started = time.monotonic()
+                    report = await verify_post(post, deps=deps)
+                    elapsed = time.monotonic() - started
+            finally:
+                gc.unfreeze()
     print(f"16k urls: {elapsed:.1f} s; loop {beat}")  # shown with -s, for README figures
     assert {(s.status.value, s.reason) for s in report.sources} == {("refused", "private_address")}
     assert len(report.sources) == 16_000
     assert audit.events == []
     assert resolver.asked == []
-    assert beat.held < 0.25, str(beat)
+    assert beat.held < 0.1, str(beat)
     assert elapsed < 60

@@ -168,6 +168,20 @@ _RECYCLE_RSS_BYTES = 512 * 1024 * 1024
 _RECYCLE_CHECK_EVERY = 32  # pages between two looks at the workers' memory
 
 
+async def _exit_codes(executor: ProcessPoolExecutor) -> list[int | None]:
+    """The exit codes of a broken pool's workers, read once its manager thread has joined them.
+
+    Read earlier, a code can be lost: with the fork server, ``Process.exitcode`` reads the status
+    from a pipe, and the manager thread, joining the same processes, may read it first (the loser
+    sees 255 or None, and a CPU-limit kill would pass for a crash).
+    """
+    processes = list((getattr(executor, "_processes", None) or {}).values())
+    manager = getattr(executor, "_executor_manager_thread", None)
+    if manager is not None:
+        await asyncio.to_thread(manager.join, 10.0)
+    return [p.exitcode for p in processes]
+
+
 def _quietly(task: asyncio.Future[None]) -> None:
     """A background start's failure is the first page's to report: read here, so never logged twice."""
     if not task.cancelled():
