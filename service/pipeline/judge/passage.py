@@ -78,11 +78,12 @@ def _best_match(
         exact = find_verbatim(passage.text, text.text)
         if exact is not None:
             return Match(exact, text)
-    best = _NO
+    if not texts:
+        return _NO
+    best, words = _NO, _words(passage.text, library)
     for text in texts:
         if library is not None:
             library.alignments += 1
-        words = _words(passage.text, library)
         aligned = align_words(passage.text, words, text.index, explicit=passage.explicit, settings=settings)
         found = Match(aligned, text)
         if _faithful(found):
