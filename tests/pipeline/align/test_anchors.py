@@ -17,8 +17,9 @@ from service.settings import AlignSettings
 
 SETTINGS = AlignSettings()
 TEXT = (Path(__file__).parents[2] / "data" / "align" / "nyt_elections.txt").read_text(encoding="utf-8")
-# Pages that share common phrases ("of the", "in the state") but not their sentences.
-PAGES = [" ".join(chunk) for chunk in zip(*[iter(re.split(r"(?<=[.!?])\s+", TEXT))] * 3, strict=False)]
+SENTENCES = re.split(r"(?<=[.!?])\s+", TEXT)
+# Overlapping pages (three sentences each, one sentence apart) sharing common phrases too ("of the").
+PAGES = [" ".join(SENTENCES[n : n + 3]) for n in range(len(SENTENCES))]
 INDEXES = [index_text(page) for page in PAGES]
 ANCHORS = AnchorIndex((ix.tokens.norms for ix in INDEXES), n=SETTINGS.seed_words)
 WORDS = tokenize(TEXT).words

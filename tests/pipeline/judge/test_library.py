@@ -21,9 +21,8 @@ from tests.pipeline.judge._sources import SETTINGS, source
 
 TEXT = (Path(__file__).parents[2] / "data" / "align" / "nyt_elections.txt").read_text(encoding="utf-8")
 SENTENCES = re.split(r"(?<=[.!?])\s+", TEXT)
-ARTICLE = [
-    source(f"https://nyt.example/{n}", " ".join(SENTENCES[n : n + 2])) for n in range(0, len(SENTENCES), 2)
-]
+# Overlapping pages (three sentences each, one sentence apart): most passages stand in several.
+ARTICLE = [source(f"https://nyt.example/{n}", " ".join(SENTENCES[n : n + 3])) for n in range(len(SENTENCES))]
 WORDS = tokenize(TEXT).words
 EDITS = ["", "zeppelin", "the", "of", "state"]  # a word dropped, replaced by a foreign or a common one
 SHARED = "It was said by the people of the town that the meeting would go on."
