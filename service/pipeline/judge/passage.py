@@ -164,7 +164,7 @@ def judge_passage(
     shelf = shelf_of(others, settings=settings)
     library = shelf.library
     if cited is None:
-        return _judge_unattached(passage, shelf.sources, settings=settings, library=library)
+        return _judge_unattached(passage, shelf, settings=settings)
     group = [cited, *also]
     several = len(group) > 1
     readable = [s for s in group if s.readable]
@@ -221,14 +221,15 @@ def _judge_not_under_link(
     return _quote(passage, QuoteStatus.NOT_FOUND, own, settings=settings)
 
 
-def _judge_unattached(
-    passage: Passage, sources: Sequence[ReadSource], *, settings: AlignSettings, library: Library
-) -> QuoteReport:
-    # Every page is aligned: a passage found nowhere reports the best of the near misses' scores.
-    matches = (best_match(passage, s.current, settings=settings, library=library) for s in sources)
+def _judge_unattached(passage: Passage, sources: Shelf, *, settings: AlignSettings) -> QuoteReport:
+    """A passage under no link: its best match among the pages sharing a seed with it (any other
+    page gives ``_NO``, which a near miss elsewhere outranks and which ties go past)."""
+    library = sources.library
+    likely = sources.likely(library.words(passage.text))
+    matches = (best_match(passage, s.current, settings=settings, library=library) for s in likely)
     best = max(matches, key=match_rank, default=_NO)
     status = best.alignment.status
     # A post that cites nothing readable (or nothing at all) has no source to judge a quote by.
-    if status is QuoteStatus.NOT_FOUND and not any(s.readable for s in sources):
+    if status is QuoteStatus.NOT_FOUND and not any(s.readable for s in sources.sources):
         status = QuoteStatus.UNVERIFIABLE
     return _quote(passage, status, best, settings=settings)

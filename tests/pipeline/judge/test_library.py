@@ -11,7 +11,7 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from service.pipeline.align.tokens import tokenize
+from service.pipeline.align.tokens import PassageWords, tokenize
 from service.pipeline.judge import best_match, judge_passage
 from service.pipeline.judge.library import Library, Shelf
 from service.pipeline.judge.passage import match_rank
@@ -94,21 +94,64 @@ def test_the_indexed_search_finds_the_brute_force_best_page(
     assert max(likely, key=lambda f: f[0]) == (rank, url)
 
 
+class EveryPage(Library):
+    """The search before the index: every page may hold every passage."""
+
+    def likely(self, words: PassageWords) -> frozenset[int]:
+        return frozenset(range(len(self.sources)))
+
+
+@settings(max_examples=120, deadline=None)
+@given(
+    st.integers(0, 10_000),
+    st.integers(1, 45),
+    st.lists(st.tuples(st.integers(0, 100), st.sampled_from(EDITS)), max_size=5),
+    st.one_of(st.none(), st.integers(0, len(ARTICLE) - 1)),
+    st.booleans(),
+)
+def test_reports_are_those_of_searching_every_page(
+    start: int, size: int, edits: list[tuple[int, str]], cited: int | None, explicit: bool
+) -> None:
+    """A passage under a link of the post, or under none, gets the very report it got when
+    every other page was searched: status, page found in, score, diff and reasons."""
+    words = [WORDS[(start + t) % len(WORDS)] for t in range(size)]
+    for at, word in edits:
+        words[at % size] = word
+    text = " ".join(w for w in words if w)
+    own = ARTICLE[cited] if cited is not None else None
+    reports = [
+        judge_passage(
+            Passage(text, (0, len(text)), explicit, own.key if own else None),
+            own,
+            kind(ARTICLE, settings=SETTINGS).of([own]),
+            settings=SETTINGS,
+        )
+        for kind in (Library, EveryPage)
+    ]
+    assert reports[0] == reports[1]
+
+
 def test_alignments_per_passage_do_not_grow_with_the_pages_cited() -> None:
-    """Own words and a passage copied from another page cost the same number of alignments in a
-    post citing 5 pages as in one citing 60: only the pages sharing a seed are aligned."""
+    """Own words and a passage copied from another page, under a link or under none, cost the same
+    number of alignments in a post citing 5 pages as in one citing 60: only the pages sharing a
+    seed are aligned."""
     counts = []
     for n in (5, 60):
         pages = [page(k) for k in range(n)]
         library = Library(pages, settings=SETTINGS)
-        copied = pages[3].current[0].text.split(". ")[0][:200]
+        copied = " ".join(pages[3].current[0].text.split()[:20])
         own_words = "Honestly I think people read what they wanted and nobody checks anything anymore."
+        texts = (own_words, copied)
         reports = [
             judge_passage(passage(text, pages[1].key), pages[1], library.of([pages[1]]), settings=SETTINGS)
-            for text in (own_words, copied)
+            for text in texts
+        ]
+        unattached = [
+            judge_passage(passage(text, None), None, library.of(), settings=SETTINGS) for text in texts
         ]
         assert [r.status for r in reports] == [QuoteStatus.NOT_FOUND, QuoteStatus.MISATTRIBUTED]
         assert reports[1].found_in == pages[3].key
+        assert [r.status for r in unattached] == [QuoteStatus.NOT_FOUND, QuoteStatus.VERBATIM]
         counts.append(library.alignments)
     assert counts[0] == counts[1]
     assert counts[0] <= 4
