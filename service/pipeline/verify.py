@@ -14,6 +14,7 @@ import structlog
 
 from service.pipeline.deps import Deps
 from service.pipeline.judge.attachment import choose_attachment
+from service.pipeline.judge.library import Library
 from service.pipeline.judge.segments import judge_block
 from service.pipeline.models import Citation, EventKind, Post, ProgressEvent, QuoteReport, Report
 from service.pipeline.report.build import build_report
@@ -100,13 +101,16 @@ async def verify_post(post: Post, *, deps: Deps, until: float | None = None) -> 
                for c, s in zip(post.citations, read_in_time, strict=True)]  # fmt: skip
     by_url = {c.url: s for c, s in zip(post.citations, sources, strict=True)}
     quotes: list[QuoteReport] = []
+    settings = deps.settings.align
     # Every text of the post stays indexed while it is judged: each is indexed once, however many.
+    # The library indexes them together, once, for every passage looked for beyond its own links.
+    library = Library(sources, settings=settings)
     with deps.indexes.holding(t.text for s in sources for t in (*s.live, *s.at_post)):
-        for passage in choose_attachment(post.passages, by_url, settings=deps.settings.align):
+        for passage in choose_attachment(post.passages, by_url, settings=settings, library=library):
             cited = by_url.get(passage.cited_url) if passage.cited_url else None
             also = [by_url[u] for u in passage.also_cited if u in by_url]
-            others = [s for s in sources if s is not cited and all(s is not a for a in also)]
-            for quote in judge_block(passage, cited, others, settings=deps.settings.align, also=also):
+            others = library.of([cited, *also])
+            for quote in judge_block(passage, cited, others, settings=settings, also=also):
                 quotes.append(quote)
                 _emit(deps, EventKind.QUOTE_JUDGED, post, index=len(quotes) - 1, status=quote.status.value,
                       flagged=quote.flagged, quote=quote)  # fmt: skip

@@ -31,7 +31,7 @@ from service.pipeline.align.widgets import is_widget
 from service.pipeline.models import NO_MATCH, Alignment, DiffOp, DiffPart, QuoteStatus, Reason
 from service.settings import AlignSettings
 
-__all__ = ["TextIndex", "align_quote", "index_text"]
+__all__ = ["TextIndex", "align_quote", "align_words", "index_text"]
 
 _SCORES = {QuoteStatus.VERBATIM: 1.0, QuoteStatus.COSMETIC: 0.98, QuoteStatus.ELIDED: 0.95}
 _JOIN_REASONS = {Join.SPLICE: Reason.SPLICED, Join.REORDER: Reason.REORDERED}
@@ -148,7 +148,14 @@ def find_verbatim(passage: str, text: str) -> Alignment | None:
 
 def align_quote(passage: str, index: TextIndex, *, explicit: bool, settings: AlignSettings) -> Alignment:
     """The best match of ``passage`` in the indexed text, with its status, span, diff and reasons."""
-    pw = passage_words(passage)
+    return align_words(passage, passage_words(passage), index, explicit=explicit, settings=settings)
+
+
+def align_words(
+    passage: str, pw: PassageWords, index: TextIndex, *, explicit: bool, settings: AlignSettings
+) -> Alignment:
+    """``align_quote`` with the passage's words already read (``passage_words(passage)``): a
+    passage compared with many texts is tokenised once, not once per text."""
     m = len(pw.tokens)
     if not m or not index.ids:
         return NO_MATCH

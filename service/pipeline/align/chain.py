@@ -8,7 +8,7 @@ order. Cost is linear in the passage times the occurrences of its k-grams, never
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
+from bisect import bisect_left, bisect_right, insort
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
@@ -182,27 +182,32 @@ def join(geo: Geometry, iend: int, jend: int, i: int, j: int) -> tuple[Join, flo
 
 
 def best_chain(blocks: list[MatchedRun], geo: Geometry) -> list[MatchedRun]:
-    """The highest-scoring sequence of blocks in passage order (overlaps trimmed), first on ties."""
+    """The highest-scoring sequence of blocks in passage order (overlaps trimmed), first on ties.
+
+    Each block's best predecessor is sought best-first: the chains found so far, highest score
+    first, until none could still beat the best found (a predecessor adds at most its own score).
+    The answer is the plain dynamic programme's, but a repetitive page's hundreds of blocks no
+    longer cost every pair of them.
+    """
     if not blocks:
         return []
     score = [float(b.size) for b in blocks]
     back: list[tuple[int, int]] = [(-1, 0)] * len(blocks)
+    ranked: list[tuple[float, int]] = []  # (-score, block): best chains first, earlier blocks on ties
     for y, b in enumerate(blocks):
-        for x in range(y):
-            a = blocks[x]
-            if a.i >= b.i or a.iend >= b.iend:
+        for neg, x in ranked:
+            if b.size - neg < score[y]:
+                break  # no chain ranked lower can reach the best found
+            step = _step(blocks[x], b, geo)
+            if step is None:
                 continue
-            trim = max(0, a.iend - b.i)
-            back_j = a.jend - b.j - trim
-            if 0 < back_j <= 2:  # the passage repeats a word or two of the text: an insertion
-                trim += back_j
-            if trim >= b.size:
-                continue
-            _, pen = join(geo, a.iend, a.jend, b.i + trim, b.j + trim)
+            trim, pen = step
             value = score[x] + b.size - trim - pen
-            if value > score[y]:
+            # The earliest predecessor wins ties, as in a scan of the blocks in order.
+            if value > score[y] or (value == score[y] and x < back[y][0]):
                 score[y] = value
                 back[y] = (x, trim)
+        insort(ranked, (-score[y], y))
     end = max(range(len(blocks)), key=lambda y: (score[y], -blocks[y].j))
     chain: list[MatchedRun] = []
     while end >= 0:
@@ -212,6 +217,20 @@ def best_chain(blocks: list[MatchedRun], geo: Geometry) -> list[MatchedRun]:
         end = prev
     chain.reverse()
     return chain
+
+
+def _step(a: MatchedRun, b: MatchedRun, geo: Geometry) -> tuple[int, float] | None:
+    """How block ``b`` follows block ``a`` in a chain (words trimmed off ``b``, penalty), or None."""
+    if a.i >= b.i or a.iend >= b.iend:
+        return None
+    trim = max(0, a.iend - b.i)
+    back_j = a.jend - b.j - trim
+    if 0 < back_j <= 2:  # the passage repeats a word or two of the text: an insertion
+        trim += back_j
+    if trim >= b.size:
+        return None
+    _, pen = join(geo, a.iend, a.jend, b.i + trim, b.j + trim)
+    return trim, pen
 
 
 def refill_pieces(

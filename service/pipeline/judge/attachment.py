@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
+from service.pipeline.judge.library import Library
 from service.pipeline.judge.passage import best_match, match_rank
 from service.pipeline.models import Passage
 from service.pipeline.state import ReadSource
@@ -17,15 +18,25 @@ from service.settings import AlignSettings
 _SWAP_MARGIN = 2
 
 
-def _fits(passage: Passage, url: str | None, by_url: dict[str, ReadSource], settings: AlignSettings) -> bool:
+def _fits(
+    passage: Passage,
+    url: str | None,
+    by_url: dict[str, ReadSource],
+    settings: AlignSettings,
+    library: Library | None,
+) -> bool:
     source = by_url.get(url) if url else None
     if source is None:
         return False
-    return match_rank(best_match(passage, source.current, settings=settings))[0] > 0
+    return match_rank(best_match(passage, source.current, settings=settings, library=library))[0] > 0
 
 
 def choose_attachment(
-    passages: Sequence[Passage], by_url: dict[str, ReadSource], *, settings: AlignSettings
+    passages: Sequence[Passage],
+    by_url: dict[str, ReadSource],
+    *,
+    settings: AlignSettings,
+    library: Library | None = None,
 ) -> tuple[Passage, ...]:
     """The post's passages under the attachment convention their sources support best.
 
@@ -33,12 +44,13 @@ def choose_attachment(
     the text can: under the right convention most passages are found under their own link. The
     layout's reading stands unless at least two more passages are found under their link with the
     other reading, so one passage planted under the wrong link is still flagged misattributed.
+    ``library`` (the post's) keeps each passage's words for judging it afterwards.
     """
     ambiguous = [p for p in passages if p.alt_cited_url is not None]
     if not ambiguous:
         return tuple(passages)
-    current = sum(_fits(p, p.cited_url, by_url, settings) for p in ambiguous)
-    other = sum(_fits(p, p.alt_cited_url, by_url, settings) for p in ambiguous)
+    current = sum(_fits(p, p.cited_url, by_url, settings, library) for p in ambiguous)
+    other = sum(_fits(p, p.alt_cited_url, by_url, settings, library) for p in ambiguous)
     if other - current < _SWAP_MARGIN:
         return tuple(passages)
     return tuple(_swap(p) for p in passages)

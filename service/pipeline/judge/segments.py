@@ -11,6 +11,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import replace
 
+from service.pipeline.judge.library import Shelf, shelf_of
 from service.pipeline.judge.passage import judge_passage
 from service.pipeline.models import FAITHFUL_STATUSES, DiffOp, Passage, QuoteReport, QuoteStatus
 from service.pipeline.state import ReadSource
@@ -46,7 +47,7 @@ def _frame_matches(whole: QuoteReport, passage: Passage) -> bool:
 def judge_block(
     passage: Passage,
     cited: ReadSource | None,
-    others: Sequence[ReadSource],
+    others: Shelf | Sequence[ReadSource],
     *,
     settings: AlignSettings,
     split: bool = True,
@@ -57,7 +58,9 @@ def judge_block(
     An unmarked paragraph of several lines that is not one faithful copy may be lines from
     different places: a copied line then the poster's own, a headline then a paragraph. It is
     cut at a line break that starts something new when the pieces say so (see ``_good_split``).
+    ``others`` are the post's other pages (see ``judge_passage``).
     """
+    others = shelf_of(others, settings=settings)
     whole = _judge_whole(passage, cited, others, settings=settings, also=also)
     if all(q.status in FAITHFUL_STATUSES for q in whole) or passage.explicit or not split:
         return whole
@@ -74,7 +77,7 @@ def judge_block(
 def _judge_whole(
     passage: Passage,
     cited: ReadSource | None,
-    others: Sequence[ReadSource],
+    others: Shelf,
     *,
     settings: AlignSettings,
     also: Sequence[ReadSource],
@@ -93,7 +96,9 @@ def _judge_whole(
     copy = whole.status in _WHOLE_IF_MATCHED and (not whole.diff or _frame_matches(whole, passage))
     if not copy:
         return parts
-    if whole.status is not QuoteStatus.ALTERED or _marks_are_the_sources(parts, [cited, *also, *others]):
+    if whole.status is not QuoteStatus.ALTERED or _marks_are_the_sources(
+        parts, [cited, *also, *others.sources]
+    ):
         return [whole]
     # The marks are the poster's: so are the words around them, copied ones included.
     return [_as_commentary(p) if not p.explicit and p.flagged else p for p in parts]
