@@ -356,7 +356,7 @@ class ExtractorPool:
         except BrokenProcessPool as e:
             if gen.killed:
                 raise _Innocent from e  # another page's timeout killed this pool
-            codes = [p.exitcode for p in (getattr(gen.executor, "_processes", None) or {}).values()]
+            codes = await _exit_codes(gen.executor)  # a CPU-limit kill must not pass for a crash
             await self._replace(gen)
             if -signal.SIGXCPU in codes:  # its CPU-time limit ended it: a hostile page, like a timeout
                 raise ExtractionTimeout(f"extraction used over {self.settings.cpu_limit_s:g} s of CPU") from e
