@@ -30,6 +30,8 @@ from service.pipeline.verify import verify_post
 
 log = structlog.get_logger(__name__)
 
+INLINE_LINE_BYTES = 1024  # lines up to this long are read on the event loop (see ``run_batch``)
+
 
 def _decode(line: str | bytes, lineno: int) -> str | Report:
     if isinstance(line, str):
@@ -155,9 +157,14 @@ async def run_batch(
         for lineno, line in enumerate(lines, start=1):
             if not line.strip():
                 continue
-            # In a thread: even linear, reading a 1 MB hostile post takes a while, and the event loop
-            # (other posts' fetches, the extraction pool's clocks) must not wait for it.
-            item = await asyncio.to_thread(read_line, line, lineno, default_format=default_format)
+            # A long line in a thread: even linear, reading a 1 MB hostile post takes a while, and
+            # the event loop (other posts' fetches, the extraction pool's clocks) must not wait for
+            # it. A short one here: the hand-off to a thread cost more than reading it (a hostile
+            # line of ``INLINE_LINE_BYTES`` holds the loop a few milliseconds at most).
+            if len(line) <= INLINE_LINE_BYTES:
+                item = read_line(line, lineno, default_format=default_format)
+            else:
+                item = await asyncio.to_thread(read_line, line, lineno, default_format=default_format)
             window.append(asyncio.create_task(_verify_one(item, deps, gate, deadline)))
             await drain(limit - 1)
         await drain(0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from structlog.testing import capture_logs
@@ -196,3 +197,31 @@ async def test_lone_surrogates_anywhere_in_a_line_never_crash_the_batch(tmp_path
     assert summary.posts == 4
     assert [r["id"] for r in reports] == ["quote", "id-\udfff", "url", "ok"]
     assert reports[-1]["verdict"] == "verified"
+
+
+async def test_short_lines_are_read_on_the_loop_and_long_ones_in_a_thread(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A line up to ``INLINE_LINE_BYTES`` is read where it is (a thread hand-off costs more than
+    reading it); a longer one, which may hold the reader for long, is read in a thread. Both
+    come out as the same reports, in order."""
+    import threading
+
+    from service.pipeline import batch
+
+    seen: list[tuple[int, bool]] = []
+    real = batch.read_line
+
+    def spy(line: str | bytes, lineno: int, *, default_format: InputFormat) -> Post | Report:
+        seen.append((len(line), threading.current_thread() is threading.main_thread()))
+        return real(line, lineno, default_format=default_format)
+
+    short = json.dumps({"id": "short", "text": f"{PAGE}\n\n{URL}\n"}) + "\n"
+    long = json.dumps({"id": "long", "text": f"{PAGE}\n\n{URL}\n" + "x " * batch.INLINE_LINE_BYTES}) + "\n"
+    assert len(short) <= batch.INLINE_LINE_BYTES < len(long)
+    out: list[str] = []
+    deps = Deps(settings=NO_PROBE, fetcher=FakeFetcher({URL: PAGE}), extractor=TextExtractor())
+    monkeypatch.setattr(batch, "read_line", spy)
+    await run_batch([short, long], out.append, deps=deps, concurrency=2)
+    assert seen == [(len(short), True), (len(long), False)]
+    assert [json.loads(line)["id"] for line in out] == ["short", "long"]

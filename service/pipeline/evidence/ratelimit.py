@@ -18,11 +18,12 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Protocol
-
-from redis.asyncio import Redis
+from typing import TYPE_CHECKING, Protocol
 
 from service.settings import WaybackSettings
+
+if TYPE_CHECKING:  # a type only: a run without a shared limiter never loads the Redis client
+    from redis.asyncio import Redis
 
 Now = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]

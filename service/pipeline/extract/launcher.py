@@ -19,7 +19,15 @@ __all__ = ["start_early", "worker_context"]
 
 # What the fork server imports once, before it forks any worker: the page reader and the
 # extraction stack, not the pool (asyncio) nor the CLI.
-_PRELOAD = ["service.pipeline.extract.reading", "trafilatura", "htmldate", "charset_normalizer"]
+_PRELOAD = [
+    "service.pipeline.extract.reading",
+    "service.pipeline.extract.page_meta",
+    "service.pipeline.extract.signals",
+    "service.pipeline.extract.completeness",
+    "trafilatura",
+    "htmldate",
+    "charset_normalizer",
+]
 
 
 def _codecs() -> list[str]:

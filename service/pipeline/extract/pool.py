@@ -22,7 +22,7 @@ from types import TracebackType
 from urllib.parse import urljoin
 
 from service.pipeline.errors import ExtractionError, ExtractionTimeout, InvalidURL, UnsupportedURL
-from service.pipeline.extract import page_text as _pagetext
+from service.pipeline.extract.charset import declared_encoding
 from service.pipeline.extract.launcher import worker_context
 from service.pipeline.extract.reading import (
     DEFAULT_MAX_HTML,
@@ -289,7 +289,7 @@ class ExtractorPool:
 
         ``digest`` is the body's sha256 when the caller has it already.
         """
-        charset = _pagetext.declared_encoding(b"", content_type)
+        charset = declared_encoding(b"", content_type)
         key: _CacheKey = (digest or hashlib.sha256(body).hexdigest(), charset, self.settings.max_html_bytes)
         task = self._cache.get(key)
         if task is None:
@@ -356,7 +356,7 @@ class ExtractorPool:
         except BrokenProcessPool as e:
             if gen.killed:
                 raise _Innocent from e  # another page's timeout killed this pool
-            codes = [p.exitcode for p in (getattr(gen.executor, "_processes", None) or {}).values()]
+            codes = await _exit_codes(gen.executor)  # a CPU-limit kill must not pass for a crash
             await self._replace(gen)
             if -signal.SIGXCPU in codes:  # its CPU-time limit ended it: a hostile page, like a timeout
                 raise ExtractionTimeout(f"extraction used over {self.settings.cpu_limit_s:g} s of CPU") from e

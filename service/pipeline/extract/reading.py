@@ -3,7 +3,9 @@ visible text, then trafilatura's main text; and the worker's own set-up.
 
 What the fork server imports (``launcher._PRELOAD``): this and the extraction stack, nothing of
 the parent's (no asyncio, no URL normalisation with its public-suffix list), so the server is
-ready sooner. ``pool.py`` sends pages here and puts the URL-dependent part back in.
+ready sooner. The parent imports this module too (the pool sends its functions by name), so the
+page modules are imported by ``read_page``, in the worker: the parent never loads lxml or
+htmldate. ``pool.py`` sends pages here and puts the URL-dependent part back in.
 """
 
 from __future__ import annotations
@@ -21,10 +23,6 @@ import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from service.pipeline.extract import page_meta as _pagemeta
-from service.pipeline.extract import page_text as _pagetext
-from service.pipeline.extract.completeness import extraction_incomplete
-from service.pipeline.extract.signals import read_signals
 from service.pipeline.models import PageSignals
 from service.settings import ExtractSettings
 
@@ -82,6 +80,13 @@ def read_page(body: bytes, url: str | None, content_type: str | None, max_html_b
     then htmldate and trafilatura are handed the same tree (trafilatura copies it before it
     cleans it; htmldate cleans a copy), which costs less than their own decoding and parsing.
     """
+    # Imported here, in the worker (the fork server preloads them): the parent imports this
+    # module for the worker's entry points and ``PageReading``, not lxml or htmldate.
+    from service.pipeline.extract import page_meta as _pagemeta
+    from service.pipeline.extract import page_text as _pagetext
+    from service.pipeline.extract.completeness import extraction_incomplete
+    from service.pipeline.extract.signals import read_signals
+
     text = _pagetext.decode_html(body, content_type)
     root, data = _pagetext.parse_html(text, max_html_bytes)
     incomplete = extraction_incomplete(root, text, data, max_html_bytes)

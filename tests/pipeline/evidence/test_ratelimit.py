@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator
 
@@ -258,3 +260,11 @@ async def test_local_hold_is_scoped() -> None:
     assert await limiter.held("url:https://b.example/") is None
     clock.advance(61)
     assert await limiter.held("url:https://a.example/") is None
+
+
+def test_a_run_without_a_shared_limiter_loads_no_redis_client() -> None:
+    """``verify`` imports the Wayback client (and this module) on every run; the Redis client,
+    a tenth of a second of start-up, is loaded only by the caller that shares limits through it."""
+    code = "import sys\nimport service.pipeline.evidence.past\nprint('redis' in sys.modules)\n"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert out.stdout.strip() == "False"

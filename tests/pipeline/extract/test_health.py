@@ -585,3 +585,18 @@ def test_paywalled_comes_before_soft_404() -> None:
     """A teaser whose redirect ended on an error-looking URL is still reported as paywalled."""
     result = fetched(page("paywall_teaser.html"), final_url="https://news.example.com/error")
     assert check(result).status is SourceStatus.PAYWALLED
+
+
+def test_word_count_reads_the_text_as_extracted_without_normalising_it() -> None:
+    """A long page's words are counted on its visible text as extracted (curly apostrophes, runs
+    of spaces, capitals count as the normalised text would), and the normalised text is not built."""
+    from service.pipeline.extract import health
+
+    visible = "It’s   A  Story\n\nabout DON’T " * 60
+    page = health._ParsedAnswer(_fetch_for_words(), (), frozenset(), False, visible, None, None)
+    assert page.text_words == health._words(health._norm(visible))
+    assert "text" not in page.__dict__
+
+
+def _fetch_for_words() -> FetchResult:
+    return FetchResult(url="https://a.example/x", final_url="https://a.example/x", status=SourceStatus.OK)

@@ -643,3 +643,25 @@ def test_worker_imports_the_extraction_stack_only(tmp_path: Path) -> None:
     assert "trafilatura" in modules
     heavy = {"aiohttp", "service.api", "workers", "redis", "structlog", "service.pipeline.deps", "warcio"}
     assert not heavy & modules
+
+
+def test_the_parent_loads_no_page_reading_stack() -> None:
+    """The process that owns the pool extracts through it without importing lxml, htmldate,
+    charset detection or trafilatura: only its workers read pages (the parent's start-up and
+    CPU are the batch's critical path)."""
+    code = (
+        "import asyncio, sys\n"
+        "from service.pipeline.extract.pool import ExtractorPool\n"
+        "from service.settings import ExtractSettings\n"
+        "async def main():\n"
+        "    async with ExtractorPool(ExtractSettings(workers=1)) as pool:\n"
+        "        ex = await pool.extract(b'<html><body><p>Hello there.</p></body></html>', url='http://e.com/')\n"
+        "    assert 'Hello there.' in ex.page_text\n"
+        "asyncio.run(main())\n"
+        "stack = ('lxml', 'htmldate', 'charset_normalizer', 'trafilatura')\n"
+        "print(sorted(m for m in stack if m in sys.modules))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert out.stdout.strip() == "[]"
