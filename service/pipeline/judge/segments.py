@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import replace
+from difflib import SequenceMatcher
 
-from service.pipeline.align.lexicon import GLUE
 from service.pipeline.judge.passage import judge_passage
 from service.pipeline.models import FAITHFUL_STATUSES, DiffOp, Passage, QuoteReport, QuoteStatus
 from service.pipeline.posts.frame import attribution_tail
@@ -106,9 +106,9 @@ def _paraphrased_tail(
 ) -> bool:
     """Whether the paragraph is one faithful quotation and its attribution in the poster's words
     (``"…," the minister said on Tuesday.``, the source saying "the mayor told reporters"): the
-    quotation is judged apart. A tail most of whose words are those of the source's own attribution
-    after the quotation is a copy of it ("the harbour master admitted on Friday", the source saying
-    "said on Friday"), and the paragraph, changed or not, stays whole."""
+    quotation is judged apart. A tail that is the source's own attribution after the quotation, a
+    word or so changed or not ("the harbour master admitted on Friday", the source saying "said on
+    Friday"), is a copy of it, and the paragraph stays whole."""
     explicit = [p for p in parts if p.explicit]
     if len(explicit) != 1 or explicit[0].status not in FAITHFUL_STATUSES or explicit[0].source is None:
         return False
@@ -125,10 +125,13 @@ def _paraphrased_tail(
 
 
 def _copies(tail: Sequence[str], own: Sequence[str]) -> bool:
-    """Whether more than half of the tail's content words are in the source's attribution."""
-    content = [w for w in tail if len(w) > 2 and w not in GLUE]
-    kept = set(own)
-    return bool(content) and 2 * sum(w in kept for w in content) > len(content)
+    """Whether the tail is the source's attribution with a word or so changed ("the doctor admitted"
+    for "the doctor said", "on Friday evening" for "on Monday evening"): at most one word in three
+    of the source's differs. A paraphrase ("Raab said on Tuesday" for "Raab told the BBC") is not."""
+    if not own:
+        return False
+    same = sum(block.size for block in SequenceMatcher(None, tail, own, autojunk=False).get_matching_blocks())
+    return max(len(tail), len(own)) - same <= max(1, len(own) // 3)
 
 
 def _sentence_rest(text: str, at: int) -> tuple[str, ...]:
