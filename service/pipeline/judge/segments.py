@@ -93,7 +93,9 @@ def _judge_whole(
         return [whole]
     parts = [judge_passage(part, cited, others, settings=settings, also=also) for part in passage.parts]
     copy = whole.status in _WHOLE_IF_MATCHED and (not whole.diff or _frame_matches(whole, passage))
-    if not copy or _paraphrased_tail(passage, parts, [cited, *also, *others]):
+    if not copy:
+        return parts
+    if _paraphrased_tail(passage, parts, [cited, *also, *others]):
         return [_as_commentary(p) if not p.explicit and p.flagged else p for p in parts]
     if whole.status is not QuoteStatus.ALTERED or _marks_are_the_sources(parts, [cited, *also, *others]):
         return [whole]
