@@ -52,6 +52,9 @@ class QuoteScanner:
         ch = text[i]
         if ch not in _CLOSING:
             return None
+        depths = self._open_for.get(ch)
+        if not depths:
+            return None  # nothing open that this mark closes (checked first: ">" is common)
         prev = text[i - 1] if i > self.lo else " "
         nxt = text[i + 1] if i + 1 < hi else " "
         if ch == "’" and nxt.isalnum():
@@ -60,8 +63,7 @@ class QuoteScanner:
             return None  # only the first of ">>" closes
         if ch == '"' and prev.isspace():
             return None
-        depths = self._open_for.get(ch)
-        return depths[-1] if depths else None
+        return depths[-1]
 
     def _can_open(self, i: int, hi: int) -> bool:
         text = self.text
