@@ -9,7 +9,9 @@ removes (altered, misleading_elision); the same sentence with 2-3 class-free wor
 harmless_elision); ``[sic]`` or ``(emphasis added)`` put in (ok, editorial_note); the sentence in
 spaced guillemets « … » (ok, guillemets); an invented sentence in guillemets or „…“ (not_found,
 invented_marks); a sentence of the source that opens with its own quotation, in straight quotes
-nested in straight quotes (ok, nested_quotes).
+nested in straight quotes (ok, nested_quotes). Then citation and frame classes (``build_citations``),
+among them the marks keyboards give (keyboard_marks) and a news paragraph's own quotation with its
+attribution, the source's (source_tail) or the poster's paraphrase (paraphrased_tail).
 Deterministic: the same input gives the same bytes. A development set, not a held-out measure.
 """
 
@@ -19,9 +21,16 @@ import argparse
 import json
 import random
 import re
+import sys
 from pathlib import Path
 
+from warcio.archiveiterator import ArchiveIterator
+
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from tests.dev._pages import declared_charset, decode_page, visible_text  # noqa: E402
+
 DEVSET = ROOT / "tests" / "data" / "devset" / "posts.jsonl"
 # The generator's own word lists, kept apart from the product's (service/pipeline/align/lexicon.py).
 CLASS_WORDS = {"not", "never", "no", "if", "unless", "allegedly", "reportedly", "may", "might",
@@ -328,12 +337,98 @@ def _frame_posts(pages: list[tuple[str, str, list[str]]]) -> list[dict[str, obje
     return posts
 
 
+# Quotation marks as keyboards give them: ASCII guillemets, one mark on both sides, mismatched pairs.
+_KEYBOARD_MARKS = (("<<", ">>"), ("<< ", " >>"), ("”", "”"), ("»", "»"), ("“", '"'), ('"', "”"), ("„", '"'))
+
+
+def _mark_posts(pages: list[tuple[str, str, list[str]]]) -> list[dict[str, object]]:
+    """A sentence of the page and an invented one in the marks keyboards give: a quotation either way."""
+    posts = []
+    for i, (url, at, sentences) in enumerate(pages):
+        a, b = _KEYBOARD_MARKS[i % len(_KEYBOARD_MARKS)]
+        c, d = _KEYBOARD_MARKS[(i + 3) % len(_KEYBOARD_MARKS)]
+        s, invented = sentences[0], _INVENTED[i % len(_INVENTED)]
+        pieces: list[str | tuple[str, str, dict[str, object]]] = [
+            _item(f"Look at this: {a}{s}{b}", s, "ok", "keyboard_marks"),
+            _item(f"And then: {c}{invented}{d} Unbelievable.", invented, "not_found", "keyboard_marks"),
+            url,
+        ]
+        posts.append(_compose(f"cit-k{i:02d}", at, [url], pieces))
+    return posts
+
+
+_PARAPHRASES = ("the minister said on Tuesday", "a spokesperson told reporters", "he said in a statement",
+                "she told local media")  # fmt: skip
+# "“…,” Raab told the BBC." ending on a sentence's last period, not an initial's ("the U.S. Attorney").
+_SOURCE_QUOTATION = re.compile(r"“([A-Z][^“”\n]{40,250}),” ([a-zA-Z][^.“”\n]{3,60})(?<![ .][A-Z])\.(?=\s|$)")
+
+
+def _source_quotations() -> list[tuple[str, str, str, str]]:
+    """(url, posted_at, quotation, attribution) for the devset pages' own quotations followed by
+    their attribution (“…,” Raab told the BBC.), from the first capture's visible text; sentences
+    edited in the later capture are left out."""
+    dated: dict[str, str] = {}
+    for line in DEVSET.read_text(encoding="utf-8").splitlines():
+        post = json.loads(line)
+        for url in post["cites"]:
+            dated.setdefault(url, post["posted_at"])
+    edited = [e["sentence"] for e in json.loads((DEVSET.parent / "edits.json").read_text(encoding="utf-8"))]
+    out = []
+    with (DEVSET.parent / "pages.warc.gz").open("rb") as f:
+        for record in ArchiveIterator(f):
+            url = record.rec_headers.get_header("WARC-Target-URI")
+            if record.rec_type != "response" or url not in dated:
+                continue
+            if not record.rec_headers.get_header("WARC-Date").startswith("2019"):
+                continue
+            raw = record.content_stream().read()
+            text = visible_text(decode_page(raw, declared_charset(raw)))
+            for m in _SOURCE_QUOTATION.finditer(text):
+                if not any(m.group(1) in e for e in edited):
+                    out.append((url, dated[url], m.group(1), m.group(2)))
+    return out
+
+
+def _content(text: str) -> set[str]:
+    return {w for w in re.findall(r"\w+", text.lower()) if len(w) > 3}
+
+
+def _named(own: str) -> str:
+    """The poster's own attribution naming the source's speaker: "Raab said on Tuesday" for "Raab
+    told the BBC", "the doctor told reporters on Tuesday" for "the doctor said"."""
+    name = re.search(r"\b[A-Z]\w+(?= [a-z]|$)", own)
+    who = name.group() if name else " ".join(own.split(" ")[:2])
+    return f"{who} {'told reporters' if 'said' in own.split(' ') else 'said'} on Tuesday"
+
+
+def _tail_posts() -> list[dict[str, object]]:
+    """A news paragraph's quotation with its attribution: the source's own (ok, whole), the poster's
+    paraphrase naming the same speaker or another (ok, the quotation judged alone), an invented
+    quotation with a paraphrase (not_found)."""
+    posts = []
+    for i, (url, at, quote, own) in enumerate(_source_quotations()):
+        para = next(
+            p for k in range(len(_PARAPHRASES))
+            if not _content(p := _PARAPHRASES[(i + k) % len(_PARAPHRASES)]) & _content(own)
+        )  # fmt: skip
+        invented = _INVENTED[i % len(_INVENTED)]
+        pieces: list[str | tuple[str, str, dict[str, object]]] = [
+            _item(f"“{quote},” {own}.", quote, "ok", "source_tail"),
+            _item(f"“{quote},” {_named(own)}.", quote, "ok", "paraphrased_tail"),
+            _item(f"“{quote},” {para}.", quote, "ok", "paraphrased_tail"),
+            _item(f"“{invented},” {para}.", invented, "not_found", "paraphrased_tail"),
+            url,
+        ]
+        posts.append(_compose(f"cit-t{i:02d}", at, [url], pieces))
+    return posts
+
+
 def build_citations() -> list[dict[str, object]]:
     """Posts for the citation and frame classes of issue 10 (points 2 and 3)."""
     pages = _pages()
     return [
         *_domain_posts(pages), *_link_text_posts(pages), *_lead_in_posts(pages), *_multi_url_posts(pages),
-        *_reference_posts(pages), *_frame_posts(pages),
+        *_reference_posts(pages), *_frame_posts(pages), *_mark_posts(pages), *_tail_posts(),
     ]  # fmt: skip
 
 

@@ -20,15 +20,14 @@ INTL = ROOT / "tests" / "data" / "intl"
 POSTS = INTL / "posts.jsonl"
 PAGES = INTL / "pages.warc.gz"
 PASSAGES = 93
-# Passages right per kind when the gate was set (right, total): every kind whole but one misleading
-# elision, French "peut-être" elided whole (a two-token hedge the elision rules read as a modal and
-# its verb).
+# Passages right per kind when the gate was set (right, total): every kind whole (French
+# "peut-être" elided whole was missed until multi-word class words were read as phrases).
 FLOORS = {
     "commentary": (8, 8),
     "harmless_elision": (12, 12),
     "invented": (8, 8),
     "misattributed": (8, 8),
-    "misleading_elision": (10, 11),
+    "misleading_elision": (11, 11),
     "negation_changed": (8, 8),
     "number_changed": (8, 8),
     "verbatim": (30, 30),

@@ -25,6 +25,7 @@ from service.pipeline.align.lexicon import (
     INTRODUCERS,
     word_class,
 )
+from service.pipeline.align.phrases import kept_partner, phrase_classes
 from service.pipeline.align.tokens import Tokens
 from service.pipeline.models import WordClass
 
@@ -69,8 +70,27 @@ def _same_clause_as_kept(text: str, src: Tokens, gap: Gap, t: int) -> bool:
     return before or after
 
 
-def _class_at(src: Tokens, t: int) -> WordClass | None:
-    """The class of text word ``t``; "May" inside a sentence is the month, not the modal."""
+def _aside(text: str, src: Tokens, gap: Gap, t: int, phrases: dict[int, WordClass | None]) -> bool:
+    """Whether removed word ``t`` stands in an aside of class words and glue alone, set off by
+    commas or dashes inside the sentence (", allegedly,", ", может быть,"): unlike a removed clause
+    of its own, such an aside qualifies the clause it stands in."""
+    a, b = t, t
+    while a > gap.s0 and not _clause_break(text, src, a - 1):
+        a -= 1
+    while b + 1 < gap.s1 and not _clause_break(text, src, b):
+        b += 1
+    if a == 0 or src.brk[a - 1] or src.brk[b] or not _clause_break(text, src, a - 1):
+        return False
+    if not _clause_break(text, src, b):
+        return False
+    return all(u in phrases or word_class(src.norms[u]) or src.norms[u] in GLUE for u in range(a, b + 1))
+
+
+def _class_at(src: Tokens, t: int, phrases: dict[int, WordClass | None]) -> WordClass | None:
+    """The class of text word ``t``, its phrase's when it stands in one (``phrases.py``); "May"
+    inside a sentence is the month, not the modal."""
+    if t in phrases:
+        return phrases[t]
     kind = word_class(src.norms[t])
     if kind is WordClass.HEDGE and src.words[t] == "May" and t > 0 and not src.brk[t - 1]:
         return None
@@ -126,11 +146,17 @@ def misleading_classes(text: str, src: Tokens, gaps: Sequence[Gap]) -> frozenset
     found: set[WordClass] = set()
     for gap in gaps:
         words = _kept_sentence_words(src, gap)
+        phrases = phrase_classes(src.norms, gap.s0, gap.s1)
         kinds = {
             t: kind
             for t in words
-            if (kind := _class_at(src, t)) is not None
-            and (kind in _ANYWHERE or _same_clause_as_kept(text, src, gap, t))
+            if (kind := _class_at(src, t, phrases)) is not None
+            and (
+                kind in _ANYWHERE
+                or _same_clause_as_kept(text, src, gap, t)
+                or _aside(text, src, gap, t, phrases)
+            )
+            and not kept_partner(src.norms, src.brk, t, gap.s1)
         }
         found |= _cut_to_remove(src, words, kinds)
     return frozenset(found)
@@ -151,7 +177,8 @@ def edge_gaps(src: Tokens, first: int, last: int, *, lead: bool, trail: bool, en
         while t0 > 0 and not src.brk[t0 - 1] and first - t0 < _EDGE_WORDS:
             t0 -= 1
         head = range(t0, first)
-        kinds = {t: kind for t in head if (kind := _class_at(src, t)) is not None}
+        phrases = phrase_classes(src.norms, t0, first)
+        kinds = {t: kind for t in head if (kind := _class_at(src, t, phrases)) is not None}
         introduced = bool(kinds) and src.norms[first - 1] in COMPLEMENTISERS
         if head and (_cut_to_remove(src, head, kinds) or introduced):
             out.append(Gap(0, t0, first))
@@ -162,7 +189,8 @@ def edge_gaps(src: Tokens, first: int, last: int, *, lead: bool, trail: bool, en
             if src.brk[t1 - 1]:
                 break
         lead_word = _first_content(src, range(last, t1))
-        if lead_word is not None and _class_at(src, lead_word) is WordClass.CONDITION:
+        phrases = phrase_classes(src.norms, last, t1)
+        if lead_word is not None and _class_at(src, lead_word, phrases) is WordClass.CONDITION:
             out.append(Gap(end_at, last, t1))
     return tuple(out)
 

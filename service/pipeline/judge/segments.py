@@ -10,10 +10,12 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import replace
+from difflib import SequenceMatcher
 
 from service.pipeline.judge.library import Shelf, shelf_of
 from service.pipeline.judge.passage import judge_passage
 from service.pipeline.models import FAITHFUL_STATUSES, DiffOp, Passage, QuoteReport, QuoteStatus
+from service.pipeline.posts.frame import attribution_tail
 from service.pipeline.state import ReadSource
 from service.settings import AlignSettings
 
@@ -96,12 +98,54 @@ def _judge_whole(
     copy = whole.status in _WHOLE_IF_MATCHED and (not whole.diff or _frame_matches(whole, passage))
     if not copy:
         return parts
+    if _paraphrased_tail(passage, parts, [cited, *also, *others.sources]):
+        return [_as_commentary(p) if not p.explicit and p.flagged else p for p in parts]
     if whole.status is not QuoteStatus.ALTERED or _marks_are_the_sources(
         parts, [cited, *also, *others.sources]
     ):
         return [whole]
     # The marks are the poster's: so are the words around them, copied ones included.
     return [_as_commentary(p) if not p.explicit and p.flagged else p for p in parts]
+
+
+def _paraphrased_tail(
+    passage: Passage, parts: Sequence[QuoteReport], sources: Sequence[ReadSource | None]
+) -> bool:
+    """Whether the paragraph is one faithful quotation and its attribution in the poster's words
+    (``"…," the minister said on Tuesday.``, the source saying "the mayor told reporters"): the
+    quotation is judged apart. A tail that is the source's own attribution after the quotation, a
+    word or so changed or not ("the harbour master admitted on Friday", the source saying "said on
+    Friday"), is a copy of it, and the paragraph stays whole."""
+    explicit = [p for p in parts if p.explicit]
+    if len(explicit) != 1 or explicit[0].status not in FAITHFUL_STATUSES or explicit[0].source is None:
+        return False
+    at = passage.text.find(explicit[0].text)
+    if at < 0 or passage.text[:at].strip(_OPENING):
+        return False
+    words = attribution_tail(passage.text[at + len(explicit[0].text) :])
+    if words is None:
+        return False
+    found = explicit[0].source
+    texts = [t for s in sources for t in (s.current if s is not None else ())]
+    own = next((t.text for t in texts if t.url == found.url and t.kind is found.text), "")
+    return not _copies(words, _sentence_rest(own, found.span[1]))
+
+
+def _copies(tail: Sequence[str], own: Sequence[str]) -> bool:
+    """Whether the tail is the source's attribution with a word or so changed ("the doctor admitted"
+    for "the doctor said", "on Friday evening" for "on Monday evening"): at most one word in three
+    of the source's differs. A paraphrase ("Raab said on Tuesday" for "Raab told the BBC") is not."""
+    if not own:
+        return False
+    same = sum(block.size for block in SequenceMatcher(None, tail, own, autojunk=False).get_matching_blocks())
+    return max(len(tail), len(own)) - same <= max(1, len(own) // 3)
+
+
+def _sentence_rest(text: str, at: int) -> tuple[str, ...]:
+    """The casefolded words from ``at`` to the end of the sentence (its attribution, after a quotation)."""
+    rest = text[at : at + _REST_CHARS]
+    end = _SENTENCE_END_RE.search(rest)
+    return tuple(w.casefold() for w in _WORD_CHARS_RE.findall(rest[: end.start() if end else len(rest)]))
 
 
 def _as_commentary(report: QuoteReport) -> QuoteReport:
@@ -112,6 +156,9 @@ def _as_commentary(report: QuoteReport) -> QuoteReport:
 
 
 _QUOTE_MARKS = frozenset("\"“”„‟«»‹›「」『』‘’‚'")
+_OPENING = ' \t\n"“„«»‹‚‘”<'
+_REST_CHARS = 200
+_SENTENCE_END_RE = re.compile(r"[.!?](?:\s|$)|\n")
 _MAX_OCCURRENCES = 20
 _EDGE = " \t\n\u00a0,.;:!?…"
 

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from service.pipeline.posts.citing import RefMarker
 from service.pipeline.urls import extract_urls
 
-__all__ = ["frame_edges", "marker_segments"]
+__all__ = ["attribution_tail", "frame_edges", "marker_segments"]
 
 _COUNTER_HEAD_RE = re.compile(
     r"[ \t]*(?:[(\[]?\d{1,2}[ \t]*/[ \t]*(?:\d{1,2}|n)?[)\]]?|🧵|\d{1,2}[.)](?=[ \t]))[ \t]*(?=\S)"
@@ -191,3 +191,46 @@ def marker_segments(
     if text[at:end].strip():
         pieces.append((at, end, ()))
     return pieces
+
+
+def _word_set(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+# Verbs of saying, in the forms an attribution after a quotation takes ("," the minister said).
+_SPEECH_VERBS = _word_set(
+    # en
+    "said says say told tells added adds wrote writes stated states explained explains noted notes"
+    " insisted claimed claims warned warns argued argues admitted declared announced replied asked"
+    " continued concluded tweeted posted commented remarked observed according recalled acknowledged"
+    " conceded confirmed stressed emphasised emphasized suggested testified responded urged"
+    # fr
+    " dit déclaré déclare affirmé affirme expliqué explique ajouté ajoute souligné souligne estimé estime"
+    " selon écrit précisé précise indiqué indique assuré assure"
+    # de
+    " sagte sagt sagten erklärte erklärt betonte betont schrieb schreibt meinte meint laut berichtete"
+    # es
+    " dijo dice afirmó declaró explicó añadió agregó señaló aseguró según escribió indicó"
+    # ru
+    " сказал сказала заявил заявила отметил отметила написал написала добавил добавила говорит"
+    " пояснил пояснила подчеркнул подчеркнула сообщил сообщила"
+)
+_TAIL_OPEN = ' \t\n"“”„«»‹›’<>,—–-'
+_TAIL_CLOSE = " \t\n.!"
+_TAIL_CLAUSE = frozenset(',;:—–()[]"“”„«»‹›\n')
+_SENTENCE_INSIDE_RE = re.compile(r"[.!?]\s")
+_ATTRIBUTION_WORDS = 10
+
+
+def attribution_tail(text: str) -> tuple[str, ...] | None:
+    """The casefolded words of ``text``, what follows a paragraph's only quotation, when it is that
+    quotation's attribution alone (``"…," the minister said on Tuesday.``): a few words with a verb of
+    saying and no clause of their own; None otherwise. Such a tail names the speaker in the poster's
+    words or the source's; which, only the source can tell (``judge/segments.py``)."""
+    body = text.lstrip(_TAIL_OPEN).rstrip(_TAIL_CLOSE)
+    if not body or any(ch in _TAIL_CLAUSE for ch in body) or _SENTENCE_INSIDE_RE.search(body):
+        return None
+    words = tuple(w.casefold() for w in _WORD_RE.findall(body))
+    if len(words) > _ATTRIBUTION_WORDS or not any(w in _SPEECH_VERBS for w in words):
+        return None
+    return words

@@ -1,7 +1,11 @@
 """Quotation marks in running text: which marks open and close a quotation, nested or not.
 
 Straight double quotes, curly quotes of several languages, guillemets and corner brackets; a
-straight ``'`` is an apostrophe, never a mark, and ``’`` before a letter is one too.
+straight ``'`` is an apostrophe, never a mark, and ``’`` before a letter is one too. People also
+write marks their keyboard gives them: ``<<…>>`` for guillemets, ``”…”`` and ``»…»`` (Swedish and
+Finnish set the same mark on both sides), and a curly mark closed by a straight one or the other way
+round (``“…"``, ``"…”``); each of these is a quotation too, or an invented sentence in them would be
+read as the poster's own words and never flagged.
 
 Linear in the text: a closing mark finds the innermost opener it closes through a per-closer list
 of open depths, not by walking the stack (``"«"`` ten thousand times then ``"”"`` ten thousand
@@ -15,11 +19,13 @@ from dataclasses import dataclass, field
 
 # Quotation marks: opener -> the closers that end it. Straight ' is an apostrophe, never a mark.
 _PAIRS = {
-    '"': '"', "“": "”", "„": "“”", "‚": "‘’", "«": "»", "»": "«", "‹": "›", "「": "」", "『": "』", "‘": "’",
+    '"': '"”', "“": '”"', "„": '“”"', "‚": "‘’", "«": "»", "»": "«»", "‹": "›", "「": "」", "『": "』",
+    "‘": "’", "”": "”", "<": ">",
 }  # fmt: skip
+# ``<<`` and ``>>`` are one mark each: the second ``<`` opens, the first ``>`` closes.
 _CLOSING = frozenset("".join(_PAIRS.values()))
 # Marks that French and others set apart from the quotation by a (no-break) space: « … ».
-_SPACED = frozenset("«‹")
+_SPACED = frozenset("«‹<")
 
 
 @dataclass(slots=True)
@@ -46,14 +52,18 @@ class QuoteScanner:
         ch = text[i]
         if ch not in _CLOSING:
             return None
+        depths = self._open_for.get(ch)
+        if not depths:
+            return None  # nothing open that this mark closes (checked first: ">" is common)
         prev = text[i - 1] if i > self.lo else " "
         nxt = text[i + 1] if i + 1 < hi else " "
         if ch == "’" and nxt.isalnum():
             return None  # an apostrophe: Moscow’s
+        if ch == ">" and (nxt != ">" or prev == ">"):
+            return None  # only the first of ">>" closes
         if ch == '"' and prev.isspace():
             return None
-        depths = self._open_for.get(ch)
-        return depths[-1] if depths else None
+        return depths[-1]
 
     def _can_open(self, i: int, hi: int) -> bool:
         text = self.text
@@ -62,11 +72,13 @@ class QuoteScanner:
             return False
         prev = text[i - 1] if i > self.lo else " "
         nxt = text[i + 1] if i + 1 < hi else " "
+        if ch == "<" and (prev != "<" or nxt == "<" or (i - 2 >= self.lo and text[i - 2] == "<")):
+            return False  # only the second of "<<" opens, and "<<<" is no mark
         if nxt.isspace() and ch not in _SPACED:
             return False
         if ch == "»" and not (nxt.isalnum() or nxt in '"„“'):
             return False  # German »…«: an opener only where a word follows
-        return not (ch in '‘"' and prev.isalnum())
+        return not (ch in '‘"”' and prev.isalnum())
 
     def _nested_straight(self, i: int, hi: int) -> bool:
         """A straight quote right after an opening one opens a quotation inside it: ``""The house…,"``."""

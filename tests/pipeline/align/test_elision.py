@@ -266,3 +266,118 @@ def test_a_cut_of_glue_ending_on_a_class_word_is_misleading(before: list[str], w
     assert al.status is QuoteStatus.ALTERED
     assert Reason.MISLEADING_ELISION in al.reasons
     assert deleted(al) == [removed]
+
+
+@pytest.mark.parametrize(
+    ("source", "passage", "removed"),
+    [
+        # en: two-word negations and a hedge set off by commas
+        ("The minister said the reform will not necessarily be adopted before the end of next year.",
+         "The minister said the reform will … be adopted before the end of next year.", "not necessarily"),
+        ("The minister said the company no longer supports the reform proposed by the unions.",
+         "The minister said the company … supports the reform proposed by the unions.", "no longer"),
+        ("Police said the suspect, allegedly, stole three cars from the dealership last week.",
+         "Police said the suspect … stole three cars from the dealership last week.", "allegedly"),
+        # fr: "peut-être" (two tokens), "sans doute", and both halves of "ne … pas"
+        ("Le ministre a dit que la réforme sera peut-être adoptée avant la fin de l'année prochaine.",
+         "Le ministre a dit que la réforme sera … adoptée avant la fin de l'année prochaine.", "peut être"),
+        ("Le ministre a dit que la réforme sera, sans doute, adoptée avant la fin de l'année prochaine.",
+         "Le ministre a dit que la réforme sera … adoptée avant la fin de l'année prochaine.", "sans doute"),
+        ("Le ministre a décidé de ne pas signer la réforme proposée par les syndicats cette semaine.",
+         "Le ministre a décidé de … signer la réforme proposée par les syndicats cette semaine.", "ne pas"),
+        ("Le ministre a dit que le gouvernement ne soutient pas la réforme proposée par les syndicats.",
+         "Le ministre a dit que le gouvernement ne soutient … la réforme proposée par les syndicats.", "pas"),
+        # de
+        ("Der Minister sagte, die Regierung unterstütze die Reform nicht mehr, die die Gewerkschaft will.",
+         "Der Minister sagte, die Regierung unterstütze die Reform …, die die Gewerkschaft will.",
+         "nicht mehr"),
+        ("Der Minister sagte, die Reform werde unter Umständen noch vor Ende des Jahres beschlossen.",
+         "Der Minister sagte, die Reform werde … noch vor Ende des Jahres beschlossen.",
+         "unter Umständen"),
+        # es
+        ("El ministro dijo que la reforma tal vez se apruebe antes de que termine el próximo año.",
+         "El ministro dijo que la reforma … se apruebe antes de que termine el próximo año.", "tal vez"),
+        ("El ministro dijo que la reforma a lo mejor se aprueba antes de que termine el próximo año.",
+         "El ministro dijo que la reforma … se aprueba antes de que termine el próximo año.", "a lo mejor"),
+        ("El ministro dijo que la empresa ya no apoya la reforma propuesta por los sindicatos.",
+         "El ministro dijo que la empresa … apoya la reforma propuesta por los sindicatos.", "ya no"),
+        # ru: "может быть" with and without the commas of an aside
+        ("Министр сказал, что реформа может быть будет принята до конца следующего года.",
+         "Министр сказал, что реформа … будет принята до конца следующего года.", "может быть"),
+        ("Министр сказал, что реформа, может быть, будет принята до конца следующего года.",
+         "Министр сказал, что реформа … будет принята до конца следующего года.", "может быть"),
+        ("Министр сказал, что компания больше не поддерживает реформу, предложенную профсоюзами.",
+         "Министр сказал, что компания … поддерживает реформу, предложенную профсоюзами.", "больше не"),
+    ],
+)  # fmt: skip
+def test_a_phrase_that_hedges_or_negates_removed_whole_is_misleading(
+    source: str, passage: str, removed: str
+) -> None:
+    """A hedge or negation of several words ("peut-être", "tal vez", "может быть", "no longer"), or one
+    set off by commas, cut whole by an ellipsis: altered, misleading_elision, the phrase in the diff."""
+    al = align(passage, source)
+    assert al.status is QuoteStatus.ALTERED
+    assert Reason.MISLEADING_ELISION in al.reasons
+    assert deleted(al) == [removed]
+
+
+@pytest.mark.parametrize(
+    ("source", "passage", "removed"),
+    [
+        # certainty markers and "not only": class words that assert nothing the rest depends on
+        ("The minister said the company not only supports the reform but also wants it extended.",
+         "The minister said the company … supports the reform but also wants it extended.", "not only"),
+        ("Le ministre a dit que la réforme sera sans aucun doute adoptée avant la fin de l'année.",
+         "Le ministre a dit que la réforme sera … adoptée avant la fin de l'année.", "sans aucun doute"),
+        ("Der Minister sagte, die Reform betreffe nicht nur Berlin, sondern auch Hamburg und München.",
+         "Der Minister sagte, die Reform betreffe … Berlin, sondern auch Hamburg und München.", "nicht nur"),
+        ("El ministro dijo que la reforma sin duda se aprobará antes de que termine el próximo año.",
+         "El ministro dijo que la reforma … se aprobará antes de que termine el próximo año.", "sin duda"),
+        ("Министр сказал, что реформа без сомнения будет принята до конца следующего года.",
+         "Министр сказал, что реформа … будет принята до конца следующего года.", "без сомнения"),
+        # French "ne" removed while its "pas" stays: the kept words still negate
+        ("Le ministre a dit que le gouvernement ne soutient pas la réforme proposée par les syndicats.",
+         "Le ministre a dit que le gouvernement … soutient pas la réforme proposée par les syndicats.", "ne"),
+        # adverbials that change nothing, in each language
+        ("Der Minister sagte, die Reform werde am Dienstag noch vor Ende des Jahres beschlossen.",
+         "Der Minister sagte, die Reform werde … noch vor Ende des Jahres beschlossen.", "am Dienstag"),
+        ("Le ministre a dit mardi soir que la réforme sera adoptée avant la fin de l'année prochaine.",
+         "Le ministre a dit … que la réforme sera adoptée avant la fin de l'année prochaine.", "mardi soir"),
+        ("El ministro dijo el martes que la reforma se aprobará antes de que termine el próximo año.",
+         "El ministro dijo … que la reforma se aprobará antes de que termine el próximo año.", "el martes"),
+        ("Министр сказал во вторник, что реформа будет принята до конца следующего года.",
+         "Министр сказал … что реформа будет принята до конца следующего года.", "во вторник"),
+        # a phrase cut in two is no phrase: "in [case you want to know]"
+        ("Also, in case you want to know, the air quality index in Delhi right now is 218 and poor.",
+         "Also, in … the air quality index in Delhi right now is 218 and poor.", "case you want to know"),
+    ],
+)  # fmt: skip
+def test_a_phrase_or_adverbial_that_asserts_nothing_stays_elided(
+    source: str, passage: str, removed: str
+) -> None:
+    """Certainty markers, "not only", a French "ne" whose partner is kept, and adverbials of time:
+    the kept words assert what the source does. Elided, the removed words in the diff."""
+    al = align(passage, source)
+    assert al.status is QuoteStatus.ELIDED
+    assert al.reasons == ()
+    assert deleted(al) == [removed]
+
+
+@pytest.mark.parametrize(
+    ("source", "passage", "removed"),
+    [
+        ("Los analistas dijeron que la empresa quebrará en un año a menos que la fusión salga adelante.",
+         "Los analistas dijeron que la empresa quebrará en un año …", "a menos que la fusión salga adelante"),
+        ("Analysten sagten, die Firma werde binnen eines Jahres pleitegehen, es sei denn, die Fusion glückt.",
+         "Analysten sagten, die Firma werde binnen eines Jahres pleitegehen …",
+         "es sei denn die Fusion glückt"),
+    ],
+)  # fmt: skip
+def test_a_trailing_condition_phrase_dropped_is_misleading(source: str, passage: str, removed: str) -> None:
+    """A trailing ellipsis that drops a clause opening on a condition of several words ("es sei
+    denn", "a menos que"): altered, the clause shown at the end."""
+    al = align(passage, source)
+    assert al.status is QuoteStatus.ALTERED
+    assert Reason.MISLEADING_ELISION in al.reasons
+    assert al.diff[-1].op is DiffOp.DELETE
+    assert al.diff[-1].source == removed

@@ -33,6 +33,32 @@ def test_copied_paragraph_with_changed_attribution_is_one_altered_quote() -> Non
     assert [(r.status.value, r.text) for r in reports] == [("altered", text)]
 
 
+def test_a_paraphrased_attribution_tail_leaves_the_quotation_judged_alone() -> None:
+    """``"…," the minister said on Tuesday.`` where the source names the speaker otherwise: the tail
+    is the poster's paraphrase, so only the quotation is judged (verbatim, its own span)."""
+    quote = "We have never seen waves like these in thirty years,"
+    for tail in ("the port's chief told reporters.", "the minister said on Tuesday.", "he said"):
+        text = f"“{quote}” {tail}"
+        reports = judge_block(paragraph(text, quote), CITED, [], settings=AlignSettings())
+        assert [(r.status.value, r.text, r.post_span) for r in reports] == [
+            ("verbatim", quote, (1, 1 + len(quote)))
+        ], tail
+
+
+def test_a_tail_that_copies_the_sources_attribution_stays_part_of_the_paragraph() -> None:
+    """A tail that is the source's attribution is judged with the quotation: faithful whole, or
+    changed whole (a figure in the quotation, the day of the attribution)."""
+    quote = "We have never seen waves like these in thirty years,"
+    text = f"“{quote}” the harbour master said on Friday."
+    reports = judge_block(paragraph(text, quote), CITED, [], settings=AlignSettings())
+    assert [(r.status.value, r.text) for r in reports] == [("verbatim", text)]
+    for changed in (text.replace("Friday", "Monday"), text.replace("thirty", "forty")):
+        reports = judge_block(
+            paragraph(changed, changed[1 : changed.index("”")]), CITED, [], settings=AlignSettings()
+        )
+        assert [(r.status.value, r.flagged) for r in reports] == [("altered", True)], changed
+
+
 def test_commentary_around_a_quote_reports_the_quote() -> None:
     """Words around the quotation that the source lacks are the poster's: the quote stands alone."""
     text = "Can you believe it: “We have never seen waves like these in thirty years” — wow, just wow."

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from service.pipeline.posts.citing import find_markers
-from service.pipeline.posts.frame import frame_edges, marker_segments
+from service.pipeline.posts.frame import attribution_tail, frame_edges, marker_segments
 
 URL = "https://a.example/story"
 FIGURE_TAIL = "It includes a single game as of today — Destiny 2"
@@ -72,3 +72,26 @@ def test_marker_segments() -> None:
         (' Second "fact" here [2][1]."', (2, 1)),
         (" Tail words", ()),
     ]
+
+
+@pytest.mark.parametrize(
+    ("tail", "words"),
+    [
+        (",” the minister said on Tuesday.", ("the", "minister", "said", "on", "tuesday")),
+        ('," she told reporters', ("she", "told", "reporters")),
+        ("» a déclaré le ministre.", ("a", "déclaré", "le", "ministre")),
+        ("“, sagte der Minister am Dienstag.", ("sagte", "der", "minister", "am", "dienstag")),
+        ("», dijo el ministro.", ("dijo", "el", "ministro")),
+        ("», заявил министр.", ("заявил", "министр")),
+        ("” — the minister said", ("the", "minister", "said")),
+        (",” the minister said on Tuesday, adding that the port would stay shut.", None),
+        (",” the minister said. Then he left the room.", None),
+        ("” and everybody in town knew that it was a lie.", None),
+        (",” the minister said to the crowd that gathered outside the town hall that night.", None),
+        ("", None),
+    ],
+)
+def test_attribution_tail(tail: str, words: tuple[str, ...] | None) -> None:
+    """What follows a paragraph's only quotation is its attribution alone when it is a few words
+    with a verb of saying and no clause of its own."""
+    assert attribution_tail(tail) == words

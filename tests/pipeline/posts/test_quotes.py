@@ -14,7 +14,8 @@ from service.pipeline.posts.quotes import find_quotes, quote_open
 from service.pipeline.posts.reader import parse_post
 
 OPENERS = {
-    '"': '"', "“": "”", "„": "“”", "‚": "‘’", "«": "»", "»": "«", "‹": "›", "「": "」", "『": "』", "‘": "’",
+    '"': '"”', "“": '”"', "„": '“”"', "‚": "‘’", "«": "»", "»": "«»", "‹": "›", "「": "」", "『": "』",
+    "‘": "’", "”": "”", "<": ">",
 }  # fmt: skip
 INNER = "the budget was approved"
 
@@ -98,7 +99,7 @@ def test_quote_open(text: str, expected: bool) -> None:
     assert quote_open(text) is expected
 
 
-_MARKY = st.text(alphabet=st.sampled_from(list("\"“”„«»‹›「」『』‘’' ab.\n")), max_size=60)
+_MARKY = st.text(alphabet=st.sampled_from(list("\"“”„«»‹›「」『』‘’'<> ab.\n")), max_size=60)
 
 
 @given(_MARKY)
@@ -116,14 +117,14 @@ def test_spans_lie_inside_the_text_in_order_without_overlap(text: str) -> None:
 @given(_MARKY)
 def test_a_quotation_is_open_up_to_its_closer(text: str) -> None:
     """For any text: cut just before a (non-empty) quotation's closing mark the text ends inside
-    it; cut just after, it does not."""
+    it; cut just after, it does not (after both characters of ``>>``)."""
     for start, end in find_quotes(text):
         if start < end:  # an opener right at the end of a text opens nothing
             assert quote_open(text[:end])
-        assert not quote_open(text[: end + 1])
+        assert not quote_open(text[: end + (2 if text[end] == ">" else 1)])
 
 
-@given(st.text(alphabet=st.characters(exclude_characters='"“”„«»‹›「」『』‘’'), max_size=80))
+@given(st.text(alphabet=st.characters(exclude_characters='"“”„«»‹›「」『』‘’<'), max_size=80))
 def test_text_without_quotation_marks_has_no_quotations(text: str) -> None:
     """No quotation mark, no quotation, and nothing left open."""
     assert find_quotes(text) == []
@@ -146,6 +147,37 @@ def test_quotation_marks_of_every_language(text: str, inside: str) -> None:
     """Spaced guillemets, German low-high marks (double and single), reversed guillemets, corner
     brackets, and straight quotes nested in straight quotes all open and close a quotation."""
     assert [text[a:b] for a, b in find_quotes(text)] == [inside]
+
+
+@pytest.mark.parametrize(
+    ("text", "inside"),
+    [
+        ("He said <<the budget was approved>> today.", "the budget was approved"),
+        ("Il a dit << la maison brûle >> hier.", " la maison brûle "),
+        ("Han sa ”budgeten godkändes” i går.", "budgeten godkändes"),
+        ("Han sa »budgeten godkändes» i går.", "budgeten godkändes"),
+        ("Hän sanoi ”budjetti hyväksyttiin” eilen.", "budjetti hyväksyttiin"),
+        ('He said “the budget was approved" today.', "the budget was approved"),
+        ('He said "the budget was approved” today.', "the budget was approved"),
+        ('Er sagte „der Haushalt wurde beschlossen" gestern.', "der Haushalt wurde beschlossen"),
+        ('“He said "we will" today,” she wrote.', 'He said "we will" today,'),
+    ],
+)
+def test_marks_as_keyboards_give_them(text: str, inside: str) -> None:
+    """ASCII guillemets, the same mark on both sides (Swedish, Finnish), and a curly mark closed
+    by a straight one or the other way round all delimit a quotation."""
+    assert [text[a:b] for a, b in find_quotes(text)] == [inside]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["x << y and more", "a <<< b >>> c", "one > two >> three", "He wrote” nothing here” at all.",
+     "A <<b> c"],
+)  # fmt: skip
+def test_keyboard_marks_that_open_or_close_nothing(text: str) -> None:
+    """A lone ``<<``, three ``<``, ``>>`` with nothing open, a single ``>`` and ``”`` right after a
+    word make no quotation."""
+    assert find_quotes(text) == []
 
 
 def test_spaced_guillemet_passage_is_an_explicit_quote_without_its_spaces() -> None:
