@@ -274,12 +274,10 @@ def _check_data_dir(settings: Settings) -> None:
         ) from exc
 
 
-def _read_post_text(name: str) -> str:
-    """The post, read no further than the bytes that could make ``MAX_POST_CHARS`` characters
+def _read_post_text(name: str, max_chars: int) -> str:
+    """The post, read no further than the bytes that could make ``max_chars`` characters
     (parse_post refuses a longer one: a 10 MB file costs no 10 MB read)."""
-    from service.pipeline.posts.reader import MAX_POST_CHARS
-
-    limit = 4 * MAX_POST_CHARS + 4
+    limit = 4 * max_chars + 4
     try:
         if name == "-":
             raw = sys.stdin.buffer.read(limit)
@@ -287,7 +285,7 @@ def _read_post_text(name: str) -> str:
             with Path(name).open("rb") as handle:
                 raw = handle.read(limit)
         if len(raw) >= limit:
-            raise UsageError(f"{name}: post is longer than {MAX_POST_CHARS:,} characters")
+            raise UsageError(f"{name}: post is longer than {max_chars:,} characters")
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise UsageError(f"{name}: not UTF-8 text (byte {exc.start})") from exc
@@ -322,9 +320,12 @@ def freeze_startup_heap() -> None:
 async def _verify(args: argparse.Namespace, settings: Settings) -> int:
     from service.pipeline import open_deps, parse_format, parse_post, parse_posted_at, verify_post
 
-    text = _read_post_text(args.file)
+    max_chars = settings.post.max_chars
+    text = _read_post_text(args.file, max_chars)
     posted_at = parse_posted_at(args.posted_at) if args.posted_at else None
-    post = parse_post(text, parse_format(args.input_format), id=args.id, posted_at=posted_at)
+    post = parse_post(
+        text, parse_format(args.input_format), id=args.id, posted_at=posted_at, max_chars=max_chars
+    )
     async with open_deps(settings) as deps:
         freeze_startup_heap()
         report = await verify_post(post, deps=deps)

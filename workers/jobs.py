@@ -50,7 +50,9 @@ async def verify_message(message: JobMessage, deps: Deps, *, timeout_s: float) -
         default_format = InputFormat(message.default_format)
     except ValueError:  # a newer producer's format: read the post as the in-process batch would
         default_format = InputFormat.AUTO
-    item = post_or_error(message.post, message.line, default_format=default_format)
+    item = post_or_error(
+        message.post, message.line, default_format=default_format, max_chars=deps.settings.post.max_chars
+    )
     if isinstance(item, Report):
         return item
     try:

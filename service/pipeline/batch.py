@@ -23,7 +23,7 @@ import structlog
 from service.pipeline.deps import Deps
 from service.pipeline.errors import InputError
 from service.pipeline.models import EventKind, FailureCode, InputFormat, Post, ProgressEvent, Report
-from service.pipeline.posts.input import post_from_mapping
+from service.pipeline.posts.input import MAX_POST_CHARS, post_from_mapping
 from service.pipeline.report.build import error_report
 from service.pipeline.streams import json_text
 from service.pipeline.verify import verify_post
@@ -62,10 +62,12 @@ def read_object(line: str | bytes, lineno: int) -> dict[str, Any] | Report:
     return data
 
 
-def post_or_error(data: Mapping[str, Any], lineno: int, *, default_format: InputFormat) -> Post | Report:
+def post_or_error(
+    data: Mapping[str, Any], lineno: int, *, default_format: InputFormat, max_chars: int = MAX_POST_CHARS
+) -> Post | Report:
     """The post a batch line's object holds, or its error report (in-process and queue workers)."""
     try:
-        return post_from_mapping(data, default_format=default_format)
+        return post_from_mapping(data, default_format=default_format, max_chars=max_chars)
     except InputError as exc:
         return error_report(known_id(data), FailureCode.BAD_INPUT, f"line {lineno}: {exc}")
 
@@ -76,12 +78,14 @@ def known_id(data: Mapping[str, Any]) -> str | None:
     return str(post_id) if isinstance(post_id, (str, int)) and not isinstance(post_id, bool) else None
 
 
-def read_line(line: str | bytes, lineno: int, *, default_format: InputFormat) -> Post | Report:
+def read_line(
+    line: str | bytes, lineno: int, *, default_format: InputFormat, max_chars: int = MAX_POST_CHARS
+) -> Post | Report:
     """A post, or the error report that stands in for an unreadable line."""
     data = read_object(line, lineno)
     if isinstance(data, Report):
         return data
-    return post_or_error(data, lineno, default_format=default_format)
+    return post_or_error(data, lineno, default_format=default_format, max_chars=max_chars)
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,7 +161,9 @@ async def run_batch(
                 continue
             # In a thread: even linear, reading a 1 MB hostile post takes a while, and the event loop
             # (other posts' fetches, the extraction pool's clocks) must not wait for it.
-            item = await asyncio.to_thread(read_line, line, lineno, default_format=default_format)
+            item = await asyncio.to_thread(
+                read_line, line, lineno, default_format=default_format, max_chars=deps.settings.post.max_chars
+            )
             window.append(asyncio.create_task(_verify_one(item, deps, gate, deadline)))
             await drain(limit - 1)
         await drain(0)

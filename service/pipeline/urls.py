@@ -264,6 +264,8 @@ def extract_urls(text: str, *, every: bool = False) -> list[FoundURL]:
     (``file:``, ``ftp://``, ``data:``, ``javascript:``…) and http(s) links with a malformed host
     or port; ``normalize_url`` tells them apart (UnsupportedURL, InvalidURL)."""
     matches = list((_EVERY_START_RE if every else _START_RE).finditer(text))
+    if not matches:  # most lines of a post: called per line, so the empty case costs nothing more
+        return []
     ends = _scan_ends(text, [m.end() for m in matches])
     found: list[FoundURL] = []
     fences: dict[str, int] = {}

@@ -13,6 +13,7 @@ from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import NamedTuple
 
 from service.pipeline.posts.citing import is_reference_entry
 from service.pipeline.posts.quotes import QuoteScanner
@@ -28,9 +29,12 @@ class BlockKind(Enum):
     DROP = "drop"
 
 
-@dataclass(frozen=True, slots=True)
-class Line:
-    """One line: its kind, its content's view span (markers stripped) and its paragraph."""
+class Line(NamedTuple):
+    """One line: its kind, its content's view span (markers stripped) and its paragraph.
+
+    Immutable like a frozen dataclass, but built in a third of the time: a post holds up to half
+    a million lines, and a frozen dataclass's ``__init__`` set each of these nine fields by hand.
+    """
 
     kind: BlockKind
     start: int
