@@ -126,14 +126,14 @@ async def test_a_post_over_the_cap_is_refused_by_the_cli() -> None:
 
 @pytest.mark.parametrize("max_links", [1_000, 16_000], ids=["default_limit", "raised_limit"])
 async def test_a_post_citing_16000_urls_is_verified_without_holding_the_loop(max_links: int) -> None:
-    """16,000 cited links, all private (refused before any I/O): every one is a source, those
-    within the link limit (1,000 by default; raised here to all of them too) refused, the rest
-    ``error``/``too_many_links``; nothing is dialled or looked up, and the loop keeps ticking.
-    All read at once they held it for 4.5 s of CPU in one stretch; read 64 at a time, yielding
-    between reads, what is left are the interpreter's full garbage collections, which walk every live object. The commands freeze
-    their start-up heap (``freeze_startup_heap``) and so does this test: without it, a full
-    collection here also walks the test runner's own heap (held 264 ms in CI; ~20 ms frozen),
-    which no user's process has. Frozen, the loop stays under the issue's 100 ms."""
+    """16,000 cited links, all private (refused before any I/O): every one is a source, those within
+    the link limit (1,000 by default; raised here to all of them too) refused, the rest
+    ``error``/``too_many_links``; nothing is dialled or looked up, and the loop keeps ticking. All
+    read at once they held it for 4.5 s of CPU in one stretch; read 64 at a time, yielding between
+    reads, what is left are the interpreter's full garbage collections, which walk every live
+    object. The commands freeze their start-up heap (``freeze_startup_heap``) and so does this test:
+    without it, a full collection here also walks the test runner's own heap (held 264 ms in CI; ~20
+    ms frozen), which no user's process has. Frozen, the loop stays under the issue's 100 ms."""
     text = "".join(f"> see https://127.0.0.{i % 250 + 1}:{8000 + i % 1000}/{i}\n" for i in range(16_000))
     post = parse_post(text, max_chars=len(text))
     assert len(post.citations) == 16_000
