@@ -48,7 +48,11 @@ _OTHER_START_RE = re.compile(
 _EVERY_START_RE = re.compile(f"{_START_RE.pattern}|{_OTHER_START_RE.pattern}", re.IGNORECASE)
 
 # Characters that end a written URL: never legal unescaped, or typography that surrounds links.
-_STOP_CHARS = frozenset("<>`\\“”„‟‘’‚‛«»‹›「」『』【】〈〉《》〔〕…｜，。、；：！？（）［］｛｝\u3000")
+# CJK text sets links in running text with no space: its full-width and half-width punctuation
+# (。、，；：！？ ｡､, brackets and corner quotes) ends a URL, while CJK letters in a path are kept.
+_STOP_CHARS = frozenset(
+    "<>`\\“”„‟‘’‚‛«»‹›「」『』【】〈〉《》〔〕〖〗〘〙〚〛〝〞〟…｜，。、；：！？（）［］｛｝＜＞｢｣｡､\u3000"
+)
 _TRAILING_PUNCT = frozenset(".,;:!?*")
 _OPENERS = {"(": ")", "[": "]", "{": "}"}
 _CLOSERS = frozenset(_OPENERS.values())
