@@ -233,9 +233,6 @@ def _budget_options(args: argparse.Namespace, budget: BudgetSettings) -> BudgetS
         if not seconds >= 0:  # also NaN
             raise UsageError(f"--{flag.replace('_', '-')} must be at least 0 (0: no limit)")
         budget = replace(budget, **{field_name: seconds or None})
-    if getattr(args, "batch_budget", None) and getattr(args, "redis", None):
-        raise UsageError("--batch-budget applies to in-process batches; with --redis each worker "
-                         "bounds each post (PROVENANCE_POST_BUDGET)")  # fmt: skip
     return budget
 
 
@@ -410,11 +407,16 @@ async def _batch(args: argparse.Namespace, settings: Settings) -> int:
         f"{summary.posts} posts, {summary.flagged} flagged, {summary.errors} with errors",
         file=sys.stderr,
     )
-    if summary.not_started:
-        print(f"provenance: the batch's budget ran out: {summary.not_started} posts not started "
-              "(reports with error budget_exhausted)", file=sys.stderr)  # fmt: skip
-        return EXIT_OUT_OF_TIME
-    return EXIT_OK
+    return _out_of_time(summary.not_started)
+
+
+def _out_of_time(not_started: int) -> int:
+    """Exit 3 when the batch's budget left posts unstarted (each has its error report)."""
+    if not not_started:
+        return EXIT_OK
+    print(f"provenance: the batch's budget ran out: {not_started} posts not started "
+          "(reports with error budget_exhausted)", file=sys.stderr)  # fmt: skip
+    return EXIT_OUT_OF_TIME
 
 
 async def _batch_queued(
@@ -442,7 +444,7 @@ async def _batch_queued(
                 summary = await run_queued_batch(
                     lines, out.write, redis=redis, names=RedisNames(settings.redis_prefix),
                     settings=settings.queue, batch=batch, skip=skip, default_format=default_format,
-                    events=bar, sync=partial(_sync, out),
+                    events=bar, sync=partial(_sync, out), budget_s=settings.budget.batch_s,
                 )  # fmt: skip
         except (RedisError, OSError) as exc:
             raise UsageError(
@@ -454,7 +456,7 @@ async def _batch_queued(
     if bar is not None:
         bar.close()
     print(f"{summary.posts} posts, {summary.flagged} flagged, {summary.errors} with errors", file=sys.stderr)
-    return EXIT_OK
+    return _out_of_time(summary.not_started)
 
 
 async def _reach(redis: Any, url: str) -> None:
