@@ -26,6 +26,7 @@ from service.pipeline.posts.blocks import (
     Line,
     build_blocks,
     classify_lines,
+    has_words,
     words,
 )
 from service.pipeline.posts.citing import RefMarker, cited_urls, find_markers, strip_markers
@@ -238,8 +239,10 @@ def _block_passages(ctx: _Context, block: Block) -> list[_Draft]:
     """The passages of one block: a blockquote, or a paragraph with its inline quotations, cut
     at its reference markers when it has any."""
     source = ctx.view.text
-    cite = ctx.where.cite_at(block.start)
     end = block.end  # walks the block's lines: read once, not once per passage
+    if not has_words(source, block.start, end, MIN_QUOTE_WORDS):
+        return []  # too few words for any passage: rendering and cutting only ever remove words
+    cite = ctx.where.cite_at(block.start)
     own = (cite,) if cite else block.attrib_urls or ctx.where.between(block.start, end)
     last: Line = block.lines[-1]
     markers = find_markers(source, block.start, last.end, ctx.refs) if ctx.refs else []
