@@ -49,9 +49,10 @@ _EVERY_START_RE = re.compile(f"{_START_RE.pattern}|{_OTHER_START_RE.pattern}", r
 
 # Characters that end a written URL: never legal unescaped, or typography that surrounds links.
 # CJK text sets links in running text with no space: its full-width and half-width punctuation
-# (。、，；：！？ ｡､, brackets and corner quotes) ends a URL, while CJK letters in a path are kept.
+# (。、，；：！？､, brackets and corner quotes) ends a URL, while CJK letters in a path are kept.
+# The half-width ``｡`` does not: IDNA reads it as a dot, so ``127｡0｡0｡1`` is one host (and refused).
 _STOP_CHARS = frozenset(
-    "<>`\\“”„‟‘’‚‛«»‹›「」『』【】〈〉《》〔〕〖〗〘〙〚〛〝〞〟…｜，。、；：！？（）［］｛｝＜＞｢｣｡､\u3000"
+    "<>`\\“”„‟‘’‚‛«»‹›「」『』【】〈〉《》〔〕〖〗〘〙〚〛〝〞〟…｜，。、；：！？（）［］｛｝＜＞｢｣､\u3000"
 )
 _TRAILING_PUNCT = frozenset(".,;:!?*")
 _OPENERS = {"(": ")", "[": "]", "{": "}"}

@@ -257,7 +257,7 @@ def test_extract_every_keeps_what_is_never_fetched(text: str, expected: list[str
     assert extract_urls(text) == []
 
 
-@pytest.mark.parametrize("after", list("。、，；：！？）」』】〉》〕〗〙〛〞｣｡､\u3000"))
+@pytest.mark.parametrize("after", list("。、，；：！？）」』】〉》〕〗〙〛〞｣､\u3000"))
 def test_cjk_punctuation_ends_a_url(after: str) -> None:
     """In CJK text a link runs into the next character with no space: full-width and half-width
     punctuation right after it (``。``, ``、``, ``）``, ``」``…) is not part of it."""
