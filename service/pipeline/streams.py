@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -195,13 +194,14 @@ class JobMessage:
             post = json.loads(_text(fields, "post"))
             seq = int(_text(fields, "seq"))
             line = int(_text(fields, "line"))
-            deadline = float(field_text(fields, "deadline") or "nan")
+            written = field_text(fields, "deadline")  # absent from an older client's jobs
+            deadline = float(written) if written else None
         except ValueError as exc:
             raise MessageError(f"unreadable job: {exc}") from None
         if not isinstance(post, dict):
             raise MessageError("unreadable job: post is not an object")
         return cls(_text(fields, "batch"), seq, post, _text(fields, "format"), line,
-                   field_text(fields, "job") or "", None if math.isnan(deadline) else deadline)  # fmt: skip
+                   field_text(fields, "job") or "", deadline)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
