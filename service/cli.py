@@ -233,9 +233,6 @@ def _budget_options(args: argparse.Namespace, budget: BudgetSettings) -> BudgetS
         if not seconds >= 0:  # also NaN
             raise UsageError(f"--{flag.replace('_', '-')} must be at least 0 (0: no limit)")
         budget = replace(budget, **{field_name: seconds or None})
-    if getattr(args, "batch_budget", None) and getattr(args, "redis", None):
-        raise UsageError("--batch-budget applies to in-process batches; with --redis each worker "
-                         "bounds each post (PROVENANCE_POST_BUDGET)")  # fmt: skip
     return budget
 
 
@@ -274,12 +271,10 @@ def _check_data_dir(settings: Settings) -> None:
         ) from exc
 
 
-def _read_post_text(name: str) -> str:
-    """The post, read no further than the bytes that could make ``MAX_POST_CHARS`` characters
+def _read_post_text(name: str, max_chars: int) -> str:
+    """The post, read no further than the bytes that could make ``max_chars`` characters
     (parse_post refuses a longer one: a 10 MB file costs no 10 MB read)."""
-    from service.pipeline.posts.reader import MAX_POST_CHARS
-
-    limit = 4 * MAX_POST_CHARS + 4
+    limit = 4 * max_chars + 4
     try:
         if name == "-":
             raw = sys.stdin.buffer.read(limit)
@@ -287,7 +282,7 @@ def _read_post_text(name: str) -> str:
             with Path(name).open("rb") as handle:
                 raw = handle.read(limit)
         if len(raw) >= limit:
-            raise UsageError(f"{name}: post is longer than {MAX_POST_CHARS:,} characters")
+            raise UsageError(f"{name}: post is longer than {max_chars:,} characters")
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise UsageError(f"{name}: not UTF-8 text (byte {exc.start})") from exc
@@ -322,9 +317,12 @@ def freeze_startup_heap() -> None:
 async def _verify(args: argparse.Namespace, settings: Settings) -> int:
     from service.pipeline import open_deps, parse_format, parse_post, parse_posted_at, verify_post
 
-    text = _read_post_text(args.file)
+    max_chars = settings.post.max_chars
+    text = _read_post_text(args.file, max_chars)
     posted_at = parse_posted_at(args.posted_at) if args.posted_at else None
-    post = parse_post(text, parse_format(args.input_format), id=args.id, posted_at=posted_at)
+    post = parse_post(
+        text, parse_format(args.input_format), id=args.id, posted_at=posted_at, max_chars=max_chars
+    )
     async with open_deps(settings) as deps:
         freeze_startup_heap()
         report = await verify_post(post, deps=deps)
@@ -409,11 +407,16 @@ async def _batch(args: argparse.Namespace, settings: Settings) -> int:
         f"{summary.posts} posts, {summary.flagged} flagged, {summary.errors} with errors",
         file=sys.stderr,
     )
-    if summary.not_started:
-        print(f"provenance: the batch's budget ran out: {summary.not_started} posts not started "
-              "(reports with error budget_exhausted)", file=sys.stderr)  # fmt: skip
-        return EXIT_OUT_OF_TIME
-    return EXIT_OK
+    return _out_of_time(summary.not_started)
+
+
+def _out_of_time(not_started: int) -> int:
+    """Exit 3 when the batch's budget left posts unstarted (each has its error report)."""
+    if not not_started:
+        return EXIT_OK
+    print(f"provenance: the batch's budget ran out: {not_started} posts not started "
+          "(reports with error budget_exhausted)", file=sys.stderr)  # fmt: skip
+    return EXIT_OUT_OF_TIME
 
 
 async def _batch_queued(
@@ -441,7 +444,7 @@ async def _batch_queued(
                 summary = await run_queued_batch(
                     lines, out.write, redis=redis, names=RedisNames(settings.redis_prefix),
                     settings=settings.queue, batch=batch, skip=skip, default_format=default_format,
-                    events=bar, sync=partial(_sync, out),
+                    events=bar, sync=partial(_sync, out), budget_s=settings.budget.batch_s,
                 )  # fmt: skip
         except (RedisError, OSError) as exc:
             raise UsageError(
@@ -453,7 +456,7 @@ async def _batch_queued(
     if bar is not None:
         bar.close()
     print(f"{summary.posts} posts, {summary.flagged} flagged, {summary.errors} with errors", file=sys.stderr)
-    return EXIT_OK
+    return _out_of_time(summary.not_started)
 
 
 async def _reach(redis: Any, url: str) -> None:

@@ -136,6 +136,27 @@ class BudgetSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class PostSettings:
+    """Limits on one post: its length in characters and how many distinct URLs it may cite.
+
+    Reading is linear, but at about 10 µs a line a post of many short lines still costs a
+    second of CPU per 100,000 characters: past ``max_chars`` a post is refused before it is read
+    (a clear error; the API's body cap comes first). Only the first ``max_links`` cited URLs are
+    fetched; the others are still reported, each ``error``/``too_many_links``.
+    """
+
+    max_chars: int = 100_000
+    max_links: int = 1_000
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> PostSettings:
+        return cls(
+            max_chars=int(_number(environ, "PROVENANCE_MAX_POST_CHARS", 100_000, minimum=1)),
+            max_links=int(_number(environ, "PROVENANCE_MAX_LINKS", 1_000, minimum=1)),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class ExtractSettings:
     """Extraction runs in a process pool; a page over ``timeout_s`` kills its worker."""
 
@@ -324,6 +345,7 @@ class Settings:
     api: ApiSettings = field(default_factory=ApiSettings)
     queue: QueueSettings = field(default_factory=QueueSettings)
     budget: BudgetSettings = field(default_factory=BudgetSettings)
+    post: PostSettings = field(default_factory=PostSettings)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -339,6 +361,7 @@ class Settings:
             api=ApiSettings.from_env(environ),
             queue=QueueSettings.from_env(environ),
             budget=BudgetSettings.from_env(environ),
+            post=PostSettings.from_env(environ),
             http=HttpSettings.from_env(environ),
             extract=ExtractSettings.from_env(environ),
             data_dir=data_dir,

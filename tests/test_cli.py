@@ -127,11 +127,8 @@ def test_batch_writes_reports_in_order(tmp_path: Path) -> None:
         ({}, ("batch", "tests/data/seed/post.txt", "-o", "out.jsonl", "--concurrency", "0"), "--concurrency"),
         ({"PROVENANCE_TOTAL_TIMEOUT": "0"}, ("verify", "-"), "PROVENANCE_TOTAL_TIMEOUT"),
         ({}, ("verify", "-", "--post-budget", "-1"), "--post-budget"),
-        (
-            {},
-            ("batch", "-", "-o", "-", "--batch-budget", "5", "--redis", "redis://127.0.0.1:1/0"),
-            "--batch-budget",
-        ),
+        ({}, ("batch", "-", "-o", "-", "--batch-budget", "-5"), "--batch-budget"),
+        ({"PROVENANCE_MAX_POST_CHARS": "0"}, ("verify", "-"), "PROVENANCE_MAX_POST_CHARS"),
     ],
 )
 def test_bad_settings_are_one_line_and_exit_2(

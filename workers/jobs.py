@@ -50,12 +50,21 @@ async def verify_message(message: JobMessage, deps: Deps, *, timeout_s: float) -
         default_format = InputFormat(message.default_format)
     except ValueError:  # a newer producer's format: read the post as the in-process batch would
         default_format = InputFormat.AUTO
-    item = post_or_error(message.post, message.line, default_format=default_format)
+    item = post_or_error(
+        message.post, message.line, default_format=default_format, max_chars=deps.settings.post.max_chars
+    )
     if isinstance(item, Report):
         return item
+    until = None
+    if message.deadline is not None:  # a queued batch's budget: what is left of it, on this clock
+        left = message.deadline - time.time()
+        if left <= 0:
+            text = "the batch's budget ran out before this post was started"
+            return error_report(item.id, FailureCode.BUDGET_EXHAUSTED, text)
+        until = asyncio.get_running_loop().time() + left
     try:
         async with asyncio.timeout(timeout_s):
-            return await verify_post(item, deps=deps)
+            return await verify_post(item, deps=deps, until=until)
     except TimeoutError:
         log.warning("job_timed_out", timeout_s=timeout_s)
         return error_report(item.id, FailureCode.TIMEOUT, f"not verified within {timeout_s:g} s")

@@ -89,7 +89,7 @@ async def verify(request: web.Request) -> web.Response:
     if isinstance(data.get("posted_at"), str):
         data["posted_at"] = rfc3339_for_python(data["posted_at"])
     try:
-        post = post_from_mapping(data)
+        post = post_from_mapping(data, max_chars=request.app[keys.SETTINGS].post.max_chars)
     except InputError as exc:
         raise RequestError(400, "bad_input", str(exc)) from exc
     await _slot(request)

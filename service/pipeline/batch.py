@@ -23,7 +23,7 @@ import structlog
 from service.pipeline.deps import Deps
 from service.pipeline.errors import InputError
 from service.pipeline.models import EventKind, FailureCode, InputFormat, Post, ProgressEvent, Report
-from service.pipeline.posts.input import post_from_mapping
+from service.pipeline.posts.input import MAX_POST_CHARS, post_from_mapping
 from service.pipeline.report.build import error_report
 from service.pipeline.streams import json_text
 from service.pipeline.verify import verify_post
@@ -64,10 +64,12 @@ def read_object(line: str | bytes, lineno: int) -> dict[str, Any] | Report:
     return data
 
 
-def post_or_error(data: Mapping[str, Any], lineno: int, *, default_format: InputFormat) -> Post | Report:
+def post_or_error(
+    data: Mapping[str, Any], lineno: int, *, default_format: InputFormat, max_chars: int = MAX_POST_CHARS
+) -> Post | Report:
     """The post a batch line's object holds, or its error report (in-process and queue workers)."""
     try:
-        return post_from_mapping(data, default_format=default_format)
+        return post_from_mapping(data, default_format=default_format, max_chars=max_chars)
     except InputError as exc:
         return error_report(known_id(data), FailureCode.BAD_INPUT, f"line {lineno}: {exc}")
 
@@ -78,12 +80,14 @@ def known_id(data: Mapping[str, Any]) -> str | None:
     return str(post_id) if isinstance(post_id, (str, int)) and not isinstance(post_id, bool) else None
 
 
-def read_line(line: str | bytes, lineno: int, *, default_format: InputFormat) -> Post | Report:
+def read_line(
+    line: str | bytes, lineno: int, *, default_format: InputFormat, max_chars: int = MAX_POST_CHARS
+) -> Post | Report:
     """A post, or the error report that stands in for an unreadable line."""
     data = read_object(line, lineno)
     if isinstance(data, Report):
         return data
-    return post_or_error(data, lineno, default_format=default_format)
+    return post_or_error(data, lineno, default_format=default_format, max_chars=max_chars)
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,14 +161,17 @@ async def run_batch(
         for lineno, line in enumerate(lines, start=1):
             if not line.strip():
                 continue
-            # A long line in a thread: even linear, reading a 1 MB hostile post takes a while, and
+            # A long line in a thread: even linear, reading a long hostile post takes a while, and
             # the event loop (other posts' fetches, the extraction pool's clocks) must not wait for
             # it. A short one here: the hand-off to a thread cost more than reading it (a hostile
             # line of ``INLINE_LINE_BYTES`` holds the loop a few milliseconds at most).
+            max_chars = deps.settings.post.max_chars
             if len(line) <= INLINE_LINE_BYTES:
-                item = read_line(line, lineno, default_format=default_format)
+                item = read_line(line, lineno, default_format=default_format, max_chars=max_chars)
             else:
-                item = await asyncio.to_thread(read_line, line, lineno, default_format=default_format)
+                item = await asyncio.to_thread(
+                    read_line, line, lineno, default_format=default_format, max_chars=max_chars
+                )
             window.append(asyncio.create_task(_verify_one(item, deps, gate, deadline)))
             await drain(limit - 1)
         await drain(0)

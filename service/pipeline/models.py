@@ -109,6 +109,7 @@ class SourceReason(StrEnum):
     FIRST_BYTE_TIMEOUT = "first_byte_timeout"  # request sent, no answer started
     READ_TIMEOUT = "read_timeout"  # the body stalled: too long a gap between two chunks
     BUDGET_EXHAUSTED = "budget_exhausted"  # the post's (or batch's) time ran out before it was read
+    TOO_MANY_LINKS = "too_many_links"  # past the post's link limit (PostSettings.max_links): not read
     NAME_NOT_RESOLVED = "name_not_resolved"
     TLS_ERROR = "tls_error"
     CONNECTION_FAILED = "connection_failed"

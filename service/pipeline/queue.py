@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import partial
@@ -24,9 +25,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import structlog
 from redis.exceptions import RedisError
 
-from service.pipeline.batch import BatchSummary, read_object
+from service.pipeline.batch import BatchSummary, known_id, read_object
 from service.pipeline.deps import EventSink
-from service.pipeline.models import EventKind, InputFormat, ProgressEvent, Report
+from service.pipeline.models import EventKind, FailureCode, InputFormat, ProgressEvent, Report
+from service.pipeline.report.build import error_report
 from service.pipeline.streams import JobMessage, MessageError, RedisNames, ResultMessage
 from service.settings import QueueSettings
 
@@ -37,6 +39,7 @@ log = structlog.get_logger(__name__)
 T = TypeVar("T")
 _REDIS_OUTAGE_S = 300.0  # a batch client gives up after Redis has been away this long
 _CHECK_AFTER_QUIET_S = 10.0  # no result for this long: look for workers and for lost jobs
+_GRACE_S = 30.0  # past the budget, how long posts under way have to send their reports
 
 # KEYS: job stream, the batch's queued set, its done set. ARGV: seq, ttl s, then the fields.
 _ENQUEUE = """
@@ -92,9 +95,14 @@ class QueuedBatch:
         default_format: InputFormat = InputFormat.AUTO,
         events: EventSink | None = None,
         check_after_s: float = _CHECK_AFTER_QUIET_S,
+        budget_s: float | None = None,
+        grace_s: float = _GRACE_S,
     ) -> None:
         self._redis, self._names, self._settings = redis, names, settings
         self._check_after_s = check_after_s
+        self._budget_s = budget_s
+        self._deadline = None if budget_s is None else time.time() + budget_s
+        self._grace_s = grace_s
         self._batch, self._skip, self._format, self._events = batch, skip, default_format, events
         self._finished: dict[int, _Finished] = {}
         self._to_delete: list[bytes | str] = []
@@ -116,7 +124,7 @@ class QueuedBatch:
         ``sync`` makes written lines durable (flush and fsync); results are deleted from Redis
         only after it, so an interrupted batch never loses a report it had not really written.
         """
-        posts = flagged = errors = 0
+        posts = flagged = errors = not_started = 0
         next_seq = self._skip
         total: int | None = None
         source = self._numbered(lines)
@@ -135,10 +143,12 @@ class QueuedBatch:
                 posts += 1
                 flagged += done.flagged
                 errors += done.error is not None
+                not_started += done.error == FailureCode.BUDGET_EXHAUSTED
                 self._announce(done)
                 next_seq += 1
             if total is not None and next_seq >= total:
                 break
+            self._give_up_after_grace()
             if len(self._to_delete) >= 200:
                 await self._retrying(partial(self._flush_deletes, sync))
             got = await self._retrying(partial(self._collect, next_seq))
@@ -149,7 +159,32 @@ class QueuedBatch:
         if sync is not None:
             sync()
         await self._retrying(self._forget)
-        return BatchSummary(posts=posts, flagged=flagged, errors=errors)
+        if not_started:
+            log.warning(
+                "batch_budget_exhausted", budget_s=self._budget_s, not_started=not_started, posts=posts
+            )
+        return BatchSummary(posts=posts, flagged=flagged, errors=errors, not_started=not_started)
+
+    def _past(self, extra_s: float = 0.0) -> bool:
+        return self._deadline is not None and time.time() >= self._deadline + extra_s
+
+    def _not_started(self, lineno: int, line: str | bytes) -> _Finished:
+        """A post's ``budget_exhausted`` report; an unreadable line keeps its own error."""
+        data = read_object(line, lineno)
+        if isinstance(data, Report):
+            return _local(data)
+        post_id = known_id(data)
+        message = f"the batch's budget of {self._budget_s:g} s ran out before this post was started"
+        return _local(error_report(post_id, FailureCode.BUDGET_EXHAUSTED, message))
+
+    def _give_up_after_grace(self) -> None:
+        """Past the budget and its grace, posts still without a result (no worker took them, or
+        none runs) get a ``budget_exhausted`` report here; a late result is then ignored."""
+        if not self._past(self._grace_s):
+            return
+        for seq, (lineno, line) in sorted(self._outstanding.items()):
+            self._finished.setdefault(seq, self._not_started(lineno, line))
+        self._outstanding.clear()
 
     async def _retrying(self, operation: Callable[[], Awaitable[T]]) -> T:
         """Redis away (a restart, a failover) is waited out, up to ``_REDIS_OUTAGE_S``."""
@@ -196,12 +231,15 @@ class QueuedBatch:
             yield seq, lineno, line
 
     async def _submit(self, seq: int, lineno: int, line: str | bytes) -> None:
+        if self._past():  # the budget ran out: what is not queued yet is not started
+            self._finished[seq] = self._not_started(lineno, line)
+            return
         data = read_object(line, lineno)
         if isinstance(data, Report):
             self._finished[seq] = _local(data)
             return
         self._outstanding[seq] = (lineno, line)
-        message = JobMessage(self._batch, seq, data, self._format.value, line=lineno)
+        message = JobMessage(self._batch, seq, data, self._format.value, line=lineno, deadline=self._deadline)
         fields: list[str] = []
         for key, value in message.to_fields().items():
             fields += [key, value]
@@ -270,8 +308,10 @@ async def run_queued_batch(
     default_format: InputFormat = InputFormat.AUTO,
     events: EventSink | None = None,
     sync: Callable[[], object] | None = None,
+    budget_s: float | None = None,
 ) -> BatchSummary:
-    """``run_batch`` through the workers: same lines in, same report lines out, in input order."""
+    """``run_batch`` through the workers: same lines in, same report lines out, in input order;
+    within ``budget_s`` (the batch's budget, if any) as the in-process batch is."""
     queued = QueuedBatch(redis, names, settings, batch=batch, skip=skip, default_format=default_format,
-                         events=events)  # fmt: skip
+                         events=events, budget_s=budget_s)  # fmt: skip
     return await queued.run(lines, write, sync)

@@ -284,11 +284,11 @@ def unfetchable(citation: Citation) -> ReadSource | None:
     return ReadSource(citation.key, report)
 
 
-def out_of_time(citation: Citation) -> ReadSource:
-    """The report of a cited URL not read when its post's budget ran out: ``error`` /
-    ``budget_exhausted``, nothing readable, so the quotes standing with it are ``unverifiable``."""
-    report = SourceReport(url=citation.url, final_url=citation.key, status=SourceStatus.ERROR,
-                          reason=SourceReason.BUDGET_EXHAUSTED)  # fmt: skip
+def not_read(citation: Citation, reason: SourceReason = SourceReason.BUDGET_EXHAUSTED) -> ReadSource:
+    """The report of a cited URL never read: when its post's budget ran out (``budget_exhausted``)
+    or past the post's link limit (``too_many_links``). ``error``, nothing readable, so the quotes
+    standing with it are ``unverifiable``; the citation still shows in the report."""
+    report = SourceReport(url=citation.url, final_url=citation.key, status=SourceStatus.ERROR, reason=reason)
     return ReadSource(citation.key, report)
 
 

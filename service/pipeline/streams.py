@@ -167,6 +167,9 @@ class JobMessage:
     job: str = ""
     """An API verification's id: the worker then announces progress to it and writes its report
     into it (``RedisNames.api_job``) instead of into a batch's results."""
+    deadline: float | None = None
+    """When the batch's budget ends (Unix time): a worker that picks the job up later writes a
+    ``budget_exhausted`` report without reading the post; one under way stops reading then."""
 
     @property
     def job_id(self) -> str:
@@ -181,6 +184,7 @@ class JobMessage:
             "format": self.default_format,
             "line": str(self.line),
             "job": self.job,
+            "deadline": "" if self.deadline is None else repr(self.deadline),
         }
 
     @classmethod
@@ -190,12 +194,14 @@ class JobMessage:
             post = json.loads(_text(fields, "post"))
             seq = int(_text(fields, "seq"))
             line = int(_text(fields, "line"))
+            written = field_text(fields, "deadline")  # absent from an older client's jobs
+            deadline = float(written) if written else None
         except ValueError as exc:
             raise MessageError(f"unreadable job: {exc}") from None
         if not isinstance(post, dict):
             raise MessageError("unreadable job: post is not an object")
         return cls(_text(fields, "batch"), seq, post, _text(fields, "format"), line,
-                   field_text(fields, "job") or "")  # fmt: skip
+                   field_text(fields, "job") or "", deadline)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

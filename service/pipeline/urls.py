@@ -48,7 +48,12 @@ _OTHER_START_RE = re.compile(
 _EVERY_START_RE = re.compile(f"{_START_RE.pattern}|{_OTHER_START_RE.pattern}", re.IGNORECASE)
 
 # Characters that end a written URL: never legal unescaped, or typography that surrounds links.
-_STOP_CHARS = frozenset("<>`\\“”„‟‘’‚‛«»‹›「」『』【】〈〉《》〔〕…｜，。、；：！？（）［］｛｝\u3000")
+# CJK text sets links in running text with no space: its full-width and half-width punctuation
+# (。、，；：！？､, brackets and corner quotes) ends a URL, while CJK letters in a path are kept.
+# The half-width ``｡`` does not: IDNA reads it as a dot, so ``127｡0｡0｡1`` is one host (and refused).
+_STOP_CHARS = frozenset(
+    "<>`\\“”„‟‘’‚‛«»‹›「」『』【】〈〉《》〔〕〖〗〘〙〚〛〝〞〟…｜，。、；：！？（）［］｛｝＜＞｢｣､\u3000"
+)
 _TRAILING_PUNCT = frozenset(".,;:!?*")
 _OPENERS = {"(": ")", "[": "]", "{": "}"}
 _CLOSERS = frozenset(_OPENERS.values())
@@ -264,6 +269,8 @@ def extract_urls(text: str, *, every: bool = False) -> list[FoundURL]:
     (``file:``, ``ftp://``, ``data:``, ``javascript:``…) and http(s) links with a malformed host
     or port; ``normalize_url`` tells them apart (UnsupportedURL, InvalidURL)."""
     matches = list((_EVERY_START_RE if every else _START_RE).finditer(text))
+    if not matches:  # most lines of a post: called per line, so the empty case costs nothing more
+        return []
     ends = _scan_ends(text, [m.end() for m in matches])
     found: list[FoundURL] = []
     fences: dict[str, int] = {}

@@ -16,9 +16,17 @@ from service.pipeline.deps import Deps
 from service.pipeline.judge.attachment import choose_attachment
 from service.pipeline.judge.library import Library
 from service.pipeline.judge.segments import judge_block
-from service.pipeline.models import Citation, EventKind, Post, ProgressEvent, QuoteReport, Report
+from service.pipeline.models import (
+    Citation,
+    EventKind,
+    Post,
+    ProgressEvent,
+    QuoteReport,
+    Report,
+    SourceReason,
+)
 from service.pipeline.report.build import build_report
-from service.pipeline.sources import out_of_time, read_source
+from service.pipeline.sources import not_read, read_source
 from service.pipeline.state import ReadSource
 
 log = structlog.get_logger(__name__)
@@ -93,13 +101,18 @@ async def verify_post(post: Post, *, deps: Deps, until: float | None = None) -> 
     async def read(citation: Citation) -> ReadSource:
         return announce(citation, await read_source(citation, post.posted_at, deps))
 
-    read_in_time = await _read_within(post.citations, read, _deadline(deps, until), deps.settings.http.limit)
-    unread = [c for c, s in zip(post.citations, read_in_time, strict=True) if s is None]
+    # Past the link limit a citation is not read, but still reported (``too_many_links``).
+    allowed = post.citations[: deps.settings.post.max_links]
+    over = [announce(c, not_read(c, SourceReason.TOO_MANY_LINKS)) for c in post.citations[len(allowed) :]]
+    if over:
+        log.warning("post_too_many_links", post_id=post.id, unread=len(over), sources=len(post.citations))
+    read_in_time = await _read_within(allowed, read, _deadline(deps, until), deps.settings.http.limit)
+    unread = [c for c, s in zip(allowed, read_in_time, strict=True) if s is None]
     if unread:
         log.warning("post_budget_exhausted", post_id=post.id, unread=len(unread), sources=len(post.citations))
-    sources = [s if s is not None else announce(c, out_of_time(c))
-               for c, s in zip(post.citations, read_in_time, strict=True)]  # fmt: skip
-    by_url = {c.url: s for c, s in zip(post.citations, sources, strict=True)}
+    sources = [s if s is not None else announce(c, not_read(c))
+               for c, s in zip(allowed, read_in_time, strict=True)] + over  # fmt: skip
+    by_url = {c.url: s for c, s in zip(post.citations, sources, strict=True)}  # in citation order
     quotes: list[QuoteReport] = []
     settings = deps.settings.align
     # Every text of the post stays indexed while it is judged: each is indexed once, however many.

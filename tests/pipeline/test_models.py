@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -12,6 +14,7 @@ from hypothesis import strategies as st
 
 from service.pipeline.models import (
     AtPostCapture,
+    FailureCode,
     FetchResult,
     InputFormat,
     Passage,
@@ -186,3 +189,16 @@ def test_post_leaves_put_parts_in_place_of_their_paragraph() -> None:
     alone = Passage("alone", (30, 35), True, None)
     post = Post("text", InputFormat.TEXT, (paragraph, alone), ())
     assert post.leaves == (quote, comment, alone)
+
+
+# ---------------------------------------------------------------- README's table of them
+
+
+def test_readme_lists_every_status_reason_and_post_error() -> None:
+    """README's "Source statuses and reasons" names every member of SourceStatus, SourceReason
+    and FailureCode (the contract lists only some): a new reason without a line there fails."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text("utf-8")
+    section = readme.split("### Source statuses and reasons", 1)[1].split("**Misleading elision.**", 1)[0]
+    named = set(re.findall(r"`([a-z_0-9]+)`", section))
+    expected = {m.value for m in (*SourceStatus, *SourceReason, *FailureCode)}
+    assert expected - named == set()

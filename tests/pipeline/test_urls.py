@@ -255,3 +255,23 @@ def test_extract_every_keeps_what_is_never_fetched(text: str, expected: list[str
     assert [f.url for f in found] == expected
     assert all(text[f.span[0] : f.span[1]] == f.url for f in found)
     assert extract_urls(text) == []
+
+
+@pytest.mark.parametrize("after", list("。、，；：！？）」』】〉》〕〗〙〛〞｣､\u3000"))
+def test_cjk_punctuation_ends_a_url(after: str) -> None:
+    """In CJK text a link runs into the next character with no space: full-width and half-width
+    punctuation right after it (``。``, ``、``, ``）``, ``」``…) is not part of it."""
+    text = f"原文见https://example.com/news/2024{after}下一句"
+    assert [f.url for f in extract_urls(text)] == ["https://example.com/news/2024"]
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["https://zh.wikipedia.org/wiki/中华人民共和国", "https://ja.wikipedia.org/wiki/東京都/区部",
+     "https://ko.wikipedia.org/wiki/서울특별시", "https://example.com/検索?q=東京&lang=ja"],
+)  # fmt: skip
+def test_cjk_letters_in_a_path_are_kept(url: str) -> None:
+    """CJK letters in a path or query belong to the URL, up to the punctuation that ends the
+    sentence (``（见 url。）``)."""
+    assert [f.url for f in extract_urls(f"（见{url}。）")] == [url]
+    assert [f.url for f in extract_urls(f"「{url}」によると")] == [url]

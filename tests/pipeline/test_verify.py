@@ -9,6 +9,8 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from service.pipeline.align.aligner import TextIndex, index_text
 from service.pipeline.deps import Deps, open_deps
 from service.pipeline.extract.health import probe_url
@@ -27,7 +29,7 @@ from service.pipeline.models import (
 from service.pipeline.posts.reader import parse_post
 from service.pipeline.state import IndexCache, SourceCache
 from service.pipeline.verify import verify_post
-from service.settings import ExtractSettings, HttpSettings, Settings
+from service.settings import ExtractSettings, HttpSettings, PostSettings, Settings, SettingsError
 from tests.fakes.sources import FakeFetcher, TextExtractor
 from tests.pipeline._warc_helpers import WHEN, Cap, write_warc
 from tests.pipeline.extract.test_completeness import QUOTED as NESTED_QUOTE
@@ -459,3 +461,36 @@ async def test_sources_are_read_at_most_the_connection_limit_at_a_time_in_citati
     assert [s.url for s in report.sources] == urls
     assert sorted(fetcher.calls) == sorted(urls)
     assert most == 3
+
+
+# ---------------------------------------------------------------- the link limit (PostSettings.max_links)
+
+
+async def test_links_past_the_limit_are_reported_too_many_links_and_never_fetched() -> None:
+    """With a limit of 2, the first two cited URLs (in the post's order) are read; the third and
+    fourth still appear as sources, ``error``/``too_many_links``, unfetched, and a quote standing
+    with one of them is ``unverifiable``, not flagged."""
+    page = "The harbour reopened on Monday after the storm, and the first boats left before dawn."
+    urls = [f"https://site{i}.example/a" for i in range(4)]
+    text = "\n\n".join(f'"{page}"\n{url}' for url in urls)
+    fetcher = FakeFetcher(dict.fromkeys(urls, page))
+    settings = Settings(http=HttpSettings(probe_soft_404=False), post=PostSettings(max_links=2))
+    deps = Deps(settings=settings, fetcher=fetcher, extractor=TextExtractor())
+    report = await verify_post(parse_post(text), deps=deps)
+    assert [(s.url, s.status.value, s.reason) for s in report.sources] == [
+        (urls[0], "ok", None), (urls[1], "ok", None),
+        (urls[2], "error", "too_many_links"), (urls[3], "error", "too_many_links"),
+    ]  # fmt: skip
+    assert sorted(fetcher.calls) == urls[:2]
+    assert [q.status.value for q in report.quotes] == ["verbatim", "verbatim", "unverifiable", "unverifiable"]
+    assert not report.flagged
+
+
+def test_the_link_limit_and_the_post_cap_are_settings() -> None:
+    """``PROVENANCE_MAX_LINKS`` and ``PROVENANCE_MAX_POST_CHARS`` are read at the entry point
+    (defaults 1,000 and 100,000), and a bad value names its variable."""
+    assert Settings.from_env({}).post == PostSettings(max_chars=100_000, max_links=1_000)
+    env = {"PROVENANCE_MAX_LINKS": "5", "PROVENANCE_MAX_POST_CHARS": "2000000"}
+    assert Settings.from_env(env).post == PostSettings(max_chars=2_000_000, max_links=5)
+    with pytest.raises(SettingsError, match="PROVENANCE_MAX_LINKS"):
+        PostSettings.from_env({"PROVENANCE_MAX_LINKS": "0"})

@@ -470,3 +470,32 @@ async def test_rerun_after_killed_client_finishes_without_redoing_posts(
     assert len(_job_ids(worker)) == len(ids)
     assert len(set(_job_ids(worker))) == len(ids)
     assert all(origin.page_hits(f"page-{i}") == 1 for i in ids), origin.hits
+
+
+# ---------------------------------------------------------------- 8. the batch's budget
+
+
+@pytest.mark.timeout(120)
+async def test_the_batch_budget_holds_through_real_workers_and_exits_3(
+    tmp_path: Path, procs: Processes, redis_url: str, origin: SlowOrigin
+) -> None:
+    """``provenance batch --redis --batch-budget 4`` with one worker verifying one post at a time,
+    each page taking 1.5 s: the posts the worker picks up past the deadline get ``budget_exhausted``
+    error reports without being fetched, every line is reported in input order, and the client
+    exits 3 saying how many posts were not started."""
+    ids = [f"p{i}" for i in range(6)]
+    for post_id in ids:
+        origin.add(f"page-{post_id}", delay_s=1.5)
+    given, output = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    _write_input(given, [post_line(post_id, origin, f"page-{post_id}") for post_id in ids])
+    worker = await procs.start("worker", *_worker(redis_url, tmp_path / "data", "--concurrency", "1"))
+    client = await procs.start("batch", *_batch(redis_url, given, output), "--batch-budget", "4")
+    assert await client.wait(90) == 3, client.err_tail()
+    worker.signal(signal.SIGTERM)
+    reports = read_reports(output)
+    assert [r["id"] for r in reports] == ids
+    codes = [(r.get("error") or {}).get("code") for r in reports]
+    assert codes[-1] == "budget_exhausted"
+    not_started = codes.count("budget_exhausted")
+    assert f"{not_started} posts not started" in client.err()
+    assert sum(origin.page_hits(f"page-{post_id}") for post_id in ids) <= len(ids) - not_started + 1

@@ -9,6 +9,7 @@ import asyncio
 import io
 import json
 import random
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -17,10 +18,13 @@ import pytest
 from redis.asyncio import Redis
 
 from service.pipeline import open_deps, run_batch
+from service.pipeline.deps import Deps
 from service.pipeline.models import InputFormat
 from service.pipeline.queue import QueuedBatch, batch_id, run_queued_batch
 from service.pipeline.streams import JobMessage, RedisNames, ResultMessage
-from service.settings import ExtractSettings, HttpSettings, QueueSettings, Settings
+from service.settings import BudgetSettings, ExtractSettings, HttpSettings, QueueSettings, Settings
+from tests.fakes.sources import TextExtractor
+from tests.pipeline.test_budget import SlowFetcher
 from workers.jobs import dead_letter_result, run_job
 from workers.runtime import Worker
 
@@ -220,3 +224,92 @@ async def test_posts_a_redis_data_loss_took_are_enqueued_again(shared_redis: Sha
     assert summary.posts == 6
     assert client.enqueued == 12  # each post once before the loss, once after
     assert set(seen.values()) == {1}
+
+
+# ---------------------------------------------------------------- the batch's budget
+
+
+def _budget_lines(count: int) -> list[str]:
+    page = "The harbour reopened on Monday after the storm, and the first boats left before dawn."
+    return [json.dumps({"id": f"p{i}", "text": f'"{page}"\nhttps://site{i}.example/a'}) for i in range(count)]
+
+
+async def test_the_batch_budget_holds_through_the_queue(shared_redis: Shared) -> None:
+    """``batch --redis`` with a 1 s budget, one worker verifying one post at a time, each source
+    answering in 0.4 s: the first posts are verified, one under way at the deadline has its source
+    cut (``budget_exhausted``), the worker writes a ``budget_exhausted`` error report for each post
+    it picks up past the deadline without reading it, and the client writes every report in
+    input order and counts the posts not started."""
+    redis, names = shared_redis
+    lines = _budget_lines(6)
+    pages = {
+        f"https://site{i}.example/a": json.loads(line)["text"].split('"')[1] for i, line in enumerate(lines)
+    }
+    fetcher = SlowFetcher(pages, slow=frozenset(pages), delay=0.4)
+    settings = Settings(http=HttpSettings(probe_soft_404=False), budget=BudgetSettings(post_s=None))
+    deps = Deps(settings=settings, fetcher=fetcher, extractor=TextExtractor())
+
+    async def handle(message: JobMessage) -> ResultMessage:
+        return await run_job(message, deps, timeout_s=60, worker="w1")
+
+    async def dead(message: JobMessage, deliveries: int) -> ResultMessage:
+        return dead_letter_result(message, deliveries, worker="w1")
+
+    worker = Worker(redis, names, FAST, handle=handle, dead_letter=dead, name="w1", concurrency=1)
+    await worker.ensure_group()
+    stop = asyncio.Event()
+    working = asyncio.ensure_future(worker.run(stop=stop))
+    out = io.StringIO()
+    started = time.monotonic()
+    summary = await run_queued_batch(
+        lines, out.write, redis=redis, names=names, settings=FAST, batch="budget1", budget_s=1.0
+    )
+    elapsed = time.monotonic() - started
+    stop.set()
+    await working
+    reports = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [r["id"] for r in reports] == [f"p{i}" for i in range(6)]
+    errors = [(r.get("error") or {}).get("code") for r in reports]
+    assert errors[:2] == [None, None]  # read in 0.4 s each, within the second
+    assert errors[-1] == "budget_exhausted"  # picked up past the deadline: not started
+    assert summary.not_started == errors.count("budget_exhausted") >= 2
+    cut = [r for r, e in zip(reports, errors, strict=True) if e is None]
+    assert {s["reason"] for r in cut[2:] for s in r["sources"]} <= {"budget_exhausted"}
+    assert len(fetcher.calls) <= 4  # posts not started never fetched
+    assert elapsed < 10
+
+
+async def test_past_the_budget_and_its_grace_every_post_gets_a_report_without_workers(
+    shared_redis: Shared,
+) -> None:
+    """No worker runs: past the budget (0.3 s) the client stops queueing (the rest are not
+    started), and past its grace (0.5 s) the queued posts get their ``budget_exhausted`` reports
+    too; the batch ends, every line reported in order, ids kept."""
+    redis, names = shared_redis
+    lines = [*_budget_lines(5), "{not json"]
+    out = io.StringIO()
+    client = QueuedBatch(
+        redis,
+        names,
+        QueueSettings(block_s=0.05, enqueue_window=2),
+        batch="budget2",
+        budget_s=0.3,
+        grace_s=0.5,
+    )
+    summary = await asyncio.wait_for(client.run(lines, out.write), 20)
+    reports = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [r["id"] for r in reports] == [f"p{i}" for i in range(5)] + [None]
+    assert [r["error"]["code"] for r in reports] == ["budget_exhausted"] * 5 + ["bad_json"]
+    assert summary.not_started == 5
+    assert client.enqueued == 2  # the window: the others were never queued
+
+
+def test_a_job_carries_the_batch_deadline() -> None:
+    """The deadline travels with the job message, and a message without one (an older client,
+    an API job) reads as no deadline."""
+    message = JobMessage("b", 1, {"text": "x"}, deadline=1_900_000_000.25)
+    assert JobMessage.from_fields(message.to_fields()).deadline == 1_900_000_000.25
+    fields = JobMessage("b", 1, {"text": "x"}).to_fields()
+    assert JobMessage.from_fields(fields).deadline is None
+    del fields["deadline"]
+    assert JobMessage.from_fields(fields).deadline is None

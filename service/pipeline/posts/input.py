@@ -12,7 +12,7 @@ from typing import Any
 
 from service.pipeline.errors import InputError
 from service.pipeline.models import InputFormat, Post
-from service.pipeline.posts.reader import MAX_POST_CHARS, parse_post
+from service.pipeline.posts.reader import MAX_POST_CHARS, check_length, parse_post
 
 __all__ = ["MAX_POST_CHARS", "parse_format", "parse_posted_at", "post_from_mapping"]
 
@@ -35,13 +35,17 @@ def parse_format(value: str) -> InputFormat:
         raise InputError(f"unknown input format {value!r} (choose from {choices})") from exc
 
 
-def post_from_mapping(data: Mapping[str, Any], *, default_format: InputFormat = InputFormat.AUTO) -> Post:
+def post_from_mapping(
+    data: Mapping[str, Any],
+    *,
+    default_format: InputFormat = InputFormat.AUTO,
+    max_chars: int = MAX_POST_CHARS,
+) -> Post:
     """A post from a batch line or an API body: ``{"id"?, "text", "format"?, "posted_at"?}``."""
     text = data.get("text")
     if not isinstance(text, str):
         raise InputError('"text" must be a string')
-    if len(text) > MAX_POST_CHARS:
-        raise InputError(f"post is longer than {MAX_POST_CHARS:,} characters ({len(text):,})")
+    check_length(text, max_chars)
     post_id = data.get("id")
     if post_id is not None and not isinstance(post_id, (str, int)):
         raise InputError('"id" must be a string')
@@ -56,4 +60,5 @@ def post_from_mapping(data: Mapping[str, Any], *, default_format: InputFormat = 
         parse_format(fmt),
         id=None if post_id is None else str(post_id),
         posted_at=parse_posted_at(posted) if posted else None,
+        max_chars=max_chars,
     )

@@ -26,6 +26,7 @@ from service.pipeline.posts.blocks import (
     Line,
     build_blocks,
     classify_lines,
+    has_words,
     words,
 )
 from service.pipeline.posts.citing import RefMarker, cited_urls, find_markers, strip_markers
@@ -35,11 +36,12 @@ from service.pipeline.posts.markdown import render_markdown
 from service.pipeline.posts.quotes import find_quotes
 from service.pipeline.urls import FoundURL, extract_urls, normalize_url
 
-__all__ = ["detect_format", "parse_post"]
+__all__ = ["check_length", "detect_format", "parse_post"]
 
-MAX_POST_CHARS = 1_000_000
-"""The longest post read (``verify``, batch lines, the API): reading is linear, so this bounds it
-to about a second of CPU whatever the post holds."""
+MAX_POST_CHARS = 100_000
+"""The longest post read by default (``verify``, batch lines, the API; ``PostSettings.max_chars``
+sets it per run): reading is linear, and this bounds it to about a second of CPU whatever the
+post holds (the worst shapes, a line per short sentence, cost ~10 µs a character)."""
 MIN_QUOTE_WORDS = 3  # fewer inside quotation marks: a scare quote
 MIN_PASSAGE_WORDS = 4  # fewer in an unmarked paragraph: a name, a date, a counter
 MIN_COMMENTARY_WORDS = 6  # fewer around an inline quote: the quote's frame, not a passage
@@ -89,14 +91,15 @@ def parse_post(
     *,
     id: str | None = None,
     posted_at: datetime | None = None,
+    max_chars: int = MAX_POST_CHARS,
 ) -> Post:
-    """Passages and citations of one post, each passage attached to the URL it stands with."""
+    """Passages and citations of one post, each passage attached to the URL it stands with; a
+    post over ``max_chars`` characters is refused (``InputError``) before it is read."""
     try:
         fmt = InputFormat(fmt)
     except ValueError as exc:
         raise InputError(f"unknown input format: {fmt!r}") from exc
-    if len(text) > MAX_POST_CHARS:
-        raise InputError(f"post is longer than {MAX_POST_CHARS:,} characters ({len(text):,})")
+    check_length(text, max_chars)
     resolved = detect_format(text) if fmt is InputFormat.AUTO else fmt
     view = html_view(text) if resolved is InputFormat.HTML else text_view(text)
     found = [f for f in extract_urls(text, every=True) if view.keeps_url(f.span[0], text)]
@@ -131,6 +134,12 @@ def parse_post(
     return Post(
         text=text, format=resolved, passages=passages, citations=citations, id=id, posted_at=posted_at
     )
+
+
+def check_length(text: str, max_chars: int) -> None:
+    """Refuse a post over the cap, saying how long it is."""
+    if len(text) > max_chars:
+        raise InputError(f"post is longer than {max_chars:,} characters ({len(text):,})")
 
 
 def _passage(view: View, draft: _Draft, urls: Urls, alt: Urls, as_cited: _AsCited) -> Passage:
@@ -230,8 +239,11 @@ def _block_passages(ctx: _Context, block: Block) -> list[_Draft]:
     """The passages of one block: a blockquote, or a paragraph with its inline quotations, cut
     at its reference markers when it has any."""
     source = ctx.view.text
+    end = block.end  # walks the block's lines: read once, not once per passage
+    if not has_words(source, block.start, end, MIN_QUOTE_WORDS):
+        return []  # too few words for any passage: rendering and cutting only ever remove words
     cite = ctx.where.cite_at(block.start)
-    own = (cite,) if cite else block.attrib_urls or ctx.where.between(block.start, block.end)
+    own = (cite,) if cite else block.attrib_urls or ctx.where.between(block.start, end)
     last: Line = block.lines[-1]
     markers = find_markers(source, block.start, last.end, ctx.refs) if ctx.refs else []
     if block.kind is BlockKind.QUOTE:
@@ -247,20 +259,18 @@ def _block_passages(ctx: _Context, block: Block) -> list[_Draft]:
             body = "\n".join(ctx.render(source[x:y]) for x, y in kept)
             if kept and words(body) >= MIN_QUOTE_WORDS:
                 drafts.append(
-                    _Draft(
-                        body, kept[0][0], kept[-1][1], True, block.start, block.end, own, line_fragments=True
-                    )
+                    _Draft(body, kept[0][0], kept[-1][1], True, block.start, end, own, line_fragments=True)
                 )
         return drafts
     return [
         d
         for a, b, numbers in marker_segments(source, block.start, last.end, markers)
-        for d in _text_passages(ctx, block, (a, b), ctx.cited_by(numbers) or own, markers)
+        for d in _text_passages(ctx, (block.start, end), (a, b), ctx.cited_by(numbers) or own, markers)
     ]
 
 
 def _text_passages(
-    ctx: _Context, block: Block, span: tuple[int, int], own: Urls, markers: Sequence[RefMarker]
+    ctx: _Context, block: tuple[int, int], span: tuple[int, int], own: Urls, markers: Sequence[RefMarker]
 ) -> list[_Draft]:
     """A paragraph (or a piece of one) without its frame's edges, with its inline quotations."""
     a, b = frame_edges(ctx.view.text, *span, marks=ctx.where.mark_pos, markers=markers)
@@ -268,7 +278,7 @@ def _text_passages(
 
     def draft(start: int, end: int, explicit: bool) -> _Draft:
         text = ctx.render(raw[start:end])
-        return _Draft(text, a + start, a + end, explicit, block.start, block.end, own)
+        return _Draft(text, a + start, a + end, explicit, *block, own)
 
     quotes = [(qs, qe) for qs, qe in find_quotes(raw) if words(raw[qs:qe]) >= MIN_QUOTE_WORDS]
     drafts = [draft(qs, qe, True) for qs, qe in (_inside_spaces(raw, qs, qe) for qs, qe in quotes)]

@@ -133,11 +133,15 @@ def test_optional_fields_may_be_absent_or_null() -> None:
 
 
 def test_post_length_limit() -> None:
-    """A post of MAX_POST_CHARS characters is read; one character more is refused as bad input."""
-    assert MAX_POST_CHARS == 1_000_000
+    """A post of MAX_POST_CHARS characters (the default cap) is read; one character more is
+    refused as bad input; a caller's own cap (``PostSettings.max_chars``) moves the line."""
+    assert MAX_POST_CHARS == 100_000
     assert len(post_from_mapping({"text": " " * MAX_POST_CHARS}).text) == MAX_POST_CHARS
     with pytest.raises(InputError, match=f"longer than {MAX_POST_CHARS:,} characters"):
         post_from_mapping({"text": " " * (MAX_POST_CHARS + 1)})
+    assert len(post_from_mapping({"text": " " * 200_000}, max_chars=200_000).text) == 200_000
+    with pytest.raises(InputError, match=r"longer than 5 characters \(6\)"):
+        post_from_mapping({"text": "abcdef"}, max_chars=5)
 
 
 _VALUES = st.one_of(st.none(), st.integers(), st.text(max_size=30), st.lists(st.integers()))
