@@ -212,9 +212,9 @@ async def test_short_lines_are_read_on_the_loop_and_long_ones_in_a_thread(
     seen: list[tuple[int, bool]] = []
     real = batch.read_line
 
-    def spy(line: str | bytes, lineno: int, *, default_format: InputFormat) -> Post | Report:
+    def spy(line: str | bytes, lineno: int, *, default_format: InputFormat, max_chars: int) -> Post | Report:
         seen.append((len(line), threading.current_thread() is threading.main_thread()))
-        return real(line, lineno, default_format=default_format)
+        return real(line, lineno, default_format=default_format, max_chars=max_chars)
 
     short = json.dumps({"id": "short", "text": f"{PAGE}\n\n{URL}\n"}) + "\n"
     long = json.dumps({"id": "long", "text": f"{PAGE}\n\n{URL}\n" + "x " * batch.INLINE_LINE_BYTES}) + "\n"
