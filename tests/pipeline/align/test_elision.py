@@ -31,6 +31,22 @@ def deleted(al: Alignment) -> list[str]:
     return [d.source for d in al.diff if d.op is DiffOp.DELETE]
 
 
+def assert_misleading(passage: str, source: str, removed: str) -> None:
+    """Altered for a misleading elision, the diff showing exactly what the ellipsis removed."""
+    al = align(passage, source)
+    assert al.status is QuoteStatus.ALTERED
+    assert Reason.MISLEADING_ELISION in al.reasons
+    assert deleted(al) == [removed]
+
+
+def assert_harmless(passage: str, source: str, removed: str) -> None:
+    """Elided with no reason, the diff showing exactly what the ellipsis removed."""
+    al = align(passage, source)
+    assert al.status is QuoteStatus.ELIDED
+    assert al.reasons == ()
+    assert deleted(al) == [removed]
+
+
 @pytest.mark.parametrize(
     ("source", "passage", "removed"),
     [
@@ -70,10 +86,7 @@ def deleted(al: Alignment) -> list[str]:
 def test_an_elision_that_changes_the_assertion_is_altered(source: str, passage: str, removed: str) -> None:
     """The removed word reverses or qualifies the kept words: altered, misleading_elision, and the
     diff shows exactly what the ellipsis removed."""
-    al = align(passage, source)
-    assert al.status is QuoteStatus.ALTERED
-    assert Reason.MISLEADING_ELISION in al.reasons
-    assert deleted(al) == [removed]
+    assert_misleading(passage, source, removed)
 
 
 @pytest.mark.parametrize(
@@ -91,10 +104,7 @@ def test_an_elision_that_changes_the_assertion_is_altered(source: str, passage: 
 )  # fmt: skip
 def test_a_harmless_elision_stays_elided_and_shows_its_gap(source: str, passage: str, removed: str) -> None:
     """Words that do not govern the kept ones may be elided: elided, no reasons, the gap in the diff."""
-    al = align(passage, source)
-    assert al.status is QuoteStatus.ELIDED
-    assert al.reasons == ()
-    assert deleted(al) == [removed]
+    assert_harmless(passage, source, removed)
 
 
 def test_every_gap_is_reported_in_place() -> None:
@@ -185,10 +195,7 @@ def test_removing_a_class_word_inside_the_clause_is_always_misleading(word: str)
 )  # fmt: skip
 def test_a_cut_that_shortens_the_sentence_stays_elided(source: str, passage: str, removed: str) -> None:
     """A class word removed with the content around it was not the point of the cut: elided."""
-    al = align(passage, source)
-    assert al.status is QuoteStatus.ELIDED
-    assert al.reasons == ()
-    assert deleted(al) == [removed]
+    assert_harmless(passage, source, removed)
 
 
 @pytest.mark.parametrize(
@@ -315,10 +322,7 @@ def test_a_phrase_that_hedges_or_negates_removed_whole_is_misleading(
 ) -> None:
     """A hedge or negation of several words ("peut-être", "tal vez", "может быть", "no longer"), or one
     set off by commas, cut whole by an ellipsis: altered, misleading_elision, the phrase in the diff."""
-    al = align(passage, source)
-    assert al.status is QuoteStatus.ALTERED
-    assert Reason.MISLEADING_ELISION in al.reasons
-    assert deleted(al) == [removed]
+    assert_misleading(passage, source, removed)
 
 
 @pytest.mark.parametrize(
@@ -357,10 +361,7 @@ def test_a_phrase_or_adverbial_that_asserts_nothing_stays_elided(
 ) -> None:
     """Certainty markers, "not only", a French "ne" whose partner is kept, and adverbials of time:
     the kept words assert what the source does. Elided, the removed words in the diff."""
-    al = align(passage, source)
-    assert al.status is QuoteStatus.ELIDED
-    assert al.reasons == ()
-    assert deleted(al) == [removed]
+    assert_harmless(passage, source, removed)
 
 
 @pytest.mark.parametrize(
