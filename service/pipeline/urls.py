@@ -9,6 +9,7 @@ trailing punctuation, and a validating pass (yarl plus our own host rules) drops
 from __future__ import annotations
 
 import contextlib
+import functools
 import ipaddress
 import re
 from dataclasses import dataclass
@@ -203,9 +204,14 @@ def _is_tracking(param: str) -> bool:
     return name in _TRACKING_NAMES or name.startswith(_TRACKING_PREFIXES)
 
 
+@functools.lru_cache(maxsize=2048)
 def normalize_url(url: str) -> str:
     """The fetch and dedup key: scheme added to ``www.``, IDNA lower-case host, no default port,
-    dot-segments resolved, no fragment, no tracking parameters. Raises UnsupportedURL or InvalidURL."""
+    dot-segments resolved, no fragment, no tracking parameters. Raises UnsupportedURL or InvalidURL.
+
+    Memoised: a cited URL is keyed several times on its way (the post, the fetch, the replay
+    index, the page's canonical URL), and a pure function of a string need not be worked out again.
+    """
     parsed = _parse(url).with_fragment(None)
     try:
         rendered = str(parsed)

@@ -133,7 +133,7 @@ class _ParsedAnswer:
         """The visible text's words, counted once for every rule that asks. Counted on the text as
         extracted: normalising (spaces, apostrophes, case) does not change what a word is, and
         most pages are long, so ``text`` is never built for them (it was a third of ``assess``)."""
-        return _words(self.visible_text)
+        return _words(self.visible_text, _words_asked(self.not_free))
 
     @cached_property
     def markup(self) -> str:
@@ -215,6 +215,12 @@ def _page(fetched: FetchResult, extraction: Extraction, signals: PageSignals, te
     )
 
 
+def _words_asked(not_free: bool) -> int:
+    """How far the rules need a page's words counted: past ``_TEASER_WORDS`` only when the page
+    says it is not free, else past ``_SHORT_WORDS`` (a larger count changes no rule's answer)."""
+    return _TEASER_WORDS if not_free else _SHORT_WORDS
+
+
 def _norm(text: str) -> str:
     return _SPACES.sub(" ", text.replace("’", "'")).strip().lower()
 
@@ -223,9 +229,24 @@ def _norm_all(texts: Iterable[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(_norm(t) for t in texts))
 
 
+def _at_least_words(cap: int) -> re.Pattern[str]:
+    """Matches the start of a text holding ``cap`` words (``_APOSTROPHE_WORD_RE``'s words: each is
+    taken whole, possessively, so no word can be split into two and no match backtracks)."""
+    pattern = _AT_LEAST.get(cap)
+    if pattern is None:
+        pattern = _AT_LEAST[cap] = re.compile(rf"\W*+(?:(?>\w++(?:['’]\w++)*+)\W*+){{{cap}}}")
+    return pattern
+
+
+_AT_LEAST: dict[int, re.Pattern[str]] = {}
+
+
 def _words(text: str, cap: int = _TEASER_WORDS) -> int:
     """Words in ``text``, counted up to ``cap`` only: every rule asks "fewer than N?", and a
-    full article need not be counted to the end."""
+    full article need not be counted to the end (one match in C says whether it reaches ``cap``;
+    only a shorter text is counted word by word)."""
+    if _at_least_words(cap).match(text):
+        return cap
     words = sum(1 for _ in islice(_APOSTROPHE_WORD_RE.finditer(text), cap))
     if words >= cap:
         return words
@@ -286,7 +307,7 @@ def _paywall_markers(p: _ParsedAnswer) -> Health | None:
     ``isAccessibleForFree: false`` (text < 400 words), or paywall classes/ids (``paywall``,
     ``piano``, ``tp-modal``, ``premium-content``...), Piano scripts, or "subscribe to continue
     reading"-style phrases (text < 150 words). A long article with a newsletter box stays ok."""
-    words = _words(p.main_text) if p.main_text is not None else p.text_words
+    words = _words(p.main_text, _words_asked(p.not_free)) if p.main_text is not None else p.text_words
     hits = ["json-ld: isAccessibleForFree false"] if p.not_free and words < _TEASER_WORDS else []
     if words < _SHORT_WORDS:
         hits += sorted({f"class: {m}" for t in p.tokens for m in _PAYWALL_CLASSES if m in t})

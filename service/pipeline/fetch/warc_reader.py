@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import os
 import zlib
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -158,15 +159,20 @@ def index_warc(path: Path) -> list[Capture]:
     try:
         with path.open("rb") as fh:
             records = ArchiveIterator(fh)
+            last: Capture | None = None  # the previous record's capture, whose length is now known
             for rec in records:
+                offset = records.get_record_offset()
+                if last is not None:
+                    captures.append(replace(last, length=offset - last.offset))
+                    last = None
                 if not str(rec.format).startswith("warc"):
                     raise ArchiveError(f"not a WARC file: {path}")
                 # A revisit may have an empty block (no HTTP headers): it still is a capture.
                 if rec.rec_type != "revisit" and (rec.rec_type != "response" or rec.http_headers is None):
                     continue
-                capture = _capture_of(rec, path, records.get_record_offset())
-                if capture is not None:
-                    captures.append(capture)
+                last = _capture_of(rec, path, offset)
+            if last is not None:
+                captures.append(replace(last, length=fh.seek(0, os.SEEK_END) - last.offset))
     except (ArchiveLoadFailed, AttributeError) as e:  # warcio: AttributeError on a record cut in its headers
         raise ArchiveError(f"unreadable WARC {path}: {e}") from e
     return captures

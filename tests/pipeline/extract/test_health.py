@@ -594,9 +594,29 @@ def test_word_count_reads_the_text_as_extracted_without_normalising_it() -> None
 
     visible = "It’s   A  Story\n\nabout DON’T " * 60
     page = health._ParsedAnswer(_fetch_for_words(), (), frozenset(), False, visible, None, None)
-    assert page.text_words == health._words(health._norm(visible))
+    assert page.text_words == health._words(health._norm(visible), health._words_asked(False))
     assert "text" not in page.__dict__
 
 
 def _fetch_for_words() -> FetchResult:
     return FetchResult(url="https://a.example/x", final_url="https://a.example/x", status=SourceStatus.OK)
+
+
+_WORDISH = st.text(alphabet=st.sampled_from(list("ab1_é日本'’ \n-.")), max_size=80)
+
+
+@given(_WORDISH, st.integers(min_value=1, max_value=12))
+def test_word_count_matches_counting_one_by_one(text: str, cap: int) -> None:
+    """The one-match test for "at least ``cap`` words" agrees with counting the words one by one."""
+    from service.pipeline.extract.health import _APOSTROPHE_WORD_RE, _CJK, _words
+
+    words = len(_APOSTROPHE_WORD_RE.findall(text))
+    expected = cap if words >= cap else min(cap, words + len(_CJK.findall(text)) // 2)
+    assert _words(text, cap) == expected
+
+
+def test_word_count_of_a_long_article_stops_at_the_cap() -> None:
+    from service.pipeline.extract.health import _words
+
+    assert _words("don't stop " * 100_000, 150) == 150
+    assert _words("word " * 149, 150) == 149

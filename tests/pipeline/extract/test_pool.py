@@ -18,7 +18,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from service.pipeline.errors import ExtractionError, ExtractionTimeout
-from service.pipeline.extract.pool import ExtractorPool, extract_article
+from service.pipeline.extract.pool import ExtractorPool, _await_page, extract_article
+from service.pipeline.extract.reading import PageReading
 from service.settings import ExtractSettings
 
 SEED = Path(__file__).parents[2] / "data" / "seed" / "pages"
@@ -665,3 +666,69 @@ def test_the_parent_loads_no_page_reading_stack() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
     )
     assert out.stdout.strip() == "[]"
+
+
+_READ = PageReading("main", "page", None, None, None, None, None, None)
+
+
+async def _finish_at(
+    fut: asyncio.Future[PageReading], starts: list[float], start_after: float, run: float
+) -> None:
+    """A fake worker: stamps its start ``start_after`` seconds from now, answers ``run`` later."""
+    loop = asyncio.get_running_loop()
+    await asyncio.sleep(start_after)
+    starts[0] = loop.time()
+    await asyncio.sleep(run)
+    if not fut.done():
+        fut.set_result(_READ)
+
+
+async def test_time_queued_behind_another_page_is_not_the_pages_own() -> None:
+    """Queued 0.3 s, then read in 0.3 s: 0.6 s after submission, within a 0.45 s limit of its own."""
+    loop = asyncio.get_running_loop()
+    fut: asyncio.Future[PageReading] = loop.create_future()
+    starts = [0.0]
+    worker = asyncio.ensure_future(_finish_at(fut, starts, 0.3, 0.3))
+    submitted = loop.time()
+    assert await _await_page(fut, starts, 0, 0.45) is _READ
+    assert loop.time() - submitted > 0.45  # past the limit counted from the submission
+    await worker
+
+
+async def test_a_page_over_its_limit_since_it_started_times_out_and_is_dropped() -> None:
+    loop = asyncio.get_running_loop()
+    fut: asyncio.Future[PageReading] = loop.create_future()
+    starts = [0.0]
+    worker = asyncio.ensure_future(_finish_at(fut, starts, 0.1, 5.0))
+    submitted = loop.time()
+    with pytest.raises(TimeoutError):
+        await _await_page(fut, starts, 0, 0.3)
+    waited = loop.time() - submitted
+    assert 0.4 - 0.05 <= waited < 1.0  # 0.1 s queued + 0.3 s of its own
+    assert fut.cancelled()
+    worker.cancel()
+
+
+async def test_a_page_never_started_waits_while_the_pages_ahead_run() -> None:
+    """No stamp yet: the wait goes on, and a kill of the pool (the future cancelled) ends it."""
+    loop = asyncio.get_running_loop()
+    fut: asyncio.Future[PageReading] = loop.create_future()
+    loop.call_later(0.5, fut.cancel)
+    with pytest.raises(asyncio.CancelledError):
+        await _await_page(fut, [0.0], 0, 0.2)
+
+
+async def test_workers_stamp_when_they_start_a_page() -> None:
+    """One worker, two pages at once: the second waits in the queue; both stamps are real moments."""
+    loop = asyncio.get_running_loop()
+    async with ExtractorPool(ExtractSettings(workers=1, timeout_s=30)) as one:
+        before = loop.time()
+        pages = [b"<html><body><p>first page of words</p></body></html>", TOI.read_bytes()]
+        done = await asyncio.gather(*(one.extract(p, url="http://e.com/") for p in pages))
+        assert "first page of words" in done[0].page_text
+        assert TOI_PARAGRAPH in done[1].main_text
+        gen = one._gen
+        assert gen is not None
+        stamps = sorted(gen.starts)
+        assert len(stamps) == 2
+        assert all(before < s <= loop.time() for s in stamps)
