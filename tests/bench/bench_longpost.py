@@ -31,7 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_throughput import BenchPage, load_pages, provenance_cmd, write_warc
+from bench_throughput import BenchPage, load_pages, provenance_cmd, write_figures, write_warc
 
 _FILLER = (
     "honestly this seems like another case where people read what they wanted to read and the rest "
@@ -97,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sizes", default="10:5,10:33,40:133,80:267,150:500", help="pages:KB,...")
     ap.add_argument("--timeout", type=float, default=300.0)
     ap.add_argument("--provenance", help="command to run instead of the installed `provenance`")
+    ap.add_argument("--json", type=Path, help="also write the figures to this file (perf_table.py reads it)")
     args = ap.parse_args(argv)
     if not (args.corpus / "manifest.jsonl").is_file():
         print(f"corpus not found at {args.corpus}: benchmark skipped")
@@ -105,6 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     pages = load_pages(args.corpus, max(n for n, _ in rows))
     first: float | None = None
     status = 0
+    measured: list[dict[str, float]] = []
     with tempfile.TemporaryDirectory(prefix="provenance-longpost-") as tmp:
         work = Path(tmp)
         write_warc(work / "pages.warc.gz", [(p.url, p) for p in pages])
@@ -126,11 +128,15 @@ def main(argv: list[str] | None = None) -> int:
             quotes = len(report.get("quotes", []))
             per_page = cpu / n
             first = first if first is not None else per_page
+            measured.append(
+                {"pages": n, "kb": size / 1024, "wall_s": wall, "cpu_s": cpu, "ratio": per_page / first}
+            )
             print(
                 f"{n:4d} pages, {size / 1024:6.0f} KB: {wall:6.2f} s wall, {cpu:6.2f} s CPU,"
                 f" {1000 * per_page:6.1f} CPU ms/page ({per_page / first:.2f}x the first row),"
                 f" {1000 * cpu / (size / 1024):5.1f} CPU ms/KB, {quotes} quotes judged"
             )
+    write_figures(args.json, rows=measured, killed=status != 0)
     return status
 
 

@@ -142,6 +142,12 @@ def write_posts(path: Path, items: list[list[tuple[str, BenchPage]]], rng: rando
             )
 
 
+def write_figures(path: Path | None, **figures: object) -> None:
+    """The run's figures as JSON, for ``perf_table.py`` (nothing without ``--json``)."""
+    if path is not None:
+        path.write_text(json.dumps(figures, indent=1) + "\n", encoding="utf-8")
+
+
 def provenance_cmd(override: str | None) -> list[str]:
     """How to run the CLI: --provenance, the venv's console script, PATH, or python -m service."""
     if override:
@@ -310,6 +316,22 @@ def throughput(args: argparse.Namespace, pages: list[BenchPage], work: Path) -> 
     print(f"    {_summarise_reports(work / 'out.jsonl', n)}")
     print(f"ratio (a)/(b) = {ta / r.seconds:.2f}  (> 1: the batch is faster than bare extraction; goal 1.8)")
     print(f"ratio (p)/(b) = {tp / r.seconds:.2f}  (> 1: the batch is faster than the naive pool; goal 1.0)")
+    write_figures(
+        args.json,
+        mode="repeated" if args.repeated else "distinct",
+        fetch_keys=n,
+        bare_s=ta,
+        bare_cpu_ms=1000 * ca / n,
+        pool_s=tp,
+        batch_s=r.seconds,
+        batch_cpu_ms=1000 * r.cpu_s / n,
+        main_cpu_ms=1000 * main_cpu / n,
+        workers_cpu_ms=1000 * r.workers_cpu_s / n,
+        ratio_bare=ta / r.seconds,
+        ratio_pool=tp / r.seconds,
+        reports=_summarise_reports(work / "out.jsonl", n),
+        exit=r.returncode,
+    )
     if r.returncode != 0:
         print("provenance batch failed:\n" + r.stderr_tail, file=sys.stderr)
         return 1
@@ -333,6 +355,9 @@ def memory(args: argparse.Namespace, pages: list[BenchPage], work: Path) -> int:
     )
     print(f"    {_summarise_reports(work / 'out.jsonl', args.memory_posts)}")
     verdict = "OK" if peak < args.rss_target_mb else "OVER"
+    write_figures(
+        args.json, mode="memory", posts=args.memory_posts, seconds=r.seconds, peak_mb=peak, exit=r.returncode
+    )
     print(
         f"peak RSS {peak:.0f} MB (largest process {r.maxrss_mb:.0f} MB,"
         f" process tree {r.tree_peak_mb:.0f} MB); target < {args.rss_target_mb} MB: {verdict}"
@@ -358,6 +383,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rss-target-mb", type=float, default=300.0)
     ap.add_argument("--provenance", help="command to run instead of the installed `provenance`")
     ap.add_argument("--keep", type=Path, help="write the inputs and outputs here instead of a temp dir")
+    ap.add_argument("--json", type=Path, help="also write the figures to this file (perf_table.py reads it)")
     args = ap.parse_args(argv)
     if not (args.corpus / "manifest.jsonl").is_file():
         print(f"corpus not found at {args.corpus}: benchmark skipped")
