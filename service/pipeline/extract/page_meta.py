@@ -14,32 +14,37 @@ from datetime import date, datetime
 from typing import Any
 
 from htmldate import find_date
-from lxml import html
+from lxml import etree, html
 
-from service.pipeline.extract.page_text import meta_content, meta_map, title_of
+from service.pipeline.extract.page_text import PageTags, meta_content, meta_map, page_tags, title_of
 
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+# The microdata searches, compiled once (``root.xpath`` compiles its expression on every call).
+_DATE_PUBLISHED = etree.XPath('descendant::*[@itemprop="datePublished"]')
+_AUTHOR = etree.XPath('descendant::*[@itemprop="author"]')
 
 
 def link_hrefs(
-    root: html.HtmlElement, metas: Mapping[str, str] | None = None
+    root: html.HtmlElement, metas: Mapping[str, str] | None = None, tags: PageTags | None = None
 ) -> tuple[str | None, str | None, str | None]:
     """Raw ``(canonical, og:url, base)`` hrefs, unresolved: resolution depends on the page URL.
 
-    ``metas`` (here and below): the page's ``meta_map``, when the caller has it already."""
+    ``metas`` and ``tags`` (here and below): the page's ``meta_map`` and ``page_tags``, when the
+    caller has them already."""
+    tags = tags or page_tags(root)
     canonical = base = None
-    for el in root.iter("link"):
+    for el in tags.link:
         rels = (el.get("rel") or "").lower().split()
         href = (el.get("href") or "").strip()
         if "canonical" in rels and href:
             canonical = href
             break
-    for el in root.iter("base"):
+    for el in tags.base:
         href = (el.get("href") or "").strip()
         if href:
             base = href
             break
-    return canonical, meta_content(meta_map(root) if metas is None else metas, "og:url"), base
+    return canonical, meta_content(meta_map(root, tags) if metas is None else metas, "og:url"), base
 
 
 def iso_date(value: str) -> str | None:
@@ -72,9 +77,9 @@ def _jsonld_objects(node: Any, depth: int = 0) -> Iterator[dict[str, Any]]:
                 yield from _jsonld_objects(node[key], depth + 1)
 
 
-def _jsonld(root: html.HtmlElement) -> Iterator[dict[str, Any]]:
+def _jsonld(tags: PageTags) -> Iterator[dict[str, Any]]:
     """The JSON-LD objects of every ``application/ld+json`` script that parses."""
-    for script in root.iter("script"):
+    for script in tags.script:
         if (script.get("type") or "").strip().lower() != "application/ld+json" or not script.text:
             continue
         try:
@@ -84,19 +89,27 @@ def _jsonld(root: html.HtmlElement) -> Iterator[dict[str, Any]]:
         yield from _jsonld_objects(data)
 
 
-def published_date(root: html.HtmlElement, metas: Mapping[str, str] | None = None) -> str | None:
+def published_date(
+    root: html.HtmlElement, metas: Mapping[str, str] | None = None, tags: PageTags | None = None
+) -> str | None:
     """Publication time from ``article:published_time``, JSON-LD or microdata, with its time of day."""
-    candidates: list[str] = []
-    metas = meta_map(root) if metas is None else metas
+    tags = tags or page_tags(root)
+    metas = meta_map(root, tags) if metas is None else metas
+    candidates = _date_candidates(root, metas, tags)
+    return next((iso for iso in map(iso_date, candidates) if iso), None)
+
+
+def _date_candidates(root: html.HtmlElement, metas: Mapping[str, str], tags: PageTags) -> Iterator[str]:
+    """``published_date``'s candidates, best first; lazily: most pages' first one is a date, and
+    the microdata search walks the whole tree."""
     meta = meta_content(metas, "article:published_time", "datePublished", "og:published_time")
     if meta:
-        candidates.append(meta)
-    candidates.extend(v for obj in _jsonld(root) if isinstance(v := obj.get("datePublished"), str))
-    for el in root.xpath('.//*[@itemprop="datePublished"]'):
+        yield meta
+    yield from (v for obj in _jsonld(tags) if isinstance(v := obj.get("datePublished"), str))
+    for el in _DATE_PUBLISHED(root):
         value = el.get("datetime") or el.get("content")
         if value:
-            candidates.append(value)
-    return next((iso for iso in map(iso_date, candidates) if iso), None)
+            yield value
 
 
 def _names(value: Any) -> Iterator[str]:
@@ -107,21 +120,24 @@ def _names(value: Any) -> Iterator[str]:
             yield person["name"].strip()
 
 
-def author(root: html.HtmlElement, metas: Mapping[str, str] | None = None) -> str | None:
+def author(
+    root: html.HtmlElement, metas: Mapping[str, str] | None = None, tags: PageTags | None = None
+) -> str | None:
     """The byline from ``<meta name=author>``, ``article:author``, JSON-LD or ``itemprop=author``.
 
     Several authors are joined with "; " as trafilatura does. URLs (some sites put a profile
     link in ``article:author``) are not names.
     """
     names: list[str] = []
-    metas = meta_map(root) if metas is None else metas
+    tags = tags or page_tags(root)
+    metas = meta_map(root, tags) if metas is None else metas
     meta = meta_content(metas, "author", "article:author", "byl", "dc.creator", "parsely-author")
     if meta:
         names.append(meta.removeprefix("By ").removeprefix("by ").strip())
     if not names:
-        names.extend(name for obj in _jsonld(root) for name in _names(obj.get("author")))
+        names.extend(name for obj in _jsonld(tags) for name in _names(obj.get("author")))
     if not names:
-        for el in root.xpath('.//*[@itemprop="author"]'):
+        for el in _AUTHOR(root):
             text = " ".join((el.get("content") or el.text_content() or "").split())
             if text:
                 names.append(text)
@@ -140,7 +156,11 @@ def guessed_date(root: html.HtmlElement) -> str | None:
     return iso_date(found) if isinstance(found, str) else None
 
 
-def title(root: html.HtmlElement, metas: Mapping[str, str] | None = None) -> str | None:
+def title(
+    root: html.HtmlElement, metas: Mapping[str, str] | None = None, tags: PageTags | None = None
+) -> str | None:
     """The headline: ``og:title`` or ``twitter:title`` (no site-name suffix), else ``<title>``."""
-    meta = meta_content(meta_map(root) if metas is None else metas, "og:title", "twitter:title", "headline")
-    return " ".join(meta.split()) if meta else title_of(root)
+    meta = meta_content(
+        meta_map(root, tags) if metas is None else metas, "og:title", "twitter:title", "headline"
+    )
+    return " ".join(meta.split()) if meta else title_of(root, tags)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import charset_normalizer
 from lxml import etree, html
@@ -189,53 +190,88 @@ def parse_html(text: str, max_bytes: int) -> tuple[html.HtmlElement | None, byte
 # ---------------------------------------------------------------- visible text
 
 
-def _hidden(el: html.HtmlElement) -> bool:
-    if el.get("hidden") is not None or el.get("aria-hidden") == "true":
-        return True
-    style = el.get("style")
-    return bool(style) and _HIDDEN_STYLE.search(style) is not None
-
-
 def _blocks(root: html.HtmlElement) -> list[str]:
     """Visible text, one line per block element: inline pieces join as they stand in the source."""
     out: list[str] = []
     buf: list[str] = []
-
-    def flush() -> None:
-        line = " ".join("".join(buf).split())  # = _SPACES.sub(" ", …).strip(), the same whitespace
-        if line:
-            out.append(line)
-        buf.clear()
-
+    find_hidden_style = _HIDDEN_STYLE.search
     walker = etree.iterwalk(root, events=("start", "end"))  # iterative: pages nest deeply
+    skip_subtree = walker.skip_subtree
     skipped = None
+    # Run for every element of the body, so written out in the loop: the hidden rule (a ``hidden``
+    # attribute, ``aria-hidden="true"``, a ``display: none`` or ``visibility: hidden`` style), and
+    # ``_flush`` only when there is something to flush (an empty buffer makes no line).
     for event, el in walker:
         tag = el.tag
         if event == "start":
-            if not isinstance(tag, str) or tag in _SKIP or _hidden(el):
-                walker.skip_subtree()  # its "end" still comes, for the tail
+            get = el.get
+            if (
+                tag in _SKIP
+                or not isinstance(tag, str)
+                or get("hidden") is not None
+                or get("aria-hidden") == "true"
+                or ((style := get("style")) and find_hidden_style(style))
+            ):
+                skip_subtree()  # its "end" still comes, for the tail
                 skipped = el
                 continue
-            if tag in _BLOCKS:
-                flush()
-            if el.text:
-                buf.append(el.text)
+            if buf and tag in _BLOCKS:
+                _flush(buf, out)
+            if text := el.text:
+                buf.append(text)
             continue
         if el is skipped:
             skipped = None
-        elif tag in _BLOCKS:
-            flush()
-        if el.tail and el is not root:
-            buf.append(el.tail)
-    flush()
+        elif buf and tag in _BLOCKS:
+            _flush(buf, out)
+        if (tail := el.tail) and el is not root:
+            buf.append(tail)
+    _flush(buf, out)
     return out
 
 
-def meta_map(root: html.HtmlElement) -> dict[str, str]:
+def _flush(buf: list[str], out: list[str]) -> None:
+    """End a line: the pieces in ``buf`` joined, whitespace collapsed, appended to ``out`` unless empty."""
+    line = " ".join("".join(buf).split())  # = _SPACES.sub(" ", …).strip(), the same whitespace
+    if line:
+        out.append(line)
+    buf.clear()
+
+
+_TAGGED = ("meta", "link", "base", "script", "h1", "title")
+
+
+@dataclass(frozen=True, slots=True)
+class PageTags:
+    """The elements the metadata and signal readers look at, in document order, found in one walk
+    (lxml matches the tag names in C, ``_TAGGED``) instead of one walk per reader and tag."""
+
+    meta: list[html.HtmlElement]
+    link: list[html.HtmlElement]
+    base: list[html.HtmlElement]
+    script: list[html.HtmlElement]
+    h1: list[html.HtmlElement]
+    title: list[html.HtmlElement]  # the root itself left out, as ``root.find(".//title")`` does
+
+
+def page_tags(root: html.HtmlElement) -> PageTags:
+    """``root``'s ``PageTags``: what ``root.iter(tag)`` yields for each of ``_TAGGED``."""
+    found: dict[str, list[html.HtmlElement]] = {tag: [] for tag in _TAGGED}
+    for el in root.iter(*_TAGGED):
+        found[el.tag].append(el)
+    titles = found["title"]
+    if titles and titles[0] is root:
+        del titles[0]
+    return PageTags(found["meta"], found["link"], found["base"], found["script"], found["h1"], titles)
+
+
+def meta_map(root: html.HtmlElement, tags: PageTags | None = None) -> dict[str, str]:
     """Every ``<meta name|property|itemprop=…>`` key (lower case) with its first non-empty
-    ``content``: read in one walk, for every ``meta_content`` of the page."""
+    ``content``: read in one walk, for every ``meta_content`` of the page.
+
+    ``tags`` (here and in the other readers): the page's ``page_tags``, when the caller has them."""
     found: dict[str, str] = {}
-    for el in root.iter("meta"):
+    for el in (tags or page_tags(root)).meta:
         key = (el.get("property") or el.get("name") or el.get("itemprop") or "").strip().lower()
         content = (el.get("content") or "").strip()
         if content and key not in found:
@@ -249,19 +285,22 @@ def meta_content(metas: Mapping[str, str], *names: str) -> str | None:
     return next((metas[n.lower()] for n in names if n.lower() in metas), None)
 
 
-def title_of(root: html.HtmlElement) -> str | None:
-    """The ``<title>``, whitespace collapsed."""
-    title = root.find(".//title")
-    text = _SPACES.sub(" ", title.text_content()).strip() if title is not None else ""
+def title_of(root: html.HtmlElement, tags: PageTags | None = None) -> str | None:
+    """The first ``<title>``, whitespace collapsed."""
+    titles = (tags or page_tags(root)).title
+    text = _SPACES.sub(" ", titles[0].text_content()).strip() if titles else ""
     return text or None
 
 
-def page_text(root: html.HtmlElement, metas: Mapping[str, str] | None = None) -> str:
+def page_text(
+    root: html.HtmlElement, metas: Mapping[str, str] | None = None, tags: PageTags | None = None
+) -> str:
     """Title, description metas, then every visible text block of the body, one per line.
 
     ``metas``: the page's ``meta_map``, when the caller has it already."""
-    metas = meta_map(root) if metas is None else metas
-    title = title_of(root)
+    tags = tags or page_tags(root)
+    metas = meta_map(root, tags) if metas is None else metas
+    title = title_of(root, tags)
     head = [title] if title else []
     for name in ("og:title", "description", "og:description", "twitter:description"):
         value = meta_content(metas, name)

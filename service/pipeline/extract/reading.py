@@ -109,12 +109,13 @@ def read_page(body: bytes, url: str | None, content_type: str | None, max_html_b
     incomplete = extraction_incomplete(root, text, data, max_html_bytes)
     if root is None:
         return PageReading("", "", None, None, None, None, None, None, incomplete=incomplete)
-    metas = _pagetext.meta_map(root)
-    canonical, og_url, base = _pagemeta.link_hrefs(root, metas)
-    title, author = _pagemeta.title(root, metas), _pagemeta.author(root, metas)
-    signals = read_signals(root, title)
-    text = _pagetext.page_text(root, metas)
-    published = _pagemeta.published_date(root, metas) or _pagemeta.guessed_date(root)
+    tags = _pagetext.page_tags(root)  # one walk for every reader's meta, link, script… elements
+    metas = _pagetext.meta_map(root, tags)
+    canonical, og_url, base = _pagemeta.link_hrefs(root, metas, tags)
+    title, author = _pagemeta.title(root, metas, tags), _pagemeta.author(root, metas, tags)
+    signals = read_signals(root, title, tags)
+    text = _pagetext.page_text(root, metas, tags)
+    published = _pagemeta.published_date(root, metas, tags) or _pagemeta.guessed_date(root)
     doc = _trafilatura(root, url)
     main_text = (doc.text or "") if doc is not None else ""
     return PageReading(

@@ -1,0 +1,166 @@
+"""The tree readers' fast paths against plain reference readings: the visible-text walk, the one
+walk for tagged elements (``page_tags``), class tokens, and the lazy publication-date search."""
+
+from __future__ import annotations
+
+import re
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from lxml import html
+
+from service.pipeline.extract.page_meta import published_date
+from service.pipeline.extract.page_text import _BLOCKS, _SKIP, _TAGGED, page_tags, page_text, parse_html
+from service.pipeline.extract.signals import class_tokens
+
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
+
+
+def _root(markup: str) -> html.HtmlElement:
+    root, _ = parse_html(markup, 1 << 20)
+    assert root is not None
+    return root
+
+
+def _reference_hidden(el: html.HtmlElement) -> bool:
+    style = el.get("style")
+    return (
+        el.get("hidden") is not None
+        or el.get("aria-hidden") == "true"
+        or (bool(style) and _HIDDEN_STYLE.search(style) is not None)
+    )
+
+
+def _reference_lines(root: html.HtmlElement) -> list[str]:
+    """The visible-text rule said plainly (recursive): skipped and hidden elements give nothing
+    but their tail; a block element ends the line before and after it."""
+    pieces: list[str | None] = []  # None: a block boundary, "" for a missing text or tail
+
+    def visit(el: html.HtmlElement) -> None:
+        if not isinstance(el.tag, str) or el.tag in _SKIP or _reference_hidden(el):
+            return
+        block = el.tag in _BLOCKS
+        if block:
+            pieces.append(None)
+        pieces.append(el.text or "")
+        for child in el:
+            visit(child)
+            pieces.append(child.tail or "")
+        if block:
+            pieces.append(None)
+
+    body = root.find("body")
+    visit(body if body is not None else root)
+    lines: list[str] = []
+    line: list[str] = []
+    for piece in [*pieces, None]:
+        if piece is None:
+            if text := " ".join("".join(line).split()):
+                lines.append(text)
+            line = []
+        else:
+            line.append(piece)
+    return lines
+
+
+_TAGS = [
+    "div",
+    "p",
+    "span",
+    "b",
+    "br",
+    "td",
+    "li",
+    "h1",
+    "script",
+    "noscript",
+    "title",
+    "meta",
+    "link",
+    "base",
+    "svg",
+]
+_ATTRS = [
+    "",
+    "hidden",
+    'aria-hidden="true"',
+    'aria-hidden="TRUE"',
+    'style="display :none"',
+    'style="Visibility: Hidden"',
+    'style="color: red"',
+    'class="A b"',
+    'id="X"',
+]
+_TEXTS = ["", "a", " b ", "c d", "\u00a0", "\n", "x&amp;y", "&nbsp;", "\u3000", "2020-01-02"]
+
+
+@st.composite
+def _markup(draw: st.DrawFn, depth: int = 0) -> str:
+    parts: list[str] = []
+    for _ in range(draw(st.integers(0, 3 if depth < 5 else 0))):
+        if draw(st.booleans()):
+            parts.append(draw(st.sampled_from(_TEXTS)))
+            continue
+        tag, attr = draw(st.sampled_from(_TAGS)), draw(st.sampled_from(_ATTRS))
+        closed = draw(st.booleans()) or tag == "br"
+        parts.append(f"<{tag} {attr}>{draw(_markup(depth + 1))}{f'</{tag}>' if closed else ''}")
+    return "".join(parts)
+
+
+def _page(body: str, head: str = "") -> str:
+    return f"<html><head>{head}</head><body>{body}</body></html>"
+
+
+@settings(max_examples=300, deadline=None)
+@given(_markup(), st.booleans())
+def test_page_text_is_the_reference_reading(markup: str, whole_page: bool) -> None:
+    root = _root(_page(markup) if whole_page else f"start{markup}")  # a fragment: libxml2 adds the rest
+    lines = page_text(root).splitlines()
+    reference = _reference_lines(root)
+    assert lines[len(lines) - len(reference) :] == reference
+
+
+@settings(max_examples=300, deadline=None)
+@given(_markup(), _markup())
+def test_page_tags_are_what_iter_finds(head: str, body: str) -> None:
+    root = _root(_page(body, head))
+    tags = page_tags(root)
+    for tag in _TAGGED:
+        expected = [el for el in root.iter(tag) if not (tag == "title" and el is root)]
+        assert getattr(tags, tag) == expected
+    first_title = root.find(".//title")
+    assert (tags.title[0] if tags.title else None) is first_title
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.lists(st.text()) | st.lists(st.text(alphabet="ΣσςΑa '.\u0345\u00ad\u0307İ\u2028\u0300")))
+def test_class_tokens_are_each_values_tokens(values: list[str]) -> None:
+    assert class_tokens(values) == [t for v in values for t in v.lower().split()]
+
+
+def test_hidden_elements_leave_their_tails() -> None:
+    root = _root(
+        _page(
+            '<p>one<span hidden>gone</span> two<b aria-hidden="true">gone</b> three</p>'
+            '<div style="DISPLAY : none"><p>gone</p></div>after<p aria-hidden="TRUE">kept</p>'
+            "<script>gone</script>tail"
+        )
+    )
+    assert page_text(root).splitlines() == ["one two three", "after", "kept", "tail"]
+
+
+def test_block_boundaries_inside_inline_elements() -> None:
+    root = _root(_page("<span>a<p>b</p>c</span>d<br>e<i>f</i><div></div>g"))
+    assert page_text(root).splitlines() == ["a", "b", "cd", "ef", "g"]
+
+
+def test_published_date_prefers_meta_then_json_ld_then_microdata() -> None:
+    microdata = '<time itemprop="datePublished" datetime="2018-05-06">May</time>'
+    json_ld = '<script type="application/ld+json">{"datePublished": "2019-01-02"}</script>'
+    meta = '<meta property="article:published_time" content="2020-03-04T05:06:07Z">'
+    assert published_date(_root(_page(microdata, meta + json_ld))) == "2020-03-04T05:06:07+00:00"
+    assert published_date(_root(_page(microdata, json_ld))) == "2019-01-02"
+    assert published_date(
+        _root(_page(microdata, '<meta property="article:published_time" content="soon">'))
+    ) == ("2018-05-06")
+    assert published_date(_root(_page("<p>none</p>"))) is None
