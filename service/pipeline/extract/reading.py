@@ -33,6 +33,8 @@ if TYPE_CHECKING:
     from lxml import html
     from trafilatura.settings import Document
 
+    from service.pipeline.extract.page_text import PageTags
+
 DEFAULT_MAX_HTML = ExtractSettings().max_html_bytes
 _log = logging.getLogger(__name__)
 
@@ -116,11 +118,30 @@ def read_page(body: bytes, url: str | None, content_type: str | None, max_html_b
     signals = read_signals(root, title, tags)
     text = _pagetext.page_text(root, metas, tags)
     published = _pagemeta.published_date(root, metas, tags) or _pagemeta.guessed_date(root)
+    _drop_what_trafilatura_deletes(root, tags)  # our readers are done with the tree
     doc = _trafilatura(root, url)
     main_text = (doc.text or "") if doc is not None else ""
     return PageReading(
         main_text, text, title, author, published, canonical, og_url, base, signals, incomplete=incomplete
     )
+
+
+def _drop_what_trafilatura_deletes(root: html.HtmlElement, tags: PageTags) -> None:
+    """Remove, tails kept, the elements trafilatura deletes unread on every path (its cleaning
+    lists for the main extractor, the baseline and the page measure): scripts other than JSON-LD
+    (its forum and baseline readers use those) and styles. Not ``link`` or ``svg``, which it deletes
+    too: a ``<link>`` inside a paragraph ends a line of its text, and a page with little else
+    gives its last-resort readers an ``svg``'s text.
+
+    trafilatura copies the tree two to three times and runs its raw-tree XPaths over all of it
+    before it deletes them: handed a smaller tree, it does the same for 2 to 3% less CPU (measured on
+    the 190 corpus, international and test pages, its text unchanged on every one).
+    """
+    doomed = [el for el in tags.script if "ld+json" not in (el.get("type") or "").lower()]
+    doomed += root.iter("style")
+    for el in doomed:
+        if el.getparent() is not None:  # never the root
+            el.drop_tree()
 
 
 def _trafilatura(root: html.HtmlElement, url: str | None) -> Document | None:

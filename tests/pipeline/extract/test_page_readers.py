@@ -164,3 +164,49 @@ def test_published_date_prefers_meta_then_json_ld_then_microdata() -> None:
         _root(_page(microdata, '<meta property="article:published_time" content="soon">'))
     ) == ("2018-05-06")
     assert published_date(_root(_page("<p>none</p>"))) is None
+
+
+_SENTENCES = [
+    "The minister said on Tuesday that the agreement would be signed before the end of the year.",
+    "Critics of the plan argued that it left the poorest households to pay for most of the cost.",
+    "",
+    " and then ",
+    "x < y & z",
+]
+_ARTICLE_TAGS = ["p", "div", "article", "span", "b", "li", "h1", "script", "style", "svg", "aside", "a"]
+_DOOMED = [
+    "<script>var s = 'hidden text';</script>",
+    '<script type="application/ld+json">{"@type": "NewsArticle", "articleBody": "From JSON-LD."}</script>',
+    "<style>p { color: red }</style>",
+    '<svg viewBox="0 0 1 1"><title>icon</title><text>drawn</text><path d="M0"/></svg>',
+]
+
+
+@st.composite
+def _article(draw: st.DrawFn, depth: int = 0) -> str:
+    parts: list[str] = []
+    for _ in range(draw(st.integers(1 if depth == 0 else 0, 4 if depth < 4 else 0))):
+        kind = draw(st.integers(0, 2))
+        if kind == 0:
+            parts.append(draw(st.sampled_from(_SENTENCES)))
+        elif kind == 1:
+            parts.append(draw(st.sampled_from(_DOOMED)))
+        else:
+            tag = draw(st.sampled_from(_ARTICLE_TAGS))
+            parts.append(f"<{tag}>{draw(_article(depth + 1))}</{tag}>")
+    return "".join(parts)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_article(), min_size=1, max_size=6), st.sampled_from(_DOOMED))
+def test_trafilatura_reads_the_same_without_what_it_deletes(paragraphs: list[str], in_head: str) -> None:
+    """Dropping scripts (not JSON-LD) and styles before trafilatura changes nothing
+    it extracts, wherever they stand (their tails are kept)."""
+    from service.pipeline.extract.reading import _drop_what_trafilatura_deletes, _trafilatura
+
+    markup = _page("".join(f"<p>{p}</p>" for p in paragraphs), f"<title>t</title>{in_head}")
+    kept, dropped = _root(markup), _root(markup)
+    _drop_what_trafilatura_deletes(dropped, page_tags(dropped))
+    assert not dropped.xpath('.//style|.//script[not(@type="application/ld+json")]')
+    as_is, without = _trafilatura(kept, None), _trafilatura(dropped, None)
+    assert (as_is.text if as_is else None) == (without.text if without else None)
