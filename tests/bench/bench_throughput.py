@@ -15,7 +15,9 @@ cache is for). On the same bodies, in one run, it measures
 (b) one ``provenance batch posts.jsonl -o out.jsonl --replay pages.warc.gz --data-dir TMP/data``
     subprocess (wall clock, peak RSS, CPU of its main process and of its extraction workers apart;
     a fresh data dir, so no cache of an earlier run helps).
-ratio = time(a or p) / time(b): above 1 means the batch beat it.
+ratio = time(a or p) / time(b): above 1 means the batch beat it. ``--rounds N`` takes the three
+measurements N times, in an order that turns each round, and reports the median of each round's
+ratios: on a shared machine whose speed drifts by a tenth or more, one round's ratio is noise.
 
 Memory mode runs a batch of many small posts citing a few pages and prints its peak RSS; the exit
 status is 1 when it is over --rss-target-mb (300). Exits 0 with a message when the corpus is absent.
@@ -31,6 +33,7 @@ import os
 import random
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -278,8 +281,50 @@ def _summarise_reports(out: Path, expected: int) -> str:
     return f"{n}/{expected} reports, verdicts " + ", ".join(f"{k} {v}" for k, v in sorted(verdicts.items()))
 
 
+@dataclass(frozen=True)
+class Round:
+    """One round's three measurements, taken back to back on the same bodies."""
+
+    bare_s: float
+    bare_cpu_s: float
+    pool_s: float
+    batch: Run
+
+    @property
+    def ratio_bare(self) -> float:
+        return self.bare_s / self.batch.seconds
+
+    @property
+    def ratio_pool(self) -> float:
+        return self.pool_s / self.batch.seconds
+
+
+def measure_round(index: int, bodies: list[bytes], cmd: list[str], work: Path, pool_workers: int) -> Round:
+    """(a), (p) and (b) once each, in an order that turns with ``index`` (a machine that slows
+    down or speeds up during a run then favours no side), the batch from a fresh start."""
+    bare: tuple[float, float] | None = None
+    pool_s: float | None = None
+    batch: Run | None = None
+    steps = ["bare", "pool", "batch"]
+    for step in steps[index % 3 :] + steps[: index % 3]:
+        if step == "bare":
+            bare = bench_trafilatura(bodies)
+        elif step == "pool":
+            pool_s = bench_naive_pool(bodies, pool_workers)
+        else:
+            shutil.rmtree(work / "data", ignore_errors=True)  # no cache of an earlier round
+            (work / "out.jsonl").unlink(missing_ok=True)  # nor a report file to resume from
+            batch = run_measured(cmd, work)
+    assert bare is not None
+    assert pool_s is not None
+    assert batch is not None
+    return Round(bare[0], bare[1], pool_s, batch)
+
+
 def throughput(args: argparse.Namespace, pages: list[BenchPage], work: Path) -> int:
-    """Modes (a), (p) and (b) over pages x urls-per-page fetch keys, on the same bodies."""
+    """Modes (a), (p) and (b) over pages x urls-per-page fetch keys, on the same bodies, ``--rounds``
+    times; each round's ratios compare measurements taken minutes apart at most, and the figures
+    reported are the medians over the rounds (a shared machine's speed drifts by a tenth or more)."""
     rng = random.Random(1)
     served = [
         (p.url if k == 0 else f"https://mirror{k}.example/{p.id}", p)
@@ -292,49 +337,63 @@ def throughput(args: argparse.Namespace, pages: list[BenchPage], work: Path) -> 
     n = len(served)
     kind = "the same bytes under every URL" if args.repeated else "every body distinct"
     print(f"{len(pages)} pages x {args.urls_per_page} URLs = {n} fetch keys, {n} posts, {kind}")
-    ta, ca = bench_trafilatura(bodies)
-    print(
-        f"(a) trafilatura.extract, one process: {ta:.2f} s, {n / ta:.1f} pages/s,"
-        f" {1000 * ca / n:.1f} CPU ms/page"
-    )
-    tp = bench_naive_pool(bodies, args.pool_workers)
-    print(
-        f"(p) multiprocessing.Pool({args.pool_workers}).map(trafilatura.extract): {tp:.2f} s,"
-        f" {n / tp:.1f} pages/s"
-    )
     cmd = batch_cmd(args.provenance, work)
-    r = run_measured(cmd, work)
-    print(
-        f"(b) provenance batch: {r.seconds:.2f} s, {n / r.seconds:.1f} pages/s, exit {r.returncode}, "
-        f"peak RSS {r.maxrss_mb:.0f} MB (largest process), {r.tree_peak_mb:.0f} MB (process tree, sampled)"
-    )
-    main_cpu = r.cpu_s - r.workers_cpu_s
-    print(
-        f"    CPU {1000 * r.cpu_s / n:.1f} ms/page: main process {1000 * main_cpu / n:.1f},"
-        f" extraction workers {1000 * r.workers_cpu_s / n:.1f}"
-    )
-    print(f"    {_summarise_reports(work / 'out.jsonl', n)}")
-    print(f"ratio (a)/(b) = {ta / r.seconds:.2f}  (> 1: the batch is faster than bare extraction; goal 1.8)")
-    print(f"ratio (p)/(b) = {tp / r.seconds:.2f}  (> 1: the batch is faster than the naive pool; goal 1.0)")
+    rounds: list[Round] = []
+    for index in range(args.rounds):
+        r = measure_round(index, bodies, cmd, work, args.pool_workers)
+        rounds.append(r)
+        b = r.batch
+        print(f"round {index + 1}/{args.rounds}:")
+        print(
+            f"  (a) trafilatura.extract, one process: {r.bare_s:.2f} s, {n / r.bare_s:.1f} pages/s,"
+            f" {1000 * r.bare_cpu_s / n:.1f} CPU ms/page"
+        )
+        print(
+            f"  (p) multiprocessing.Pool({args.pool_workers}).map(trafilatura.extract): {r.pool_s:.2f} s,"
+            f" {n / r.pool_s:.1f} pages/s"
+        )
+        print(
+            f"  (b) provenance batch: {b.seconds:.2f} s, {n / b.seconds:.1f} pages/s, exit {b.returncode},"
+            f" peak RSS {b.maxrss_mb:.0f} MB (largest process),"
+            f" {b.tree_peak_mb:.0f} MB (process tree, sampled)"
+        )
+        print(
+            f"      CPU {1000 * b.cpu_s / n:.1f} ms/page:"
+            f" main process {1000 * (b.cpu_s - b.workers_cpu_s) / n:.1f},"
+            f" extraction workers {1000 * b.workers_cpu_s / n:.1f}"
+        )
+        print(f"      {_summarise_reports(work / 'out.jsonl', n)}")
+        print(f"  ratios: (a)/(b) = {r.ratio_bare:.2f}, (p)/(b) = {r.ratio_pool:.2f}")
+        if b.returncode != 0:
+            print("provenance batch failed:\n" + b.stderr_tail, file=sys.stderr)
+            return 1
+
+    def med(values: list[float]) -> float:
+        return statistics.median(values)
+
+    ratio_bare, ratio_pool = med([r.ratio_bare for r in rounds]), med([r.ratio_pool for r in rounds])
+    print(f"median of {len(rounds)} round(s):")
+    print(f"ratio (a)/(b) = {ratio_bare:.2f}  (> 1: the batch is faster than bare extraction; goal 1.8)")
+    print(f"ratio (p)/(b) = {ratio_pool:.2f}  (> 1: the batch is faster than the naive pool; goal 1.0)")
     write_figures(
         args.json,
         mode="repeated" if args.repeated else "distinct",
         fetch_keys=n,
-        bare_s=ta,
-        bare_cpu_ms=1000 * ca / n,
-        pool_s=tp,
-        batch_s=r.seconds,
-        batch_cpu_ms=1000 * r.cpu_s / n,
-        main_cpu_ms=1000 * main_cpu / n,
-        workers_cpu_ms=1000 * r.workers_cpu_s / n,
-        ratio_bare=ta / r.seconds,
-        ratio_pool=tp / r.seconds,
+        rounds=len(rounds),
+        bare_s=med([r.bare_s for r in rounds]),
+        bare_cpu_ms=med([1000 * r.bare_cpu_s / n for r in rounds]),
+        pool_s=med([r.pool_s for r in rounds]),
+        batch_s=med([r.batch.seconds for r in rounds]),
+        batch_cpu_ms=med([1000 * r.batch.cpu_s / n for r in rounds]),
+        main_cpu_ms=med([1000 * (r.batch.cpu_s - r.batch.workers_cpu_s) / n for r in rounds]),
+        workers_cpu_ms=med([1000 * r.batch.workers_cpu_s / n for r in rounds]),
+        ratio_bare=ratio_bare,
+        ratio_pool=ratio_pool,
+        ratios_bare=[round(r.ratio_bare, 3) for r in rounds],
+        ratios_pool=[round(r.ratio_pool, 3) for r in rounds],
         reports=_summarise_reports(work / "out.jsonl", n),
-        exit=r.returncode,
+        exit=max(r.batch.returncode for r in rounds),
     )
-    if r.returncode != 0:
-        print("provenance batch failed:\n" + r.stderr_tail, file=sys.stderr)
-        return 1
     return 0
 
 
@@ -378,6 +437,9 @@ def main(argv: list[str] | None = None) -> int:
         "--repeated", action="store_true", help="the same bytes under every URL (the cache's case)"
     )
     ap.add_argument("--pool-workers", type=int, default=2)
+    ap.add_argument(
+        "--rounds", type=int, default=1, help="measure (a), (p) and (b) this many times; report the medians"
+    )
     ap.add_argument("--memory-posts", type=int, default=0, help="run the memory mode with this many posts")
     ap.add_argument("--memory-pages", type=int, default=5)
     ap.add_argument("--rss-target-mb", type=float, default=300.0)

@@ -59,7 +59,7 @@ def throughput_lines(f: dict[str, object]) -> list[Line]:
     bare = f"bare `trafilatura.extract`, one process: {f['bare_s']:.2f} s ({f['bare_cpu_ms']:.1f} CPU ms/pg)"
     return [
         Line(
-            f"`batch --replay`, {n} distinct bodies, against bare trafilatura (wall)",
+            f"`batch --replay`, {n} distinct bodies, against bare trafilatura (wall, {_rounds(f)})",
             ">= 1.8x",
             f"{f['ratio_bare']:.2f}x ({f['batch_s']:.2f} s; {f['reports']})",
             bare,
@@ -82,10 +82,17 @@ def throughput_lines(f: dict[str, object]) -> list[Line]:
     ]
 
 
+def _rounds(f: dict[str, object]) -> str:
+    """How the throughput figure was taken: one round, or the median of each round's ratio."""
+    rounds = int(num(f, "rounds")) if "rounds" in f else 1
+    return "one round" if rounds == 1 else f"median of {rounds} rounds"
+
+
 def repeated_lines(f: dict[str, object]) -> list[Line]:
     return [
         Line(
-            f"`batch --replay`, {f['fetch_keys']} fetch keys serving the same bytes (the cache's case)",
+            f"`batch --replay`, {f['fetch_keys']} fetch keys serving the same bytes (the cache's case,"
+            f" {_rounds(f)})",
             "(no goal)",
             f"{f['ratio_bare']:.2f}x bare trafilatura, {f['ratio_pool']:.2f}x the naive pool",
             f"bare: {f['bare_s']:.2f} s, pool: {f['pool_s']:.2f} s, batch: {f['batch_s']:.2f} s",
@@ -188,6 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--corpus", type=Path, default=Path("../shared/corpus"))
     ap.add_argument("--provenance", help="command to run instead of the installed `provenance`")
     ap.add_argument("--write-readme", action="store_true", help="replace README's performance table")
+    ap.add_argument("--rounds", type=int, default=3, help="throughput rounds (the medians are reported)")
     ap.add_argument("--skip", default="", help="comma-separated: throughput,repeated,startup,longpost,memory")
     args = ap.parse_args(argv)
     if not (args.corpus / "manifest.jsonl").is_file():
@@ -196,8 +204,8 @@ def main(argv: list[str] | None = None) -> int:
     common = ["--corpus", str(args.corpus)] + (["--provenance", args.provenance] if args.provenance else [])
     skip = set(filter(None, args.skip.split(",")))
     plan: list[tuple[str, str, list[str], Callable[[dict[str, object]], list[Line]]]] = [
-        ("throughput", "bench_throughput.py", [], throughput_lines),
-        ("repeated", "bench_throughput.py", ["--repeated"], repeated_lines),
+        ("throughput", "bench_throughput.py", ["--rounds", str(args.rounds)], throughput_lines),
+        ("repeated", "bench_throughput.py", ["--repeated", "--rounds", str(args.rounds)], repeated_lines),
         ("startup", "bench_startup.py", ["--runs", "5"], startup_lines),
         ("longpost", "bench_longpost.py", [], longpost_lines),
         ("memory", "bench_throughput.py", ["--memory-posts", "10000"], memory_lines),
