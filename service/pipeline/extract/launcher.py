@@ -14,7 +14,7 @@ import functools
 import multiprocessing
 import os
 import pkgutil
-from multiprocessing.context import BaseContext
+from multiprocessing.context import ForkServerContext, SpawnContext
 
 __all__ = ["start_early", "worker_context"]
 
@@ -38,7 +38,7 @@ def _codecs() -> tuple[str, ...]:
     return tuple(f"encodings.{codec.name}" for codec in pkgutil.iter_modules(encodings.__path__))
 
 
-def worker_context() -> tuple[BaseContext, int | None]:
+def worker_context() -> tuple[ForkServerContext | SpawnContext, int | None]:
     """The context workers start from, and the pid of the process that will be their parent.
 
     A fork server (started once per process, importing ``_PRELOAD`` once) forks every worker:

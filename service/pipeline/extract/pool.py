@@ -1,25 +1,31 @@
 """Article extraction: trafilatura's main text and metadata plus a whole-page fallback text.
 
 trafilatura is CPU-bound, GIL-bound and can be driven into tens of seconds of CPU by hostile HTML
-(security.md §3), so it runs in a spawn process pool whose workers are SIGKILLed when a page
-overruns its wall-clock limit: ``asyncio.wait_for`` alone only stops waiting, the CPU burn goes on.
+(security.md §3), so it runs in worker processes (forked by ``launcher``'s fork server) that are
+SIGKILLed when a page overruns its wall-clock limit: ``asyncio.wait_for`` alone only stops waiting,
+the CPU burn goes on. The pool is ours, not ``concurrent.futures``': the event loop writes each
+page to a worker's socket and reads the answer back (``reading.serve`` is the other end), with no
+manager or feeder thread in this process (``_Generation``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import multiprocessing
 import os
+import pickle
 import signal
+import socket
 import time
-from collections import OrderedDict
-from collections.abc import MutableSequence
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from collections import OrderedDict, deque
+from collections.abc import Callable, MutableSequence
+from multiprocessing.context import ForkServerContext, SpawnContext
 from pathlib import Path
 from types import TracebackType
+from typing import TypeVar
 from urllib.parse import urljoin
 
 from service.pipeline.errors import ExtractionError, ExtractionTimeout, InvalidURL, UnsupportedURL
@@ -27,12 +33,11 @@ from service.pipeline.extract.charset import declared_encoding
 from service.pipeline.extract.launcher import worker_context
 from service.pipeline.extract.reading import (
     DEFAULT_MAX_HTML,
+    FRAME,
     PageReading,
-    init_worker,
-    noop,
     read_limited,
     read_page,
-    start_worker,
+    serve,
 )
 from service.pipeline.models import Extraction, SourceReason
 from service.pipeline.urls import normalize_url
@@ -41,6 +46,7 @@ from service.settings import ExtractSettings
 __all__ = ["ExtractorPool", "extract_article"]
 
 _REAP_TIMEOUT_S = 5.0
+_T = TypeVar("_T")
 _log = logging.getLogger(__name__)
 
 
@@ -101,67 +107,241 @@ def _rss_bytes(pid: int) -> int:
 _PAGE_BYTES = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 
+class _WorkerDied(Exception):
+    """The worker running this call died under it (``exitcode``: as ``Process.exitcode`` gives it)."""
+
+    def __init__(self, exitcode: int | None) -> None:
+        super().__init__(f"extraction worker died (exit code {exitcode})")
+        self.exitcode = exitcode
+
+
+class _PoolKilled(Exception):
+    """This call's pool was killed, or its worker died under another call, before it was answered."""
+
+
+class _Worker:
+    """One extraction process, the parent's end of its socket, and the calls sent to it in order:
+    the first is running, the others wait in the socket (``reading.serve`` answers in order)."""
+
+    def __init__(self, proc: multiprocessing.process.BaseProcess, writer: asyncio.StreamWriter) -> None:
+        self.proc = proc
+        self.writer = writer
+        self.pending: deque[asyncio.Future[object]] = deque()
+        self.sent = 0
+        self.reader_task: asyncio.Task[None] | None = None
+
+    def send(self, function: Callable[..., object], args: tuple[object, ...]) -> asyncio.Future[object]:
+        fut: asyncio.Future[object] = asyncio.get_running_loop().create_future()
+        data = pickle.dumps((function, args), pickle.HIGHEST_PROTOCOL)
+        self.writer.write(FRAME.pack(len(data)) + data)  # buffered: never blocks the loop
+        self.pending.append(fut)
+        self.sent += 1
+        return fut
+
+
+def _spawn(
+    context: ForkServerContext | SpawnContext, parent: int | None, starts: MutableSequence[float]
+) -> tuple[multiprocessing.process.BaseProcess, socket.socket]:
+    """Start one worker (blocking: the first start waits for the fork server's imports); the
+    process and the parent's end of the socket to it."""
+    mine, theirs = socket.socketpair()
+    forked = context.get_start_method() == "forkserver"
+    proc = context.Process(target=serve, args=(theirs, parent, starts, forked), name="provenance-extract")
+    try:
+        proc.start()
+    except BaseException:
+        mine.close()
+        raise
+    finally:
+        theirs.close()  # the worker has its own copy: the parent keeps only its end, so it sees EOF
+    return proc, mine
+
+
 class _Generation:
-    """One process pool; replaced wholesale when a page hangs it or a worker dies."""
+    """One set of worker processes; replaced wholesale when a page hangs it or a worker dies.
+
+    The pool talks to its workers from the event loop (``reading.serve`` is the other end): a
+    call is one write to a worker's socket, an answer one read, with no thread in between.
+    """
 
     def __init__(self, workers: int, max_tasks_per_child: int | None, prestart: int, slots: int) -> None:
         self.workers = workers
         self.prestart = min(prestart, workers)
-        context, parent = worker_context()
+        self.context, self.parent = worker_context()
         # Slot i holds when a worker started the page given slot i (0: not started yet).
-        self.starts = context.RawArray("d", slots)
-        self.executor = ProcessPoolExecutor(
-            max_workers=workers,
-            mp_context=context,
-            initializer=start_worker if context.get_start_method() == "forkserver" else init_worker,
-            initargs=(parent, self.starts),
-            max_tasks_per_child=max_tasks_per_child,
-        )
+        self.starts = self.context.RawArray("d", slots)
+        self.max_tasks_per_child = max_tasks_per_child
+        self.live: list[_Worker] = []
         self.killed = False
+        self.broken = False  # a worker died: no call goes here any more
         self.running = 0
         self.done = 0
-        self._ready: asyncio.Future[list[int]] | None = None
+        self._ready: asyncio.Future[None] | None = None
+        self._spawning: asyncio.Future[_Worker] | None = None
+        self._procs: list[multiprocessing.process.BaseProcess] = []  # every worker ever started
 
     def largest_rss(self) -> int:
         """The resident memory of the largest worker, in bytes."""
         return max(map(_rss_bytes, self.pids()), default=0)
 
     def pids(self) -> list[int]:
-        # ProcessPoolExecutor has no public way to reach its children, and only SIGKILL stops a
-        # worker stuck in libxml2; ``_processes`` (pid -> Process) has been there since 3.2.
-        return list(getattr(self.executor, "_processes", None) or {})
+        return [w.proc.pid for w in self.live if w.proc.pid is not None]
 
     async def ready(self) -> None:
         """Start ``prestart`` workers once, so no page pays the fork server's imports inside its
-        timeout; the others are forked when pages need them (a fork and the worker's set-up).
+        timeout; the others are started when pages need them (a fork and the worker's set-up).
 
         Starting a worker blocks until the fork server has loaded the extraction stack: that wait
         happens in a thread, so the event loop goes on (fetching the first pages, say) meanwhile.
         """
         if self._ready is None:
-            self._ready = asyncio.ensure_future(asyncio.to_thread(self._start_all))
+            self._ready = asyncio.ensure_future(self._start(self.prestart))
         await asyncio.shield(self._ready)
 
-    def _start_all(self) -> list[int]:
-        futures = [self.executor.submit(noop) for _ in range(self.prestart)]
-        return [future.result() for future in futures]
+    async def _start(self, count: int) -> None:
+        workers = await asyncio.gather(*(self._start_one() for _ in range(count)))
+        if self.killed:
+            raise _PoolKilled
+        self.live.extend(workers)
+
+    async def _start_one(self) -> _Worker:
+        proc, sock = await asyncio.to_thread(_spawn, self.context, self.parent, self.starts)
+        self._procs.append(proc)
+        reader, writer = await asyncio.open_unix_connection(sock=sock)
+        worker = _Worker(proc, writer)
+        try:
+            await _read_answer(reader)  # "ready": its pid, once the worker is set up
+        except (asyncio.IncompleteReadError, ConnectionError) as e:
+            writer.close()
+            raise _WorkerDied(await _exit_code(proc)) from e
+        worker.reader_task = asyncio.ensure_future(self._answers(worker, reader))
+        return worker
+
+    async def call(self, function: Callable[..., object], *args: object) -> asyncio.Future[object]:
+        """Send ``function(*args)`` to a worker: an idle one, else a new one while there is room,
+        else the one with the fewest calls waiting. The future is the answer."""
+        await self.ready()
+        if self.killed or self.broken:
+            raise _PoolKilled
+        worker = next((w for w in self.live if not w.pending and self._open(w)), None)
+        if worker is None and len(self.live) < self.workers:
+            worker = await self._grow()
+        if worker is None:
+            worker = min((w for w in self.live if self._open(w)), key=lambda w: len(w.pending), default=None)
+        if worker is None:  # every worker has had its calls (max_tasks_per_child): a fresh one
+            worker = await self._grow()
+        fut = worker.send(function, args)
+        if not self._open(worker) and not worker.pending:
+            worker.writer.close()
+        return fut
+
+    def _open(self, worker: _Worker) -> bool:
+        """The worker takes more calls (it has not had its ``max_tasks_per_child``)."""
+        return self.max_tasks_per_child is None or worker.sent < self.max_tasks_per_child
+
+    async def _grow(self) -> _Worker:
+        """One more worker (one start at a time: callers arriving meanwhile share it)."""
+        if self._spawning is None:
+            self._spawning = asyncio.ensure_future(self._start_one())
+        spawning = self._spawning
+        try:
+            worker = await asyncio.shield(spawning)
+        finally:
+            if self._spawning is spawning and spawning.done():
+                self._spawning = None
+        if self.killed or self.broken:
+            raise _PoolKilled
+        if worker not in self.live:
+            self.live.append(worker)
+        return worker
+
+    async def _answers(self, worker: _Worker, reader: asyncio.StreamReader) -> None:
+        """Hand each answer to its call, in order; on EOF the worker is gone (killed or dead)."""
+        try:
+            while True:
+                ok, value = await _read_answer(reader)
+                fut = worker.pending.popleft()
+                if not fut.done():  # a call given up on (timed out, cancelled) has no taker
+                    if ok:
+                        fut.set_result(value)
+                    else:
+                        fut.set_exception(value if isinstance(value, BaseException) else RuntimeError(value))
+                if not worker.pending and not self._open(worker):
+                    worker.writer.close()  # its last call answered: it exits on EOF
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        worker.writer.close()
+        if worker in self.live:
+            self.live.remove(worker)
+        if not worker.pending:  # retired, or killed with nothing left to answer
+            if not self.killed:  # retired: reaped here, so a long run keeps no list of them
+                await _exit_code(worker.proc)
+                with contextlib.suppress(ValueError):
+                    self._procs.remove(worker.proc)
+            return
+        if not self.killed and not self.broken:
+            # The call it was running killed it (a crash, its CPU limit): that call's failure. The
+            # generation is broken; the pool replaces it, and every other call is retried there.
+            self.broken = True
+            code = await _exit_code(worker.proc)
+            head = worker.pending.popleft()
+            if not head.done():
+                head.set_exception(_WorkerDied(code))
+        for other in [worker, *self.live]:
+            _fail(other.pending)
 
     async def close(self) -> None:
         """Shut down: gracefully when idle, else SIGKILL (a running page may be hostile)."""
         if self.running or self.killed:
             await self.kill()
-        else:
-            await asyncio.to_thread(self.executor.shutdown, wait=True, cancel_futures=True)
+            return
+        if self._ready is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self._ready)
+        for worker in self.live:
+            worker.writer.close()  # EOF: the worker's loop ends and it exits
+        await asyncio.to_thread(_reap, list(self._procs), _REAP_TIMEOUT_S)
+        await self.kill()  # any worker that did not exit in time
+
+    async def retire(self) -> None:
+        """Let the calls sent finish, then shut down (a generation replaced for memory)."""
+        waiting = [f for w in self.live for f in w.pending]
+        await asyncio.gather(*waiting, return_exceptions=True)
+        await self.close()
 
     async def kill(self) -> None:
-        """SIGKILL every worker and wait until they are gone; pending futures see BrokenProcessPool."""
+        """SIGKILL every worker and wait until they are gone; pending calls fail with _PoolKilled."""
         self.killed = True
-        procs = list((getattr(self.executor, "_processes", None) or {}).values())
-        for proc in procs:
+        for proc in self._procs:
             if proc.is_alive():
                 proc.kill()
-        self.executor.shutdown(wait=False, cancel_futures=True)
-        await asyncio.to_thread(_reap, procs, _REAP_TIMEOUT_S)
+        live, self.live = self.live, []
+        for worker in live:
+            _fail(worker.pending)
+            worker.writer.close()
+        await asyncio.to_thread(_reap, list(self._procs), _REAP_TIMEOUT_S)
+        tasks = [w.reader_task for w in live if w.reader_task is not None]
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _fail(calls: deque[asyncio.Future[object]]) -> None:
+    """Fail every call still waiting for its answer: its pool is gone, the call is innocent."""
+    while calls:
+        fut = calls.popleft()
+        if not fut.done():
+            fut.set_exception(_PoolKilled())
+
+
+async def _read_answer(reader: asyncio.StreamReader) -> tuple[bool, object]:
+    header = await reader.readexactly(FRAME.size)
+    ok, value = pickle.loads(await reader.readexactly(FRAME.unpack(header)[0]))
+    return bool(ok), value
+
+
+async def _exit_code(proc: multiprocessing.process.BaseProcess) -> int | None:
+    """The exit code of a worker whose socket closed: it is exiting, or has exited."""
+    await asyncio.to_thread(proc.join, _REAP_TIMEOUT_S)
+    return proc.exitcode
 
 
 _CacheKey = tuple[str, str | None, int]
@@ -176,8 +356,8 @@ _IN_FLIGHT_PER_WORKER = 2
 
 
 async def _await_page(
-    fut: asyncio.Future[PageReading], starts: MutableSequence[float], slot: int, timeout_s: float
-) -> PageReading:
+    fut: asyncio.Future[_T], starts: MutableSequence[float], slot: int, timeout_s: float
+) -> _T:
     """The page's reading, or TimeoutError once ``timeout_s`` has passed since a worker *started*
     it (its stamp in ``starts``): time spent queued behind another page is not the page's own.
 
@@ -199,20 +379,6 @@ async def _await_page(
     except BaseException:
         fut.cancel()  # a page still queued is dropped (as an unshielded wait would have done)
         raise
-
-
-async def _exit_codes(executor: ProcessPoolExecutor) -> list[int | None]:
-    """The exit codes of a broken pool's workers, read once its manager thread has joined them.
-
-    Read earlier, a code can be lost: with the fork server, ``Process.exitcode`` reads the status
-    from a pipe, and the manager thread, joining the same processes, may read it first (the loser
-    sees 255 or None, and a CPU-limit kill would pass for a crash).
-    """
-    processes = list((getattr(executor, "_processes", None) or {}).values())
-    manager = getattr(executor, "_executor_manager_thread", None)
-    if manager is not None:
-        await asyncio.to_thread(manager.join, 10.0)
-    return [p.exitcode for p in processes]
 
 
 def _quietly(task: asyncio.Future[None]) -> None:
@@ -287,7 +453,7 @@ class ExtractorPool:
                 return self
             try:
                 await self._gen.ready()
-            except BrokenProcessPool as e:
+            except (_WorkerDied, _PoolKilled, OSError) as e:
                 await self._gen.kill()
                 raise ExtractionError(
                     "extraction workers failed to start", reason=SourceReason.EXTRACTION_CRASHED
@@ -371,14 +537,12 @@ class ExtractorPool:
         gen = self._gen
         if gen is None:
             raise ExtractionError("extractor pool is not running", reason=SourceReason.EXTRACTION_CRASHED)
-        loop = asyncio.get_running_loop()
         try:
-            await gen.ready()
             gen.running += 1
             try:
                 gen.starts[slot] = 0.0
-                fut = loop.run_in_executor(
-                    gen.executor, read_limited, body, url, content_type, self.settings.max_html_bytes,
+                fut = await gen.call(
+                    read_limited, body, url, content_type, self.settings.max_html_bytes,
                     self.settings.cpu_limit_s, slot,
                 )  # fmt: skip
                 page = await _await_page(fut, gen.starts, slot, self.settings.timeout_s)
@@ -387,23 +551,25 @@ class ExtractorPool:
             gen.done += 1
             if gen.done % _RECYCLE_CHECK_EVERY == 0:
                 self._recycle_if_large(gen)
+            assert isinstance(page, PageReading)
             return page
         except TimeoutError as e:
             await self._replace(gen)
             raise ExtractionTimeout(f"extraction took over {self.settings.timeout_s:g} s") from e
-        except asyncio.CancelledError as e:
-            task = asyncio.current_task()
-            if gen.killed and task is not None and not task.cancelling():
-                raise _Innocent from e  # the kill cancelled this page's queued work item
-            raise
-        except BrokenProcessPool as e:
-            if gen.killed:
-                raise _Innocent from e  # another page's timeout killed this pool
-            codes = await _exit_codes(gen.executor)  # a CPU-limit kill must not pass for a crash
+        except _PoolKilled as e:
+            if gen.broken:
+                await self._replace(gen)  # whichever call notices first puts a fresh pool in
+            raise _Innocent from e  # another page's timeout or crash ended this pool
+        except _WorkerDied as e:
             await self._replace(gen)
-            if -signal.SIGXCPU in codes:  # its CPU-time limit ended it: a hostile page, like a timeout
+            if e.exitcode == -signal.SIGXCPU:  # its CPU-time limit ended it: a hostile page, like a timeout
                 raise ExtractionTimeout(f"extraction used over {self.settings.cpu_limit_s:g} s of CPU") from e
             raise ExtractionError("an extraction worker died", reason=SourceReason.EXTRACTION_CRASHED) from e
+        except OSError as e:  # a worker could not be started at all
+            await self._replace(gen)
+            raise ExtractionError(
+                f"extraction workers failed to start: {e}", reason=SourceReason.EXTRACTION_CRASHED
+            ) from e
         except Exception as e:  # anything the worker raised, or failed to send back
             raise ExtractionError(f"extraction failed: {e!r}") from e
 
@@ -414,7 +580,7 @@ class ExtractorPool:
             return
         _log.info("extraction workers recycled: %d bytes resident", gen.largest_rss())
         self._gen = self._new_generation()
-        task = asyncio.ensure_future(asyncio.to_thread(gen.executor.shutdown, wait=True))
+        task = asyncio.ensure_future(gen.retire())
         self._retiring.add(task)
         task.add_done_callback(self._retiring.discard)
 

@@ -18,8 +18,11 @@ import importlib
 import logging
 import math
 import os
+import pickle
 import pkgutil
 import signal
+import socket
+import struct
 import sys
 import time
 from collections.abc import MutableSequence
@@ -232,3 +235,41 @@ def start_worker(parent: int | None, starts: MutableSequence[float] | None = Non
 
 def noop() -> int:
     return os.getpid()
+
+
+# One message between the pool and a worker, either way: its length (8 bytes, big-endian), then a
+# pickle. To the worker: ``(function, args)``; back: ``(True, result)`` or ``(False, exception)``.
+# The first message a worker sends, once it is set up, is ``(True, pid)``: it is ready.
+FRAME = struct.Struct("!Q")
+
+
+def serve(conn: socket.socket, parent: int | None, starts: MutableSequence[float], forked: bool) -> None:
+    """An extraction worker's whole life: set up, say so, then answer each call the pool sends,
+    in order, until the pool closes its end (or kills this process).
+
+    Written here rather than taken from ``concurrent.futures``: its pool needs two threads in the
+    parent (a manager and a queue feeder) whose hand-offs cost the parent about 0.8 ms of CPU a
+    page (measured on the corpus batch), on the same two cores as the workers. This loop needs
+    none: the parent reads and writes the socket from its event loop.
+    """
+    (start_worker if forked else init_worker)(parent, starts)
+    incoming = conn.makefile("rb")
+
+    def send(answer: tuple[bool, object]) -> None:
+        try:
+            data = pickle.dumps(answer, pickle.HIGHEST_PROTOCOL)
+        except Exception as exc:  # noqa: BLE001 - an answer that cannot travel is a failed call
+            data = pickle.dumps((False, RuntimeError(f"unpicklable answer: {exc!r}")))
+        conn.sendall(FRAME.pack(len(data)) + data)
+
+    try:
+        send((True, os.getpid()))
+        while len(header := incoming.read(FRAME.size)) == FRAME.size:
+            function, args = pickle.loads(incoming.read(FRAME.unpack(header)[0]))
+            try:
+                answer: tuple[bool, object] = (True, function(*args))
+            except Exception as exc:  # noqa: BLE001 - the caller gets the exception, as from any call
+                answer = (False, exc)
+            send(answer)
+    except OSError:  # the pool closed its end while this call ran (it gave the call up): done
+        return

@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import gzip
 import json
+import operator
 import os
 import re
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -621,7 +623,7 @@ async def main() -> None:
         await pool.extract(b"<html><body><p>warm</p></body></html>", url="https://x.example/")
         gen = pool._gen
         assert gen is not None
-        modules = await asyncio.get_running_loop().run_in_executor(gen.executor, loaded)
+        modules = await (await gen.call(loaded))
     print(json.dumps(modules))
 
 if __name__ == "__main__":
@@ -732,3 +734,47 @@ async def test_workers_stamp_when_they_start_a_page() -> None:
         stamps = sorted(gen.starts)
         assert len(stamps) == 2
         assert all(before < s <= loop.time() for s in stamps)
+
+
+async def test_the_parent_runs_no_thread_for_its_workers() -> None:
+    """Pages go to the workers and answers come back on the event loop: once the workers are
+    up, extracting starts no thread in the parent (each thread hand-off cost the parent CPU)."""
+    async with ExtractorPool(ExtractSettings(workers=2)) as steady:
+        await steady.extract(article("<p>Warm.</p>").encode(), url="http://e.com/")
+        threads = threading.active_count()
+        pages = [article(f"<p>Page number {i}.</p>").encode() for i in range(12)]
+        results = await asyncio.gather(*(steady.extract(p, url="http://e.com/") for p in pages))
+        assert [f"Page number {i}." in r.page_text for i, r in enumerate(results)] == [True] * 12
+        assert threading.active_count() == threads
+
+
+async def test_an_exception_in_a_worker_reaches_the_caller() -> None:
+    """A call that raises in the worker fails with that exception; the worker goes on."""
+    async with ExtractorPool(ExtractSettings(workers=1)) as one:
+        await one.extract(article("<p>Warm.</p>").encode(), url="http://e.com/")
+        gen = one._gen
+        assert gen is not None
+        with pytest.raises(ZeroDivisionError):
+            await (await gen.call(operator.truediv, 1, 0))
+        assert await (await gen.call(operator.truediv, 1, 4)) == 0.25
+        assert len(gen.pids()) == 1
+
+
+async def test_a_large_page_queued_behind_a_slow_one_never_blocks_the_loop() -> None:
+    """A 3 MB page sent to a worker busy with a slow one waits in the socket's buffer: the event
+    loop goes on meanwhile (a blocking write would hold it until the worker read the page)."""
+    loop = asyncio.get_running_loop()
+    async with ExtractorPool(ExtractSettings(workers=1, timeout_s=60)) as one:
+        await one.extract(article("<p>Warm.</p>").encode(), url="http://e.com/")
+        slow = asyncio.ensure_future(one.extract(paragraph_flood(15_000), url="http://e.com/slow"))
+        await until(lambda: one.running > 0)
+        large = article("<p>" + "Many words of a long page. " * 120_000 + "</p>").encode()
+        assert len(large) > 3_000_000
+        before = loop.time()
+        queued = asyncio.ensure_future(one.extract(large, url="http://e.com/large"))
+        await asyncio.sleep(0.05)  # the large page is handed over (or waiting) by now
+        assert loop.time() - before < 1.0
+        assert not slow.done()  # the worker is still on the slow page: nothing has read the large one
+        done = await asyncio.gather(slow, queued)
+        assert "word and more words here" in done[0].main_text
+        assert "Many words of a long page." in done[1].page_text
