@@ -146,7 +146,11 @@ def _spawn(
     process and the parent's end of the socket to it."""
     mine, theirs = socket.socketpair()
     forked = context.get_start_method() == "forkserver"
-    proc = context.Process(target=serve, args=(theirs, parent, starts, forked), name="provenance-extract")
+    # Daemonic: should one ever outlive its pool, the interpreter's exit ends it instead of
+    # waiting for it (multiprocessing joins the other kind at exit).
+    proc = context.Process(
+        target=serve, args=(theirs, parent, starts, forked), name="provenance-extract", daemon=True
+    )
     try:
         proc.start()
     except BaseException:
@@ -174,6 +178,7 @@ class _Generation:
         self.live: list[_Worker] = []
         self.killed = False
         self.broken = False  # a worker died: no call goes here any more
+        self.closing = False  # close() or kill() began: a worker that starts now is killed at once
         self.running = 0
         self.done = 0
         self._ready: asyncio.Future[None] | None = None
@@ -198,15 +203,20 @@ class _Generation:
             self._ready = asyncio.ensure_future(self._start(self.prestart))
         await asyncio.shield(self._ready)
 
+    def _shutting(self) -> bool:
+        """``closing``, read afresh after an ``await`` (a method, so no type checker narrows it)."""
+        return self.closing
+
     async def _start(self, count: int) -> None:
-        workers = await asyncio.gather(*(self._start_one() for _ in range(count)))
-        if self.killed:
-            raise _PoolKilled
-        self.live.extend(workers)
+        await asyncio.gather(*(self._start_one() for _ in range(count)))
 
     async def _start_one(self) -> _Worker:
         proc, sock = await asyncio.to_thread(_spawn, self.context, self.parent, self.starts)
         self._procs.append(proc)
+        if self._shutting():  # the pool shut down while this worker was starting: it never serves
+            proc.kill()
+            sock.close()
+            raise _PoolKilled
         reader, writer = await asyncio.open_unix_connection(sock=sock)
         worker = _Worker(proc, writer)
         try:
@@ -215,6 +225,10 @@ class _Generation:
             writer.close()
             raise _WorkerDied(await _exit_code(proc)) from e
         worker.reader_task = asyncio.ensure_future(self._answers(worker, reader))
+        if self._shutting():  # shut down while it set up: it exits on EOF
+            writer.close()
+            raise _PoolKilled
+        self.live.append(worker)
         return worker
 
     async def call(self, function: Callable[..., object], *args: object) -> asyncio.Future[object]:
@@ -251,8 +265,6 @@ class _Generation:
                 self._spawning = None
         if self.killed or self.broken:
             raise _PoolKilled
-        if worker not in self.live:
-            self.live.append(worker)
         return worker
 
     async def _answers(self, worker: _Worker, reader: asyncio.StreamReader) -> None:
@@ -295,9 +307,8 @@ class _Generation:
         if self.running or self.killed:
             await self.kill()
             return
-        if self._ready is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.shield(self._ready)
+        await self._starts_settled()
+        self.closing = True
         for worker in self.live:
             worker.writer.close()  # EOF: the worker's loop ends and it exits
         await asyncio.to_thread(_reap, list(self._procs), _REAP_TIMEOUT_S)
@@ -309,12 +320,21 @@ class _Generation:
         await asyncio.gather(*waiting, return_exceptions=True)
         await self.close()
 
+    async def _starts_settled(self) -> None:
+        """Wait for the workers being started (by ``ready`` or ``_grow``) to be up, or to fail."""
+        for starting in (self._ready, self._spawning):
+            if starting is not None:
+                with contextlib.suppress(Exception):
+                    await asyncio.shield(starting)
+
     async def kill(self) -> None:
         """SIGKILL every worker and wait until they are gone; pending calls fail with _PoolKilled."""
-        self.killed = True
-        for proc in self._procs:
-            if proc.is_alive():
-                proc.kill()
+        self.killed = self.closing = True
+        for _ in range(2):  # the workers; then those that were starting (killed as they came up)
+            for proc in self._procs:
+                if proc.is_alive():
+                    proc.kill()
+            await self._starts_settled()
         live, self.live = self.live, []
         for worker in live:
             _fail(worker.pending)

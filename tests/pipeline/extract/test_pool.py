@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import json
+import multiprocessing
 import operator
 import os
 import re
@@ -14,13 +15,14 @@ import sys
 import threading
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from service.pipeline.errors import ExtractionError, ExtractionTimeout
-from service.pipeline.extract.pool import ExtractorPool, _await_page, extract_article
+from service.pipeline.extract.pool import ExtractorPool, _await_page, _Generation, extract_article
 from service.pipeline.extract.reading import PageReading
 from service.settings import ExtractSettings
 
@@ -778,3 +780,33 @@ async def test_a_large_page_queued_behind_a_slow_one_never_blocks_the_loop() -> 
         done = await asyncio.gather(slow, queued)
         assert "word and more words here" in done[0].main_text
         assert "Many words of a long page." in done[1].page_text
+
+
+@pytest.mark.parametrize("shutdown", ["close", "kill"])
+async def test_a_worker_starting_during_shutdown_is_not_left_behind(
+    shutdown: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pool shut down while a second worker is still starting waits for it and ends it too: no
+    worker outlives its pool (the interpreter would wait for it at exit)."""
+    from service.pipeline.extract import pool as pool_module
+
+    started: list[multiprocessing.process.BaseProcess] = []
+    spawn = pool_module._spawn
+
+    def recorded(*args: Any) -> Any:
+        proc, sock = spawn(*args)
+        started.append(proc)
+        return proc, sock
+
+    monkeypatch.setattr(pool_module, "_spawn", recorded)
+    gen = _Generation(workers=2, max_tasks_per_child=None, prestart=1, slots=4)
+    await gen.ready()
+    growing = asyncio.ensure_future(gen._grow())
+    await asyncio.sleep(0)  # the second worker's start is under way
+    await (gen.close() if shutdown == "close" else gen.kill())
+    await asyncio.gather(growing, return_exceptions=True)
+    assert len(started) == 2
+    for proc in started:
+        await asyncio.to_thread(proc.join, 10)
+    assert not any(proc.is_alive() for proc in started)
+    assert gen.live == []
