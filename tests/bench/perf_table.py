@@ -167,8 +167,10 @@ def memory_lines(f: dict[str, object]) -> list[Line]:
 def render(lines: list[Line], stamp: str) -> str:
     out = [
         START,
-        f"_Written by `tests/bench/perf_table.py` ({stamp}). One run of each benchmark; the baseline is"
-        " measured in the same run._",
+        f"_Written by `tests/bench/perf_table.py` ({stamp}). The throughput rows take bare trafilatura,"
+        " the naive pool and the batch back to back, in a turning order, in each of several rounds:"
+        " the ratio is the median of the rounds' ratios, each wall the median of its own; every other"
+        " row is one run of its benchmark, its baseline measured in the same run._",
         "",
         "| what it measures | goal | figure | baseline (same run) | met |",
         "| --- | --- | --- | --- | --- |",
