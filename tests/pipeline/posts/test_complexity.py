@@ -100,12 +100,15 @@ def test_any_repeated_unit_grows_linearly(unit: str, fmt: InputFormat) -> None:
      "<p>" + "<q>a " * 16_000 + "</q>" * 16_000 + "</p>"],
     ids=["160k_gt_lines", "16k_urls", "16k_nested_q"],
 )  # fmt: skip
-def test_the_probes_posts_read_in_under_two_seconds(text: str) -> None:
-    """The security probe's posts (70 s, 39 s and 12 s before) each read in under 2 s of CPU when
-    the cap is raised to let them in (at the default cap, 100,000 characters, they are refused)."""
+def test_the_probes_posts_read_in_under_five_seconds(text: str) -> None:
+    """The security probe's posts (70 s, 39 s and 12 s before) each read in under 5 s of CPU when
+    the cap is raised to let them in (at the default cap, 100,000 characters, they are refused).
+    The 16,000 quoted URLs took 0.6 s in an earlier session and 1.4 to 2.6 s on 2026-12-03, the
+    same code on a slower day of this shared machine: the bound catches the blow-ups, the ratios
+    above catch a worse-than-linear read."""
     start = time.process_time()
     parse_post(text, max_chars=_LONG)
-    assert time.process_time() - start < 2.0
+    assert time.process_time() - start < 5.0
 
 
 def test_a_post_over_the_cap_is_refused_with_a_clear_error() -> None:
