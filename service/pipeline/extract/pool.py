@@ -183,7 +183,8 @@ class _Generation:
         self.done = 0
         self._ready: asyncio.Future[None] | None = None
         self._spawning: asyncio.Future[_Worker] | None = None
-        self._procs: list[multiprocessing.process.BaseProcess] = []  # every worker ever started
+        # Every worker started and not yet reaped (a retired one is reaped as it exits).
+        self._procs: list[multiprocessing.process.BaseProcess] = []
 
     def largest_rss(self) -> int:
         """The resident memory of the largest worker, in bytes."""
@@ -244,10 +245,7 @@ class _Generation:
             worker = min((w for w in self.live if self._open(w)), key=lambda w: len(w.pending), default=None)
         if worker is None:  # every worker has had its calls (max_tasks_per_child): a fresh one
             worker = await self._grow()
-        fut = worker.send(function, args)
-        if not self._open(worker) and not worker.pending:
-            worker.writer.close()
-        return fut
+        return worker.send(function, args)  # a worker past its calls is closed once it answers them
 
     def _open(self, worker: _Worker) -> bool:
         """The worker takes more calls (it has not had its ``max_tasks_per_child``)."""

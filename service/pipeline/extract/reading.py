@@ -233,10 +233,6 @@ def start_worker(parent: int | None, starts: MutableSequence[float] | None = Non
     init_worker(parent, starts)
 
 
-def noop() -> int:
-    return os.getpid()
-
-
 # One message between the pool and a worker, either way: its length (8 bytes, big-endian), then a
 # pickle. To the worker: ``(function, args)``; back: ``(True, result)`` or ``(False, exception)``.
 # The first message a worker sends, once it is set up, is ``(True, pid)``: it is ready.
