@@ -13,7 +13,7 @@ from service.pipeline.extract.pool import ExtractorPool
 from service.pipeline.fetch.replay import ReplayArchive
 from service.pipeline.models import Extraction, Fetcher, ProbeAnswer, ProgressEvent
 from service.pipeline.state import IndexCache, Memo, ReadSource, SourceCache, new_index_cache
-from service.pipeline.streams import RedisNames
+from service.pipeline.streams import RedisNames, connect
 from service.settings import ArchiveTarget, Settings
 
 if TYPE_CHECKING:
@@ -57,7 +57,6 @@ async def _open_wayback(settings: Settings, stack: AsyncExitStack, shared: Redis
     """A Wayback client on its own session: the archive is the operator's configured endpoint, not
     a user's URL, so it goes around the SSRF guard (a fake archive on loopback works in tests)."""
     import aiohttp
-    import redis.asyncio as redis
 
     from service.pipeline.evidence.ratelimit import LocalLimiter, RedisLimiter, SaveLimiter, save_rate
     from service.pipeline.evidence.wayback import WaybackClient
@@ -72,7 +71,7 @@ async def _open_wayback(settings: Settings, stack: AsyncExitStack, shared: Redis
     if shared is not None:
         limiter = RedisLimiter(shared, names.wayback_limiter, save_rate(settings.wayback))
     elif settings.redis_url:
-        client = redis.from_url(settings.redis_url)
+        client = connect(settings.redis_url)
         stack.push_async_callback(client.aclose)
         limiter = RedisLimiter(client, names.wayback_limiter, save_rate(settings.wayback))
     else:

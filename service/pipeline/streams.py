@@ -245,8 +245,14 @@ class ResultMessage:
 
 
 def connect(url: str, *, block_s: float = 2.0) -> Redis:
-    """A client for the queue: RESP2 pinned (RESP3 changes the shape of stream replies), and a
-    socket timeout longer than any blocking read (else a blocked read times out as an error)."""
+    """A client for the queue: RESP2 pinned (RESP3 changes the shape of stream replies), a
+    socket timeout longer than any blocking read (else a blocked read times out as an error), and
+    connections that never lose a task's cancellation (``redis_connection``)."""
     from redis.asyncio import Redis
 
-    return Redis.from_url(url, protocol=2, socket_timeout=block_s + 10.0, socket_connect_timeout=5.0)
+    from service.pipeline.redis_connection import CANCEL_KEEPING
+
+    client = Redis.from_url(url, protocol=2, socket_timeout=block_s + 10.0, socket_connect_timeout=5.0)
+    pool = client.connection_pool  # no connection is made before the first command
+    pool.connection_class = CANCEL_KEEPING.get(pool.connection_class, pool.connection_class)
+    return client
