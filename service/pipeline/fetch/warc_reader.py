@@ -18,12 +18,15 @@ import base64
 import binascii
 import os
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import BinaryIO, ClassVar, cast
 
+from isal import isal_zlib
 from warcio.archiveiterator import ArchiveIterator
+from warcio.bufferedreaders import DecompressingBufferedReader
 from warcio.exceptions import ArchiveLoadFailed
 from warcio.recordloader import ArcWarcRecord
 from warcio.statusandheaders import StatusAndHeaders
@@ -34,6 +37,32 @@ from service.pipeline.models import FetchResult, Redirect, SourceReason, SourceS
 
 WARC_SUFFIXES = (".warc", ".warc.gz")
 NOT_MODIFIED_PROFILE = "/revisit/server-not-modified"
+_INFLATE_ERROR = cast("type[Exception]", isal_zlib.error)  # a class; isal's stub calls it an instance
+
+
+def _isal_gzip() -> object:
+    return isal_zlib.decompressobj(16 + isal_zlib.MAX_WBITS)
+
+
+class _IsalGzipReader(DecompressingBufferedReader):  # type: ignore[misc]
+    """warcio's record reader with ISA-L's inflate (``isal``, the same API as ``zlib``), which
+    inflates a corpus record 2-2.5 times faster: every replayed record is inflated twice (once
+    to index the file, once to read it), the largest cost of a replayed page in the main
+    process. Corrupt data raises ``isal_zlib.error`` where zlib raised ``zlib.error``; warcio
+    catches both alike (any exception on a first block means "not gzip")."""
+
+    DECOMPRESSORS: ClassVar[dict[str, Callable[[], object]]] = {
+        **DecompressingBufferedReader.DECOMPRESSORS,
+        "gzip": _isal_gzip,
+    }
+
+
+def _records(fh: BinaryIO, *, check_digests: bool | str = False) -> ArchiveIterator:
+    """warcio's iterator over ``fh``, reading through ``_IsalGzipReader``. The reader is swapped
+    before the first record is read (warcio takes no reader class; the iterator is lazy)."""
+    records = ArchiveIterator(fh, check_digests=check_digests)
+    records.reader = _IsalGzipReader(records.fh)
+    return records
 
 
 def digest_key(value: str | None) -> str | None:
@@ -158,7 +187,7 @@ def index_warc(path: Path) -> list[Capture]:
     captures: list[Capture] = []
     try:
         with path.open("rb") as fh:
-            records = ArchiveIterator(fh)
+            records = _records(fh)
             last: Capture | None = None  # the previous record's capture, whose length is now known
             for rec in records:
                 offset = records.get_record_offset()
@@ -213,7 +242,15 @@ def read_capture(capture: Capture, *, limit: int, original: Capture | None = Non
     try:
         return _read_checked(capture, original, limit)
     # warcio raises AttributeError (not ArchiveLoadFailed) for a record cut inside its WARC headers.
-    except (ArchiveLoadFailed, AttributeError, EOFError, OSError, StopIteration, zlib.error) as e:
+    except (
+        ArchiveLoadFailed,
+        AttributeError,
+        EOFError,
+        OSError,
+        StopIteration,
+        zlib.error,
+        _INFLATE_ERROR,
+    ) as e:
         raise FetchError(
             f"capture at {capture.path.name}:{capture.offset} is damaged", reason=SourceReason.CORRUPT_CAPTURE
         ) from e
@@ -225,7 +262,7 @@ def _read_checked(capture: Capture, original: Capture | None, limit: int) -> Sto
     from its original, read under the same rules."""
     with capture.path.open("rb") as fh:
         fh.seek(capture.offset)
-        rec = next(iter(ArchiveIterator(fh, check_digests="raise")))
+        rec = next(iter(_records(fh, check_digests="raise")))
         if rec.rec_type not in ("response", "revisit"):
             raise ArchiveLoadFailed(f"no response record at {capture.path.name}:{capture.offset}")
         if rec.http_headers is None and rec.rec_type != "revisit":
