@@ -3,14 +3,25 @@ walk for tagged elements (``page_tags``), class tokens, and the lazy publication
 
 from __future__ import annotations
 
+import gzip
 import re
+from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import html
 
 from service.pipeline.extract.page_meta import published_date
-from service.pipeline.extract.page_text import _BLOCKS, _SKIP, _TAGGED, page_tags, page_text, parse_html
+from service.pipeline.extract.page_text import (
+    _BLOCKS,
+    _SKIP,
+    _TAGGED,
+    decode_html,
+    page_tags,
+    page_text,
+    parse_html,
+)
 from service.pipeline.extract.signals import class_tokens
 
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
@@ -208,5 +219,73 @@ def test_trafilatura_reads_the_same_without_what_it_deletes(paragraphs: list[str
     kept, dropped = _root(markup), _root(markup)
     _drop_what_trafilatura_deletes(dropped, page_tags(dropped))
     assert not dropped.xpath('.//style|.//script[not(@type="application/ld+json")]')
-    as_is, without = _trafilatura(kept, None), _trafilatura(dropped, None)
-    assert (as_is.text if as_is else None) == (without.text if without else None)
+    assert _trafilatura(kept, None) == _trafilatura(dropped, None)
+
+
+# ---------------------------------------------------------------- trafilatura read in place
+
+_ROOT_DIR = Path(__file__).resolve().parents[3]
+_CORPUS = _ROOT_DIR.parent / "shared" / "corpus" / "pages"
+
+
+def _bare_text(markup: bytes | str, url: str | None) -> str | None:
+    """What ``bare_extraction`` reads from a tree of ``markup``, the public way (it copies)."""
+    import trafilatura
+    from trafilatura.settings import Document
+
+    from service.pipeline.extract.reading import _OPTIONS
+
+    root, _ = parse_html(markup if isinstance(markup, str) else decode_html(markup), 1 << 24)
+    assert root is not None
+    doc = trafilatura.bare_extraction(root, url=url, **_OPTIONS)  # type: ignore[arg-type]
+    return doc.text if isinstance(doc, Document) else None
+
+
+def _in_place_text(markup: bytes | str, url: str | None) -> str | None:
+    from service.pipeline.extract.reading import _in_place
+
+    root, _ = parse_html(markup if isinstance(markup, str) else decode_html(markup), 1 << 24)
+    assert root is not None
+    return _in_place(root, url)
+
+
+def test_this_trafilatura_is_read_in_place() -> None:
+    """The installed trafilatura has the cascade ``_in_place`` follows (pyproject pins the minor
+    release it was checked against): the copy of every page's tree is saved."""
+    from service.pipeline.extract.reading import _in_place_usable
+
+    assert _in_place_usable()
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_article(), min_size=1, max_size=8), st.sampled_from([None, "https://example.com/a"]))
+def test_the_in_place_read_gives_bare_extractions_text(paragraphs: list[str], url: str | None) -> None:
+    """Any generated article page (scripts, styles, svg, asides, nesting, too short to keep):
+    the in-place read and ``bare_extraction`` give the same text, or both discard the page."""
+    markup = _page("".join(f"<p>{p}</p>" for p in paragraphs), "<title>t</title>")
+    assert _in_place_text(markup, url) == _bare_text(markup, url)
+
+
+def test_the_in_place_read_gives_bare_extractions_text_on_real_pages() -> None:
+    """The repository's real pages (seed and health pages), and the corpus where ``../shared``
+    is beside the checkout."""
+    pages = sorted((_ROOT_DIR / "tests" / "data").glob("*/*.html"))
+    pages += sorted((_ROOT_DIR / "tests" / "data" / "seed" / "pages").glob("*"))
+    bodies = [p.read_bytes() for p in pages]
+    bodies += [gzip.decompress(p.read_bytes()) for p in sorted(_CORPUS.glob("*.html.gz"))]
+    assert len(bodies) >= 10
+    url = "https://example.com/"
+    differ = [i for i, body in enumerate(bodies) if _in_place_text(body, url) != _bare_text(body, url)]
+    assert not differ, [str(pages[i]) if i < len(pages) else f"corpus page {i - len(pages)}" for i in differ]
+
+
+def test_without_the_in_place_read_bare_extraction_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another trafilatura's cascade: the public call, with the same text."""
+    from service.pipeline.extract import reading
+
+    markup = _page("".join(f"<p>{s}</p>" for s in _SENTENCES[:4]), "<title>t</title>")
+    expected = _bare_text(markup, None)
+    assert expected
+    monkeypatch.setattr(reading, "_in_place_usable", lambda: False)
+    monkeypatch.setattr(reading, "_in_place", lambda *_: pytest.fail("the in-place read was used"))
+    assert reading._trafilatura(_root(markup), None) == expected

@@ -510,6 +510,7 @@ def test_trafilatura_failure_keeps_page_text(monkeypatch: pytest.MonkeyPatch) ->
         raise RuntimeError("trafilatura bug")
 
     monkeypatch.setattr("trafilatura.bare_extraction", broken)
+    monkeypatch.setattr("trafilatura.core.trafilatura_sequence", broken)  # the in-place read's cascade
     ex = extract_article(KREMLIN.read_bytes(), url=KREMLIN_URL)
     assert ex.main_text == ""
     assert "Vladimir Putin and Benjamin Netanyahu agreed to continue contacts." in ex.page_text
