@@ -26,7 +26,6 @@ _SPACES = re.compile(r"\s+")
 # scan from each "<" stops at the next "<" or ">".
 _MAX_TAG_CHARS = 32 * 1024
 _HUGE_TAG = re.compile(rf"<([A-Za-z][A-Za-z0-9:-]{{0,63}})[^<>]{{{_MAX_TAG_CHARS},}}>")
-_LONG_STRETCH = re.compile(rf"<[^<]{{{_MAX_TAG_CHARS},}}")
 
 _SKIP = frozenset(
     {
@@ -153,13 +152,25 @@ def _clean_bytes(text: str) -> bytes:
 
 
 def _strip_huge_tags(text: str) -> str:
-    """``_HUGE_TAG.sub(r"<\\1>", text)``, with the pattern tried only where it can match: a match
-    starts at a ``<`` and holds no other, so it lies in a stretch from a ``<`` to the next at
-    least ``_MAX_TAG_CHARS`` long (``_LONG_STRETCH``, found in one linear scan)."""
+    """``_HUGE_TAG.sub(r"<\\1>", text)``, with the pattern tried only where it can match.
+
+    A match starts at a ``<`` and holds no other, over at least ``_MAX_TAG_CHARS`` characters, so
+    that run holds a whole aligned block of half that length with no ``<``, and the match starts
+    at the last ``<`` before such a block. Blocks are tested with ``find`` (each call stops at
+    the block's first ``<``, at once on nearly every page): the pattern runs only from those
+    starts, instead of a scan of the whole page in Python's regex engine (0.2 ms a corpus page).
+    """
+    block = _MAX_TAG_CHARS // 2
+    starts: list[int] = []
+    for pos in range(0, len(text) - block + 1, block):
+        if text.find("<", pos, pos + block) < 0:
+            opening = text.rfind("<", 0, pos)
+            if opening >= 0 and (not starts or starts[-1] != opening):
+                starts.append(opening)
     out: list[str] = []
     last = 0
-    for stretch in _LONG_STRETCH.finditer(text):
-        tag = _HUGE_TAG.match(text, stretch.start())
+    for opening in starts:
+        tag = _HUGE_TAG.match(text, opening) if opening >= last else None
         if tag:
             out += (text[last : tag.start()], "<", tag.group(1), ">")
             last = tag.end()

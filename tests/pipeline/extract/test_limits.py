@@ -115,6 +115,28 @@ def test_cleaning_before_lxml_is_the_three_patterns(pieces: list[str]) -> None:
     assert page_text._clean_bytes(text) == expected.encode("utf-8", errors="replace")
 
 
+_RUNS = ["<", ">", "<p ", "<div", "é", " ", *("y" * n for n in (1, 16383, 16384, 16385, 32767, 32768, 32769))]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_RUNS), max_size=12))
+def test_huge_tags_are_cut_as_the_pattern_cuts_them(pieces: list[str]) -> None:
+    """Runs without a ``<`` of every length around the block size and the tag limit, anywhere:
+    the block test finds every start tag the pattern cuts, and only those."""
+    text = "".join(pieces)
+    assert page_text._strip_huge_tags(text) == page_text._HUGE_TAG.sub(r"<\1>", text)
+
+
+def test_a_tag_just_over_the_limit_is_cut_wherever_it_starts() -> None:
+    """The shortest tags the pattern cuts (and the longest it keeps), starting at each offset
+    around the block edges, where a tag holds the fewest whole blocks."""
+    half = page_text._MAX_TAG_CHARS // 2
+    for start in (k * half + d for k in range(3) for d in range(-3, 4) if k * half + d >= 0):
+        for length in range(page_text._MAX_TAG_CHARS - 2, page_text._MAX_TAG_CHARS + 3):
+            text = "a" * start + "<p" + "y" * length + "><b>"
+            assert page_text._strip_huge_tags(text) == page_text._HUGE_TAG.sub(r"<\1>", text), (start, length)
+
+
 def test_every_element_is_an_html_element() -> None:
     """The tree's elements are all ``HtmlElement`` (no per-tag classes), so every reader and
     trafilatura find the methods they use on a form or an input too."""
