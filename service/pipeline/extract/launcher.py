@@ -2,18 +2,15 @@
 
 Started by the first pool of a process, or sooner: a command that will extract (``verify``,
 ``batch``) starts it before it imports the rest of the pipeline (``start_early``), so that the
-server's imports (trafilatura, lxml, htmldate, every codec) run beside the command's own
-(aiohttp, structlog), on another core, instead of after them. Light on purpose: it imports no
-more than ``multiprocessing``.
+server's imports (trafilatura, lxml, htmldate, every codec) and its warm-up read run beside the
+command's own (aiohttp, structlog), on another core, instead of after them. Light on purpose: it
+imports no more than ``multiprocessing``.
 """
 
 from __future__ import annotations
 
-import encodings
-import functools
 import multiprocessing
 import os
-import pkgutil
 from multiprocessing.context import ForkServerContext, SpawnContext
 
 __all__ = ["start_early", "worker_context"]
@@ -28,14 +25,8 @@ _PRELOAD = [
     "trafilatura",
     "htmldate",
     "charset_normalizer",
+    "service.pipeline.extract.warmup",  # last: reads a page with all of the above (``reading.warm_up``)
 ]
-
-
-@functools.cache  # listing the codecs' directory costs 3 to 15 ms, and each pool generation asks
-def _codecs() -> tuple[str, ...]:
-    """Every codec module: charset detection may try any of them, and a worker forked after the
-    server imported them has them all (mbcs and oem, Windows-only, fail and are skipped)."""
-    return tuple(f"encodings.{codec.name}" for codec in pkgutil.iter_modules(encodings.__path__))
 
 
 def worker_context() -> tuple[ForkServerContext | SpawnContext, int | None]:
@@ -52,7 +43,7 @@ def worker_context() -> tuple[ForkServerContext | SpawnContext, int | None]:
     from multiprocessing import forkserver
 
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload([*_PRELOAD, *_codecs()])
+    context.set_forkserver_preload(_PRELOAD)
     forkserver.ensure_running()
     # The server's pid has no public accessor; ``_forkserver_pid`` has been there since 3.4.
     return context, getattr(getattr(forkserver, "_forkserver", None), "_forkserver_pid", None)

@@ -15,13 +15,14 @@ import sys
 import threading
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from service.pipeline.errors import ExtractionError, ExtractionTimeout
+from service.pipeline.extract import reading
 from service.pipeline.extract.pool import ExtractorPool, _await_page, _Generation, extract_article
 from service.pipeline.extract.reading import PageReading
 from service.settings import ExtractSettings
@@ -811,3 +812,24 @@ async def test_a_worker_starting_during_shutdown_is_not_left_behind(
         await asyncio.to_thread(proc.join, 10)
     assert not any(proc.is_alive() for proc in started)
     assert gen.live == []
+
+
+def _who_warmed() -> tuple[int | None, int, int]:
+    """Run in a worker: which process warmed its extraction stack, its pid, its parent's."""
+    return reading._warmed_in, os.getpid(), os.getppid()
+
+
+async def test_workers_start_warmed_by_their_fork_server() -> None:
+    """The fork server reads the warm-up pages once (its last preload): every worker it forks
+    inherits a warm stack instead of reading them itself after its fork."""
+    async with ExtractorPool(ExtractSettings(workers=2)) as two:
+        gen = two._gen
+        assert gen is not None
+        if gen.context.get_start_method() != "forkserver":
+            pytest.skip("no fork server here: each worker warms itself")
+        sent = [await gen.call(_who_warmed) for _ in range(4)]  # sent at once: both workers answer
+        answers = cast(list[tuple[int | None, int, int]], await asyncio.gather(*sent))
+        assert {pid for _, pid, _ in answers} == set(gen.pids())
+        assert len(answers) == 4
+        for warmed_in, pid, parent in answers:
+            assert warmed_in == parent != pid  # the fork server, the workers' parent
