@@ -7,6 +7,7 @@ found. Decoding is done here, once, so that trafilatura and lxml read the same c
 
 from __future__ import annotations
 
+import codecs
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -114,18 +115,30 @@ _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGN
 
 def decode_html(body: bytes, content_type: str | None = None) -> str:
     """The page as text: declared encoding, else UTF-8 if valid, else charset-normalizer's guess."""
+    return decode_page(body, content_type)[0]
+
+
+def decode_page(body: bytes, content_type: str | None = None) -> tuple[str, bytes | None]:
+    """``decode_html``'s text, and the UTF-8 bytes of that text when ``body`` holds them as they
+    are (a UTF-8 page decoded without a replacement; its BOM cut off), else None: ``parse_html``
+    then takes them instead of encoding the text again (0.2 ms a corpus page)."""
     encoding = declared_encoding(body, content_type)
     if encoding is None:
         try:
-            return body.decode("utf-8")
+            return body.decode("utf-8"), body  # no BOM: a BOM is a declaration
         except UnicodeDecodeError:
             best = charset_normalizer.from_bytes(body[: 512 * 1024]).best()
             encoding = codec_of(best.encoding) if best is not None else None
-    text = body.decode(encoding or "utf-8", errors="replace")
-    return text[1:] if text.startswith("\ufeff") else text
+    encoding = encoding or "utf-8"
+    text = body.decode(encoding, errors="replace")
+    bom = text.startswith("\ufeff")
+    text = text[1:] if bom else text
+    # Decoded without a replacement, UTF-8 re-encodes to the very bytes it was read from.
+    same = encoding == "utf-8" and "\ufffd" not in text
+    return text, (body[len(codecs.BOM_UTF8) :] if bom else body) if same else None
 
 
-def _clean_bytes(text: str) -> bytes:
+def _clean_bytes(text: str, utf8: bytes | None = None) -> bytes:
     """``text`` as UTF-8 without the characters libxml2 rejects, its doctype, and the attributes
     of its over-long start tags: ``_HUGE_TAG.sub(r"<\\1>", _DOCTYPE.sub("", _INVALID_XML.sub("",
     text), count=1))`` encoded, in a third of the time (those two patterns scan the whole page in
@@ -134,9 +147,13 @@ def _clean_bytes(text: str) -> bytes:
     Most pages have none of those characters: looked for at C speed, and removed first (as above)
     only when there are some.
     """
-    undoctyped = _DOCTYPE.sub("", text, count=1)
+    undoctyped = _DOCTYPE.sub("", text, count=1)  # a prefix of the text, when there is one
     stripped = _strip_huge_tags(undoctyped)
-    data = stripped.encode("utf-8", errors="replace")
+    if utf8 is not None and stripped is undoctyped:  # ``utf8`` is ``text`` encoded: cut its prefix
+        cut = len(text) - len(undoctyped)
+        data = utf8[len(text[:cut].encode("utf-8")) :] if cut else utf8
+    else:
+        data = stripped.encode("utf-8", errors="replace")
     # A cut tag may have held rejected characters which, removed first, change its name: then
     # look for them in the text as it was (rare: only pages with an over-long tag pay this).
     seen = data if len(stripped) == len(undoctyped) else undoctyped.encode("utf-8", errors="replace")
@@ -177,17 +194,18 @@ def _strip_huge_tags(text: str) -> str:
     return "".join(out) + text[last:] if out else text
 
 
-def parse_html(text: str, max_bytes: int) -> tuple[html.HtmlElement | None, bytes]:
+def parse_html(text: str, max_bytes: int, utf8: bytes | None = None) -> tuple[html.HtmlElement | None, bytes]:
     """Parse decoded HTML, truncated to ``max_bytes`` of UTF-8 (a cap, not a rejection), its
     over-long start tags stripped of their attributes (``_MAX_TAG_CHARS``).
 
+    ``utf8``: ``text``'s UTF-8 bytes, when the caller has them (``decode_page``).
     Returns the tree and the cleaned UTF-8 bytes it was parsed from, for trafilatura. The bytes
     are parsed with the encoding forced, so a ``<meta charset>`` can't make libxml2 decode twice.
     Every element is an ``HtmlElement`` (``_ONE_CLASS``).
     """
     if len(text) > max_bytes:  # no more than max_bytes of UTF-8 can come of the rest
-        text = text[:max_bytes]
-    data = _clean_bytes(text)
+        text, utf8 = text[:max_bytes], None
+    data = _clean_bytes(text, utf8)
     if len(data) > max_bytes:
         data = data[:max_bytes].decode("utf-8", errors="ignore").encode("utf-8")
     if not data.strip():

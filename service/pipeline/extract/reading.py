@@ -110,8 +110,8 @@ def read_page(body: bytes, url: str | None, content_type: str | None, max_html_b
     from service.pipeline.extract.completeness import extraction_incomplete
     from service.pipeline.extract.signals import read_signals
 
-    text = _pagetext.decode_html(body, content_type)
-    root, data = _pagetext.parse_html(text, max_html_bytes)
+    text, utf8 = _pagetext.decode_page(body, content_type)
+    root, data = _pagetext.parse_html(text, max_html_bytes, utf8)
     incomplete = extraction_incomplete(root, text, data, max_html_bytes)
     if root is None:
         return PageReading("", "", None, None, None, None, None, None, incomplete=incomplete)

@@ -144,3 +144,59 @@ def test_every_element_is_an_html_element() -> None:
     root, _ = parse_html(page, 1 << 20)
     assert root is not None
     assert {type(el) for el in root.iter()} == {html.HtmlElement}
+
+
+# Pieces of a page as bytes: a BOM, doctypes with Unicode spaces before them, replacement
+# characters (written, and made by invalid bytes), rejected characters, long tags, other scripts.
+_BYTE_PIECES = [
+    b"\xef\xbb\xbf", b"<!doctype html>", b"<!DOCTYPE html PUBLIC>", "\u00a0\u2003".encode(), b" \n",
+    "\ufffd".encode(), b"\xff", b"\xc3", "é".encode(), "中文".encode(), "\U0001f600".encode(),
+    b"\x00", b"\x0b", "\ufffe".encode(), b"<p>", b"<div x=1 ", b"y" * 33000, b">", b"text ",
+    b'<meta charset="utf-8">', b'<meta charset="latin-1">', b"\xe9",
+    # a start tag over the limit in characters, and one over it in bytes only
+    b"<div x=1 " + b"y" * 33000 + b">", ("<p " + "\u00e9" * 17000 + ">").encode(),
+]  # fmt: skip
+
+
+_PAGE_STARTS = [b"", b"\xef\xbb\xbf", b" \n", "\u00a0\u2003".encode(), b"\xef\xbb\xbf\t\xc2\xa0"]
+_DOCTYPES = [b"", b"<!doctype html>", "<!DOCTYPE html \u00e9>".encode()]
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.tuples(st.sampled_from(_PAGE_STARTS), st.sampled_from(_DOCTYPES)).map(list)
+    | st.lists(st.sampled_from(_BYTE_PIECES), max_size=3),
+    st.lists(st.sampled_from(_BYTE_PIECES), max_size=12),
+    st.sampled_from([None, "text/html", "text/html; charset=utf-8", "text/html; charset=windows-1252"]),
+    st.sampled_from([1 << 20, 40_000, 50]),
+)
+def test_parsing_from_the_pages_own_utf8_gives_the_same_bytes(
+    start: list[bytes], pieces: list[bytes], content_type: str | None, cap: int
+) -> None:
+    """Whatever the page and its charset: the bytes lxml is handed, and the text, are the same
+    whether the page's own UTF-8 is reused (``decode_page``) or the text is encoded again. Its
+    start (a BOM, spaces of any script, a doctype with a non-ASCII letter) is drawn on purpose."""
+    body = b"".join(start + pieces)
+    text, utf8 = page_text.decode_page(body, content_type)
+    assert text == page_text.decode_html(body, content_type)
+    if utf8 is not None:
+        assert utf8 == text.encode("utf-8")
+    assert page_text._clean_bytes(text, utf8) == page_text._clean_bytes(text)
+    assert parse_html(text, cap, utf8)[1] == parse_html(text, cap)[1]
+
+
+def test_a_utf8_page_reuses_its_own_bytes() -> None:
+    """The common case takes the short way: a UTF-8 page, declared or not, BOM or not."""
+    page = "<!doctype html><html><body><p>Un café à Zürich — “quoted”.</p></body></html>".encode()
+    for body, content_type in (
+        (page, None),
+        (page, "text/html; charset=utf-8"),
+        (b"\xef\xbb\xbf" + page, None),
+    ):
+        text, utf8 = page_text.decode_page(body, content_type)
+        assert text == page.decode()
+        assert utf8 == page
+    assert (
+        page_text.decode_page(page.decode().encode("cp1252", "replace"), "text/html; charset=windows-1252")[1]
+        is None
+    )
