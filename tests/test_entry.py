@@ -1,6 +1,5 @@
-"""The `provenance` command's first step (``service/entry.py``): which command lines start the
-extraction fork server before the CLI is imported, and what the extraction workers of a run of
-the installed command import."""
+"""The `provenance` command's entry point (``service/entry.py``): what the extraction workers of
+a run of the installed command import."""
 
 from __future__ import annotations
 
@@ -11,34 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from service.entry import extracts_here
-
 ROOT = Path(__file__).resolve().parents[1]
 SEED = ROOT / "tests" / "data" / "seed"
-
-
-@pytest.mark.parametrize(
-    ("argv", "environ", "expected"),
-    [
-        (["verify", "post.txt"], {}, True),
-        (["verify", "--format", "text", "-"], {}, True),
-        (["batch", "in.jsonl", "-o", "out.jsonl"], {}, True),
-        (["verify", "post.txt"], {"PROVENANCE_REDIS_URL": "redis://r"}, True),  # verify reads here
-        (["batch", "in.jsonl", "--redis", "redis://r"], {}, False),  # the queue's workers read
-        (["batch", "in.jsonl", "--redis=redis://r"], {}, False),
-        (["batch", "in.jsonl"], {"PROVENANCE_REDIS_URL": "redis://r"}, False),
-        (["verify", "--help"], {}, False),
-        (["batch", "-h"], {}, False),
-        (["serve"], {}, False),  # started by ``cli.main`` once it knows
-        (["keys", "add"], {}, False),
-        ([], {}, False),
-        (["--version"], {}, False),
-    ],
-)
-def test_the_early_start_is_for_reads_in_this_process(
-    argv: list[str], environ: dict[str, str], expected: bool
-) -> None:
-    assert extracts_here(argv, environ) is expected
 
 
 def test_the_installed_commands_workers_do_not_import_the_cli(tmp_path: Path) -> None:
