@@ -220,7 +220,7 @@ def test_the_entry_point_is_the_console_script_and_the_default_command_serves() 
     final = _stages()[-1]
     entrypoint = _exec_form(final, "ENTRYPOINT")
     assert entrypoint == ["provenance"]
-    assert scripts.get(entrypoint[0]) == "service.cli:main"
+    assert scripts.get(entrypoint[0]) == "service.entry:main"  # imports the CLI when it runs
     assert _exec_form(final, "CMD") == ["serve", "--host", "0.0.0.0"]
 
 
