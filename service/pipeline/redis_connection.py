@@ -33,25 +33,26 @@ async def _send_keeping_cancellation(connection: AbstractConnection, send: Await
         raise asyncio.CancelledError
 
 
-class CancelKeepingConnection(Connection):
+class _KeepsCancellation(AbstractConnection):
+    """Mixed in before one of redis-py's connection classes (its ``send_packed_command`` is the
+    one ``super`` reaches)."""
+
     async def send_packed_command(
         self, command: bytes | str | Iterable[bytes], check_health: bool = True
     ) -> None:
         await _send_keeping_cancellation(self, super().send_packed_command(command, check_health))
 
 
-class CancelKeepingSSLConnection(SSLConnection):
-    async def send_packed_command(
-        self, command: bytes | str | Iterable[bytes], check_health: bool = True
-    ) -> None:
-        await _send_keeping_cancellation(self, super().send_packed_command(command, check_health))
+class CancelKeepingConnection(_KeepsCancellation, Connection):
+    pass
 
 
-class CancelKeepingUnixConnection(UnixDomainSocketConnection):
-    async def send_packed_command(
-        self, command: bytes | str | Iterable[bytes], check_health: bool = True
-    ) -> None:
-        await _send_keeping_cancellation(self, super().send_packed_command(command, check_health))
+class CancelKeepingSSLConnection(_KeepsCancellation, SSLConnection):
+    pass
+
+
+class CancelKeepingUnixConnection(_KeepsCancellation, UnixDomainSocketConnection):
+    pass
 
 
 CANCEL_KEEPING: dict[type[AbstractConnection], type[AbstractConnection]] = {

@@ -121,7 +121,7 @@ def decode_html(body: bytes, content_type: str | None = None) -> str:
 def decode_page(body: bytes, content_type: str | None = None) -> tuple[str, bytes | None]:
     """``decode_html``'s text, and the UTF-8 bytes of that text when ``body`` holds them as they
     are (a UTF-8 page decoded without a replacement; its BOM cut off), else None: ``parse_html``
-    then takes them instead of encoding the text again (0.2 ms a corpus page)."""
+    then takes them instead of encoding the text again (0.1 ms a corpus page)."""
     encoding = declared_encoding(body, content_type)
     if encoding is None:
         try:

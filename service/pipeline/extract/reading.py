@@ -247,7 +247,7 @@ _warmed_in: int | None = None  # the pid of the process that warmed up this one'
 
 
 def warm_up() -> None:
-    """Read a page and import every codec, once per process: the imports and compilations that
+    """Read two pages and import every codec, once per process: the imports and compilations that
     trafilatura, htmldate and charset detection make on their first page (40 ms, then 10 ms more
     on the first real page) happen here, not within a page's time limit.
 
