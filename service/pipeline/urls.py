@@ -204,13 +204,16 @@ def _is_tracking(param: str) -> bool:
     return name in _TRACKING_NAMES or name.startswith(_TRACKING_PREFIXES)
 
 
-@functools.lru_cache(maxsize=2048)
+@functools.lru_cache(maxsize=16_384)
 def normalize_url(url: str) -> str:
     """The fetch and dedup key: scheme added to ``www.``, IDNA lower-case host, no default port,
     dot-segments resolved, no fragment, no tracking parameters. Raises UnsupportedURL or InvalidURL.
 
     Memoised: a cited URL is keyed several times on its way (the post, the fetch, the replay
     index, the page's canonical URL), and a pure function of a string need not be worked out again.
+    Reading a post goes over its URLs in three passes (lines, passages, citations): the memo holds
+    a long post's URLs through all three (at 2,048, a post of 4,000 URLs was worked out afresh on
+    each pass, and its reading took 9 to 10 times as long as one of 1,000; about 2 MB at most).
     """
     parsed = _parse(url).with_fragment(None)
     try:
