@@ -144,14 +144,14 @@ async def open_deps(
     async with AsyncExitStack() as stack:
         # The extraction workers start (the fork server imports trafilatura, then forks them) while
         # the rest is set up and the first pages are fetched: the first extraction waits for them.
-        starting = asyncio.ensure_future(
-            stack.enter_async_context(ExtractorPool(settings.extract, eager=False))
-        )
+        pool = ExtractorPool(settings.extract, eager=False)
+        starting = asyncio.ensure_future(stack.enter_async_context(pool))
         store = saves = None
         try:
             if settings.replay:
+                # The pool's workers read the captures (``extract/captures.py``), not this process.
                 fetcher: Fetcher = await asyncio.to_thread(
-                    ReplayArchive.open, list(settings.replay), settings=settings.http
+                    ReplayArchive.open, list(settings.replay), settings=settings.http, reader=pool
                 )
             else:
                 fetcher, store, saves = await _open_live(settings, stack, shared)

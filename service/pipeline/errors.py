@@ -20,6 +20,19 @@ class PipelineError(Exception):
         if reason is not None:
             self.reason = reason
 
+    def __reduce__(self) -> tuple[object, ...]:
+        """Pickled with its attributes: an error raised in an extraction worker (a damaged capture
+        it read, say) reaches the pool with its class and ``reason``. ``Exception``'s own pickling
+        calls the class with ``args`` alone, which drops a ``reason`` given by keyword."""
+        return (_restored, (type(self), self.args, dict(self.__dict__)))
+
+
+def _restored(cls: type[PipelineError], args: tuple[object, ...], state: dict[str, object]) -> PipelineError:
+    error = cls.__new__(cls, *args)
+    error.args = args
+    error.__dict__.update(state)
+    return error
+
 
 class InputError(PipelineError):
     """The post (or a batch line) cannot be read: bad JSON, bad format name, bad date."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
@@ -289,9 +289,18 @@ class FetchResult:
     """Where the answer's WARC record lies, when it came from (or went to) a WARC file."""
     sha256: str | None = field(init=False, default=None)
     """Of the body bytes; computed once, here, because several stages need it."""
+    body_sha256: InitVar[str | None] = None
+    """The body's SHA-256 when the maker hashed these very bytes already (an extraction worker
+    that read the capture): not hashed again. ``replace`` does not carry it, so a changed body is
+    always hashed afresh."""
 
-    def __post_init__(self) -> None:
-        digest = hashlib.sha256(self.body).hexdigest() if self.body else None
+    def __post_init__(self, body_sha256: str | None) -> None:
+        if not self.body:
+            digest = None
+        elif body_sha256 is not None:
+            digest = body_sha256
+        else:
+            digest = hashlib.sha256(self.body).hexdigest()
         object.__setattr__(self, "sha256", digest)
 
     def header(self, name: str) -> str | None:

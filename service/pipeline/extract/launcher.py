@@ -22,6 +22,7 @@ _PRELOAD = [
     "service.pipeline.extract.page_meta",
     "service.pipeline.extract.signals",
     "service.pipeline.extract.completeness",
+    "service.pipeline.extract.captures",  # replayed captures are read by the workers
     "trafilatura",
     "htmldate",
     "charset_normalizer",

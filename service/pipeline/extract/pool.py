@@ -22,6 +22,7 @@ import socket
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, MutableSequence
+from dataclasses import replace
 from multiprocessing.context import ForkServerContext, SpawnContext
 from pathlib import Path
 from types import TracebackType
@@ -29,6 +30,7 @@ from typing import TypeVar
 from urllib.parse import urljoin
 
 from service.pipeline.errors import ExtractionError, ExtractionTimeout, InvalidURL, UnsupportedURL
+from service.pipeline.extract.captures import CaptureReading, read_capture_page
 from service.pipeline.extract.charset import declared_encoding
 from service.pipeline.extract.launcher import worker_context
 from service.pipeline.extract.reading import (
@@ -39,7 +41,8 @@ from service.pipeline.extract.reading import (
     read_page,
     serve,
 )
-from service.pipeline.models import Extraction, SourceReason
+from service.pipeline.fetch.warc_reader import Capture, StoredAnswer, read_capture
+from service.pipeline.models import Extraction, SourceReason, header_value
 from service.pipeline.urls import normalize_url
 from service.settings import ExtractSettings
 
@@ -87,6 +90,18 @@ def extract_article(
 ) -> Extraction:
     """Extract one page, synchronously (CPU-bound: call it in a worker process, see ExtractorPool)."""
     return _finish(read_page(body, url, content_type, max_html_bytes), url)
+
+
+def _absolute(capture: Capture | None) -> Capture | None:
+    """The capture with its file's absolute path, for a worker: a relative one is this process's
+    view, which need not stay the fork server's."""
+    if capture is None or capture.path.is_absolute():
+        return capture
+    return replace(capture, path=capture.path.absolute())
+
+
+def _content_type(answer: StoredAnswer) -> str | None:
+    return header_value(answer.headers, "content-type")
 
 
 def _reap(procs: list[multiprocessing.process.BaseProcess], timeout_s: float) -> None:
@@ -436,7 +451,7 @@ class ExtractorPool:
         self._recycle_rss_bytes = recycle_rss_bytes
         self._retiring: set[asyncio.Task[None]] = set()
         self._cache_size = cache_size
-        self._cache: OrderedDict[_CacheKey, asyncio.Task[PageReading]] = OrderedDict()
+        self._cache: OrderedDict[_CacheKey, asyncio.Future[PageReading]] = OrderedDict()
         self._gen: _Generation | None = None
         # A page waits in the pool's queue behind each running one, so that a worker finishing a
         # page starts the next at once instead of waiting for this process to hand it over (on 2
@@ -511,21 +526,80 @@ class ExtractorPool:
 
         ``digest`` is the body's sha256 when the caller has it already.
         """
-        charset = declared_encoding(b"", content_type)
-        key: _CacheKey = (digest or hashlib.sha256(body).hexdigest(), charset, self.settings.max_html_bytes)
+        key = self._key(digest or hashlib.sha256(body).hexdigest(), content_type)
         task = self._cache.get(key)
         if task is None:
             task = asyncio.ensure_future(self._read(body, url, content_type))
             task.add_done_callback(lambda t: self._settle(key, t))
-            self._cache[key] = task
-            while len(self._cache) > self._cache_size:
-                self._cache.popitem(last=False)
+            self._keep(key, task)
         else:
             self._cache.move_to_end(key)
         page = await asyncio.shield(task)
         return _finish(page, url)
 
-    def _settle(self, key: _CacheKey, task: asyncio.Task[PageReading]) -> None:
+    def _key(self, digest: str, content_type: str | None) -> _CacheKey:
+        return (digest, declared_encoding(b"", content_type), self.settings.max_html_bytes)
+
+    def _keep(self, key: _CacheKey, reading: asyncio.Future[PageReading]) -> None:
+        self._cache[key] = reading
+        while len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+
+    async def read_capture(
+        self,
+        capture: Capture,
+        original: Capture | None,
+        *,
+        url: str,
+        limit: int,
+        accepted: tuple[str, ...],
+        extract: bool,
+    ) -> tuple[StoredAnswer, str | None]:
+        """A replayed capture read, checked, and its page extracted, in a worker
+        (``captures.py``): the reading goes into the cache, where ``extract`` of the same body
+        finds it. Raises as ``warc_reader.read_capture`` does (``FetchError``).
+
+        A call the pool cannot finish (the page overran its limits, a worker died) leaves the
+        capture to be read here; an overrun is kept in the cache as the page's answer, as a
+        timed-out extraction always is, so the page is not tried twice.
+        """
+        max_html = self.settings.max_html_bytes
+        if self.settings.workers <= 0:
+            done = read_capture_page(capture, original, url, limit, accepted, extract, max_html)
+        else:
+            try:
+                args = (_absolute(capture), _absolute(original), url, limit, accepted, extract, max_html)
+                done = await self._in_worker(read_capture_page, args, CaptureReading)
+            except ExtractionTimeout as overrun:
+                answer = await asyncio.to_thread(read_capture, capture, limit=limit, original=original)
+                digest = hashlib.sha256(answer.body).hexdigest() if answer.body else None
+                if digest is not None and extract:
+                    self.extractions += 1  # tried, and overran (or its read did: the same page)
+                    self._keep_answer(self._key(digest, _content_type(answer)), overrun)
+                return answer, digest
+            except ExtractionError:
+                return await asyncio.to_thread(read_capture, capture, limit=limit, original=original), None
+        if done.error is not None:
+            raise done.error
+        assert done.answer is not None
+        if done.reading is not None and done.sha256 is not None:
+            self.extractions += 1
+            self._keep_answer(self._key(done.sha256, _content_type(done.answer)), done.reading)
+        return done.answer, done.sha256
+
+    def _keep_answer(self, key: _CacheKey, answer: PageReading | ExtractionTimeout) -> None:
+        """A page read elsewhere, as the cache's answer for ``key`` (unless it has one)."""
+        if key in self._cache:
+            return
+        kept: asyncio.Future[PageReading] = asyncio.get_running_loop().create_future()
+        if isinstance(answer, PageReading):
+            kept.set_result(answer)
+        else:
+            kept.set_exception(answer)
+            kept.exception()  # read here: an answer no page asks for again is not an unread error
+        self._keep(key, kept)
+
+    def _settle(self, key: _CacheKey, task: asyncio.Future[PageReading]) -> None:
         """Forget failures, except timeouts: a hostile page stays hostile under another URL."""
         keep = not task.cancelled() and isinstance(task.exception(), (ExtractionTimeout, type(None)))
         if not keep and self._cache.get(key) is task:
@@ -535,15 +609,23 @@ class ExtractorPool:
         self.extractions += 1
         if self.settings.workers <= 0:
             return read_page(body, url, content_type, self.settings.max_html_bytes)
+        args = (body, url, content_type, self.settings.max_html_bytes)
+        return await self._in_worker(read_limited, args, PageReading)
+
+    async def _in_worker(
+        self, function: Callable[..., object], args: tuple[object, ...], kind: type[_T]
+    ) -> _T:
+        """``function(*args, cpu_limit_s, slot)`` in a worker, under the pool's limits, retried
+        once when another page's overrun killed the pool under it; its answer must be a ``kind``."""
         async with self._slots:  # waiting for a free worker must not count against the timeout
             slot = self._free_slots.pop()
             try:
                 try:
-                    return await self._submit(body, url, content_type, slot)
+                    return await self._submit(function, args, kind, slot)
                 except _Innocent:
                     pass
                 try:
-                    return await self._submit(body, url, content_type, slot)
+                    return await self._submit(function, args, kind, slot)
                 except _Innocent as e:
                     raise ExtractionError(
                         "extraction pool killed twice", reason=SourceReason.EXTRACTION_CRASHED
@@ -551,7 +633,9 @@ class ExtractorPool:
             finally:
                 self._free_slots.append(slot)
 
-    async def _submit(self, body: bytes, url: str, content_type: str | None, slot: int) -> PageReading:
+    async def _submit(
+        self, function: Callable[..., object], args: tuple[object, ...], kind: type[_T], slot: int
+    ) -> _T:
         gen = self._gen
         if gen is None:
             raise ExtractionError("extractor pool is not running", reason=SourceReason.EXTRACTION_CRASHED)
@@ -559,17 +643,15 @@ class ExtractorPool:
             gen.running += 1
             try:
                 gen.starts[slot] = 0.0
-                fut = await gen.call(
-                    read_limited, body, url, content_type, self.settings.max_html_bytes,
-                    self.settings.cpu_limit_s, slot,
-                )  # fmt: skip
+                fut = await gen.call(function, *args, self.settings.cpu_limit_s, slot)
                 page = await _await_page(fut, gen.starts, slot, self.settings.timeout_s)
             finally:
                 gen.running -= 1
             gen.done += 1
             if gen.done % _RECYCLE_CHECK_EVERY == 0:
                 self._recycle_if_large(gen)
-            assert isinstance(page, PageReading)
+            if not isinstance(page, kind):
+                raise TypeError(f"a worker answered {type(page).__name__}, not {kind.__name__}")
             return page
         except TimeoutError as e:
             await self._replace(gen)

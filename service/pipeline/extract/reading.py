@@ -90,10 +90,16 @@ def read_limited(
 ) -> PageReading:
     """``read_page`` under a CPU-time limit: what the pool's workers run; ``slot``: where to stamp
     its start in the pool's shared array."""
+    begin_call(cpu_s, slot)
+    return read_page(body, url, content_type, max_html_bytes)
+
+
+def begin_call(cpu_s: float, slot: int | None) -> None:
+    """Start a worker's call: stamp its start in ``slot`` (the pool's clock for its wall-clock
+    limit) and allow it ``cpu_s`` more seconds of CPU."""
     if slot is not None and _starts is not None:
         _starts[slot] = time.monotonic()
     _limit_cpu(cpu_s)
-    return read_page(body, url, content_type, max_html_bytes)
 
 
 def read_page(body: bytes, url: str | None, content_type: str | None, max_html_bytes: int) -> PageReading:

@@ -20,6 +20,9 @@ from service.pipeline.errors import (
 )
 from service.pipeline.models import FetchResult, Redirect, SourceStatus, WarcEntry, header_value
 
+# Defined here, a leaf, rather than beside the redirect follower (which re-exports it): the WARC
+# reader needs it in extraction workers, which do not load yarl and the URL rules.
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _DEAD = frozenset({404, 410})
 _BLOCKED = frozenset({401, 403, 429, 451})
 _NO_CONTENT = frozenset({204, 205})
@@ -73,6 +76,22 @@ def content_type_accepted(content_type: str | None, body: bytes, accepted: tuple
     if kind is None:
         return looks_like_html(body)
     return kind in accepted
+
+
+def worth_extracting(
+    status: int, headers: tuple[tuple[str, str], ...], body: bytes, accepted: tuple[str, ...]
+) -> bool:
+    """Whether an answer (its final hop) will be handed to extraction: a readable page (a 2xx
+    with content, of an accepted type), or a 503 with a body (a bot challenge's signals). A
+    redirect with a ``Location`` is a hop, not an answer. The rule ``sources`` applies to what a
+    fetcher made of the answer, stated on the raw answer for whoever reads it first."""
+    if status in REDIRECT_STATUSES and header_value(headers, "location"):
+        return False
+    if status == 503:
+        return bool(body)
+    return http_status_error(status) is None and content_type_accepted(
+        header_value(headers, "content-type"), body, accepted
+    )
 
 
 def encoding_problem(values: list[str], decodable: frozenset[str]) -> str | None:

@@ -16,10 +16,11 @@ from typing import Generic, TypeVar
 
 from yarl import URL
 
+from service.pipeline.fetch.answers import REDIRECT_STATUSES
 from service.pipeline.models import Redirect
 from service.pipeline.urls import URL_PARSE_ERRORS
 
-REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+__all__ = ["REDIRECT_STATUSES", "Followed", "Hop", "follow_redirects", "join_location"]
 
 T = TypeVar("T")
 

@@ -6,6 +6,10 @@ are the contract's: the live version of a URL is its latest capture, the at-post
 latest at or before a moment; redirect captures are followed hop by hop (``redirects.py``) under
 the same time rule.
 
+A capture is read by the run's ``CaptureReader`` when it has one: the extraction pool, which reads
+the record in the worker that will extract its page (``extract/captures.py``), so the parent
+neither inflates nor hashes it. Without one it is read here, by the same checked reader.
+
 A revisit is resolved by reference, in any replayed file: ``WARC-Refers-To`` (the original's
 record id), then ``WARC-Refers-To-Target-URI`` + ``-Date``, then the payload digest in any encoding
 (``digest_key``), preferring the same URL at or before the revisit. One that resolves to nothing
@@ -20,13 +24,21 @@ from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Protocol
 
 from yarl import URL
 
 from service.pipeline.errors import FetchError, InvalidURL, NotInReplay, TooManyRedirects, UnsupportedURL
 from service.pipeline.fetch.answers import content_type_accepted, failure, http_status_error
 from service.pipeline.fetch.redirects import REDIRECT_STATUSES, Hop, follow_redirects
-from service.pipeline.fetch.warc_reader import Capture, digest_key, index_warc, read_capture, warc_files
+from service.pipeline.fetch.warc_reader import (
+    Capture,
+    StoredAnswer,
+    digest_key,
+    index_warc,
+    read_capture,
+    warc_files,
+)
 from service.pipeline.models import (
     FetchResult,
     Redirect,
@@ -45,6 +57,25 @@ def _key(url: str) -> str | None:
         return None
 
 
+class CaptureReader(Protocol):
+    """Reads a capture somewhere other than the event loop (``ExtractorPool.read_capture``)."""
+
+    async def read_capture(
+        self,
+        capture: Capture,
+        original: Capture | None,
+        *,
+        url: str,
+        limit: int,
+        accepted: tuple[str, ...],
+        extract: bool,
+    ) -> tuple[StoredAnswer, str | None]:
+        """``warc_reader.read_capture``'s answer (it raises as that does) and the SHA-256 of its
+        body when taken. ``url``: the URL the capture answers for; ``extract``: whether its page
+        may be extracted while it is read (false when a capture of the same payload was read)."""
+        ...
+
+
 class _NoCapture(Exception):
     """The asked URL (or a hop of it) has no capture at or before the moment asked."""
 
@@ -55,13 +86,23 @@ _AnswerKey = tuple[str, str, Path, int, tuple[Redirect, ...]]
 # for every cited URL). Bounded in count and in body bytes, so memory stays flat.
 _RECENT_ANSWERS = 64
 _RECENT_BYTES = 16 * 1024 * 1024
+# Payload digests of the last captures read by the reader (``_read_elsewhere``).
+_PAYLOADS_READ = 4096
 
 
 class ReplayArchive:
     """Answers URLs from WARC captures (the ``Fetcher`` protocol); nothing touches the network."""
 
-    def __init__(self, captures: Iterable[Capture], settings: HttpSettings | None = None) -> None:
+    def __init__(
+        self,
+        captures: Iterable[Capture],
+        settings: HttpSettings | None = None,
+        *,
+        reader: CaptureReader | None = None,
+    ) -> None:
         self._settings = settings or HttpSettings()
+        self._reader = reader
+        self._payloads_read: OrderedDict[str, asyncio.Future[None]] = OrderedDict()
         self._recent: OrderedDict[_AnswerKey, FetchResult | Hop] = OrderedDict()
         self._recent_bytes = 0
         self._exact: dict[str, list[Capture]] = {}
@@ -85,10 +126,16 @@ class ReplayArchive:
         self._size = sum(len(v) for v in self._exact.values())
 
     @classmethod
-    def open(cls, paths: Sequence[Path], *, settings: HttpSettings | None = None) -> ReplayArchive:
+    def open(
+        cls,
+        paths: Sequence[Path],
+        *,
+        settings: HttpSettings | None = None,
+        reader: CaptureReader | None = None,
+    ) -> ReplayArchive:
         """Index every response and revisit record of these files or folders."""
         captures = [cap for path in warc_files(paths) for cap in index_warc(path)]
-        return cls(captures, settings)
+        return cls(captures, settings, reader=reader)
 
     def __len__(self) -> int:
         return self._size
@@ -179,8 +226,11 @@ class ReplayArchive:
     ) -> FetchResult | Hop:
         settings = self._settings
         original = self.original(capture) if capture.revisit else None
+        digest: str | None = None
         try:
-            if _small(capture) and (original is None or _small(original)):
+            if self._reader is not None:
+                record, digest = await self._read_elsewhere(self._reader, capture, original, current)
+            elif _small(capture) and (original is None or _small(original)):
                 # Read here: the hand-off to a thread cost more than reading a small record.
                 record = read_capture(capture, limit=settings.max_body_bytes, original=original)
             else:
@@ -197,7 +247,7 @@ class ReplayArchive:
             captured_at=capture.captured_at.isoformat(),
         )  # given at once: each FetchResult made (``replace`` too) hashes the body again
         result = record.as_fetch_result(
-            capture, url=url, final_url=current, redirects=redirects, evidence=evidence
+            capture, url=url, final_url=current, redirects=redirects, evidence=evidence, body_sha256=digest
         )
         location = header_value(record.headers, "location")
         if record.status in REDIRECT_STATUSES and location:
@@ -216,6 +266,33 @@ class ReplayArchive:
                 body=record.body if problem.reason.http_status else b"", evidence=result.evidence,
             )  # fmt: skip
         return result
+
+    async def _read_elsewhere(
+        self, reader: CaptureReader, capture: Capture, original: Capture | None, current: str
+    ) -> tuple[StoredAnswer, str | None]:
+        """The capture read by ``reader``, its page extracted meanwhile unless a capture of the same
+        payload (``WARC-Payload-Digest``) was read lately: the extraction cache has that page (or it
+        was none). A read of a payload being read waits for that read, so the page it extracts is in
+        the cache before this one's is asked for; a capture without a digest is always new."""
+        payload = digest_key(capture.digest)
+        earlier = self._payloads_read.get(payload) if payload else None
+        settings = self._settings
+        if earlier is not None:
+            self._payloads_read.move_to_end(payload or "")
+            if not earlier.done():
+                await asyncio.wait([earlier])
+        reading: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if payload and earlier is None:
+            self._payloads_read[payload] = reading
+            while len(self._payloads_read) > _PAYLOADS_READ:
+                self._payloads_read.popitem(last=False)
+        try:
+            return await reader.read_capture(
+                capture, original, url=current, limit=settings.max_body_bytes,
+                accepted=settings.accepted_content_types, extract=earlier is None,
+            )  # fmt: skip
+        finally:
+            reading.set_result(None)
 
 
 # Records up to this many bytes in the file are read on the event loop (most pages: 10-30 KB

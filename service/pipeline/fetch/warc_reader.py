@@ -32,7 +32,7 @@ from warcio.recordloader import ArcWarcRecord
 from warcio.statusandheaders import StatusAndHeaders
 
 from service.pipeline.errors import ArchiveError, BodyTooLarge, FetchError
-from service.pipeline.fetch.redirects import REDIRECT_STATUSES
+from service.pipeline.fetch.answers import REDIRECT_STATUSES
 from service.pipeline.models import FetchResult, Redirect, SourceReason, SourceStatus, WarcEntry, header_value
 
 WARC_SUFFIXES = (".warc", ".warc.gz")
@@ -136,8 +136,10 @@ class StoredAnswer:
         final_url: str,
         redirects: tuple[Redirect, ...] = (),
         evidence: WarcEntry | None = None,
+        body_sha256: str | None = None,
     ) -> FetchResult:
-        """This answer as a fetch of ``url`` that ended at ``final_url``, dated by its capture.
+        """This answer as a fetch of ``url`` that ended at ``final_url``, dated by its capture;
+        ``body_sha256``: the body's SHA-256, when whoever read the capture took it already.
 
         ``status`` is ``ok``: whether the answer is a page to read is the caller's rule
         (``answers.py``), applied after redirects are followed.
@@ -155,6 +157,7 @@ class StoredAnswer:
             captured_at=capture.captured_at,
             peer=self.ip,
             evidence=evidence,
+            body_sha256=body_sha256,
         )
 
 

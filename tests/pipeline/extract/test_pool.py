@@ -636,9 +636,10 @@ if __name__ == "__main__":
 
 
 def test_worker_imports_the_extraction_stack_only(tmp_path: Path) -> None:
-    """An extraction worker started by the ``provenance`` script loads trafilatura but not the HTTP
-    client, the web layer, the queue, structlog or the pipeline's composition: multiprocessing
-    re-imports the main script in every worker, and the CLI module imports only leaves at start."""
+    """An extraction worker started by the ``provenance`` script loads trafilatura and the WARC
+    reader (it reads replayed captures, ``captures.py``) but not the HTTP client, the web layer,
+    the queue, structlog or the pipeline's composition: multiprocessing re-imports the main script
+    in every worker, and the CLI module imports only leaves at start."""
     script = tmp_path / "provenance.py"
     script.write_text(
         "from service.cli import main as _main  # as the console script does\n" + _WORKER_MODULES
@@ -647,8 +648,8 @@ def test_worker_imports_the_extraction_stack_only(tmp_path: Path) -> None:
         [sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=True
     )
     modules = set(json.loads(result.stdout.strip().splitlines()[-1]))
-    assert "trafilatura" in modules
-    heavy = {"aiohttp", "service.api", "workers", "redis", "structlog", "service.pipeline.deps", "warcio"}
+    assert {"trafilatura", "warcio", "service.pipeline.extract.captures"} <= modules
+    heavy = {"aiohttp", "service.api", "workers", "redis", "structlog", "service.pipeline.deps"}
     assert not heavy & modules
 
 
