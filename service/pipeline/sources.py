@@ -196,9 +196,14 @@ async def _read_live(citation: Citation, deps: Deps, fetched: FetchResult | None
         if fetched is None:
             fetched = await deps.fetcher.fetch(citation.key)
         extraction, failure = await _extract(fetched, deps)
-        health, warc, wayback = await asyncio.gather(
-            _health(fetched, extraction, early, deps), _keep(fetched, extraction, deps), _save(fetched, deps)
-        )
+        if deps.store is None and deps.saves is None:  # a replay: nothing to keep, judged at once
+            health, warc, wayback = await _health(fetched, extraction, early, deps), fetched.evidence, None
+        else:
+            health, warc, wayback = await asyncio.gather(
+                _health(fetched, extraction, early, deps),
+                _keep(fetched, extraction, deps),
+                _save(fetched, deps),
+            )
     finally:
         await _drop(early)
     if failure is not None and fetched.status is SourceStatus.OK:
