@@ -23,6 +23,7 @@ _PRELOAD = [
     "service.pipeline.extract.signals",
     "service.pipeline.extract.completeness",
     "service.pipeline.extract.captures",  # replayed captures are read by the workers
+    "service.pipeline.extract.cleaning",
     "trafilatura",
     "htmldate",
     "charset_normalizer",

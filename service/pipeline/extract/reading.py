@@ -163,6 +163,9 @@ def _trafilatura(root: html.HtmlElement, url: str | None) -> str | None:
     import trafilatura
     from trafilatura.settings import Document
 
+    from service.pipeline.extract import cleaning
+
+    cleaning.install()  # once per process: the same selection, without a Python call per element
     try:
         if _in_place_usable():
             return _in_place(root, url)
