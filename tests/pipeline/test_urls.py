@@ -275,3 +275,26 @@ def test_cjk_letters_in_a_path_are_kept(url: str) -> None:
     sentence (``（见 url。）``)."""
     assert [f.url for f in extract_urls(f"（见{url}。）")] == [url]
     assert [f.url for f in extract_urls(f"「{url}」によると")] == [url]
+
+
+_SCHEME_WORDS = [
+    "http://", "HTTPS://", "www.", "WWW.", "ftp://", "ftps://", "sftp://", "gopher://", "ws://", "wss://",
+    "telnet://", "ssh://", "smb://", "ldap://", "ldaps://", "dict://", "tftp://", "nntp://", "irc://",
+    "rtsp://", "git://", "svn://", "file:/", "data:text/plain,", "data:,", "javascript:x", "vbscript:x",
+    "ſftp://", "Kelvin", "İrc://", "ırc://", "a", "-", ".", "@", "/", " ", "\n", "é", "x.y", ":", "//",
+]  # fmt: skip
+
+
+@settings(max_examples=400)
+@given(st.lists(st.sampled_from(_SCHEME_WORDS) | st.text(max_size=3), max_size=12))
+def test_the_first_letter_look_ahead_finds_what_the_plain_patterns_find(pieces: list[str]) -> None:
+    """The start patterns behind their first-letter look-ahead match where the plain ones do, in any
+    case, case-folding letters (a long s, a dotted or dotless i) and neighbours included."""
+    from service.pipeline import urls
+
+    text = "".join(pieces)
+    for fast, plain in (
+        (urls._START_FAST_RE, urls._START_RE),
+        (urls._EVERY_START_FAST_RE, urls._EVERY_START_RE),
+    ):
+        assert [m.span() for m in fast.finditer(text)] == [m.span() for m in plain.finditer(text)]
