@@ -869,3 +869,44 @@ async def test_a_workers_socket_holds_a_whole_replayed_answer() -> None:
         await gen.ready()
         parent_end = gen.live[0].writer.get_extra_info("socket")
         assert parent_end.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF) >= 1024 * 1024
+
+
+def _feed(frames: Any, data: bytes, cuts: list[int]) -> None:
+    """Hand ``data`` to the protocol as the transport does: into the buffers it offers, in reads
+    of at most the sizes in ``cuts`` (then whatever is left), never past what it offers."""
+    at, sizes = 0, iter(cuts)
+    while at < len(data):
+        buffer = frames.get_buffer(-1)
+        n = min(len(buffer), next(sizes, len(data)), len(data) - at)
+        buffer[:n] = data[at : at + n]
+        frames.buffer_updated(n)
+        at += n
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    answers=st.lists(st.binary(max_size=300), max_size=6),
+    cuts=st.lists(st.integers(min_value=1, max_value=64), max_size=40),
+    cut_short=st.integers(min_value=0, max_value=20),
+)
+def test_answers_come_out_whole_however_the_reads_split_them(
+    answers: list[bytes], cuts: list[int], cut_short: int
+) -> None:
+    """The parent's end of a worker's socket gives back each answer whole and in order, whatever
+    sizes the socket's reads come in; an end of stream inside an answer is an IncompleteReadError,
+    raised after the whole answers before it, as asyncio's StreamReader did."""
+    from service.pipeline.extract.pool import _Frames
+    from service.pipeline.extract.reading import FRAME
+
+    async def run() -> None:
+        frames = _Frames()
+        data = b"".join(FRAME.pack(len(a)) + a for a in answers)
+        partial = FRAME.pack(cut_short + 1) + b"x" * cut_short if cut_short else b""
+        _feed(frames, data + partial, cuts)
+        frames.eof_received()
+        for answer in answers:
+            assert bytes(await frames.frame()) == answer
+        with pytest.raises(asyncio.IncompleteReadError):
+            await frames.frame()
+
+    asyncio.run(run())
