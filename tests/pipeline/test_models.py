@@ -202,3 +202,19 @@ def test_readme_lists_every_status_reason_and_post_error() -> None:
     named = set(re.findall(r"`([a-z_0-9]+)`", section))
     expected = {m.value for m in (*SourceStatus, *SourceReason, *FailureCode)}
     assert expected - named == set()
+
+
+def test_a_body_digest_given_is_kept_and_a_changed_body_is_hashed_afresh() -> None:
+    """``body_sha256`` spares hashing a body its maker hashed already; ``replace`` does not carry
+    it, so a result with another body never keeps the old digest; without it the body is hashed."""
+    from dataclasses import replace
+
+    from service.pipeline.models import FetchResult, SourceStatus
+
+    digest = hashlib.sha256(b"page").hexdigest()
+    kept = FetchResult(url="u", final_url="u", status=SourceStatus.OK, body=b"page", body_sha256=digest)
+    assert kept.sha256 == digest
+    assert replace(kept, body=b"other").sha256 == hashlib.sha256(b"other").hexdigest()
+    assert replace(kept, url="v").sha256 == digest
+    assert FetchResult(url="u", final_url="u", status=SourceStatus.OK, body=b"page").sha256 == digest
+    assert FetchResult(url="u", final_url="u", status=SourceStatus.OK, body_sha256=digest).sha256 is None

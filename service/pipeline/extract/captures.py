@@ -3,12 +3,11 @@
 The parent used to read each replayed record (inflate it, check its two digests, take the body's
 SHA-256) and then write the body to a worker to extract: about 1 ms of the parent's CPU a page on
 the corpus batch (3.8 against 2.8 ms a page, alternate runs with and without), a quarter of all it
-did, on the same two cores as the workers. A worker now
-reads the record through the one checked reader (``warc_reader.read_capture``: the same checks,
-the same errors) and, when the answer is a page that will be extracted (``worth_extracting``),
-extracts it at once. The parent gets back the answer (its body still serves the report's hash and
-the health rules), the SHA-256 and the reading, which the pool keeps in its cache, where the
-source's own extraction call finds it.
+did, on the same two cores as the workers. A worker now reads the record through the one checked
+reader (``warc_reader.read_capture``: the same checks, the same errors) and, when the answer is a
+page that will be extracted (``worth_extracting``), extracts it at once. The parent gets back the
+answer (its body still serves the report's hash and the health rules), the SHA-256 and the
+reading, which the pool keeps in its cache, where the source's own extraction call finds it.
 """
 
 from __future__ import annotations

@@ -274,23 +274,28 @@ class ReplayArchive:
         payload (``WARC-Payload-Digest``) was read lately: the extraction cache has that page (or it
         was none). A read of a payload being read waits for that read, so the page it extracts is in
         the cache before this one's is asked for; a capture without a digest is always new."""
-        payload = digest_key(capture.digest)
-        earlier = self._payloads_read.get(payload) if payload else None
         settings = self._settings
-        if earlier is not None:
-            self._payloads_read.move_to_end(payload or "")
-            if not earlier.done():
-                await asyncio.wait([earlier])
-        reading: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        if payload and earlier is None:
-            self._payloads_read[payload] = reading
-            while len(self._payloads_read) > _PAYLOADS_READ:
-                self._payloads_read.popitem(last=False)
-        try:
+
+        async def read(extract: bool) -> tuple[StoredAnswer, str | None]:
             return await reader.read_capture(
                 capture, original, url=current, limit=settings.max_body_bytes,
-                accepted=settings.accepted_content_types, extract=earlier is None,
+                accepted=settings.accepted_content_types, extract=extract,
             )  # fmt: skip
+
+        payload = digest_key(capture.digest)
+        if payload is None:
+            return await read(extract=True)
+        earlier = self._payloads_read.get(payload)
+        if earlier is not None:
+            self._payloads_read.move_to_end(payload)
+            if not earlier.done():
+                await asyncio.wait([earlier])
+            return await read(extract=False)
+        reading = self._payloads_read[payload] = asyncio.get_running_loop().create_future()
+        while len(self._payloads_read) > _PAYLOADS_READ:
+            self._payloads_read.popitem(last=False)
+        try:
+            return await read(extract=True)
         finally:
             reading.set_result(None)
 
