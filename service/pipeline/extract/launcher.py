@@ -24,6 +24,7 @@ _PRELOAD = [
     "service.pipeline.extract.completeness",
     "service.pipeline.extract.captures",  # replayed captures are read by the workers
     "service.pipeline.extract.cleaning",
+    "service.pipeline.extract.selections",
     "trafilatura",
     "htmldate",
     "charset_normalizer",

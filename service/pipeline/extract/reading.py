@@ -163,9 +163,10 @@ def _trafilatura(root: html.HtmlElement, url: str | None) -> str | None:
     import trafilatura
     from trafilatura.settings import Document
 
-    from service.pipeline.extract import cleaning
+    from service.pipeline.extract import cleaning, selections
 
     cleaning.install()  # once per process: the same selection, without a Python call per element
+    selections.install()  # the same, for the XPaths that prune sections and find the body
     try:
         if _in_place_usable():
             return _in_place(root, url)
