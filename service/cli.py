@@ -339,7 +339,9 @@ async def _verify(args: argparse.Namespace, settings: Settings) -> int:
     post = parse_post(
         text, parse_format(args.input_format), id=args.id, posted_at=posted_at, max_chars=max_chars
     )
-    async with open_deps(settings) as deps:
+    # One post, a person waiting: its links on one host are fetched as a browser would open them.
+    http = replace(settings.http, limit_per_host=settings.http.one_post_limit_per_host)
+    async with open_deps(replace(settings, http=http)) as deps:
         freeze_startup_heap()
         report = await verify_post(post, deps=deps)
         # Printed before the collaborators close: Wayback captures still landing never hold it up.

@@ -93,7 +93,10 @@ class HttpSettings:
     pool_timeout: float = 60.0
     first_byte_timeout: float = 15.0
     read_timeout: float = 10.0
-    limit_per_host: int = 2
+    limit_per_host: int = 2  # batch, queue workers, the API: a crawler's manners (security.md §6)
+    # A single post verified at the command line: a person waiting on the links of one post, as a
+    # browser opens them (browsers keep up to 6 connections to a host). ``cli._verify`` applies it.
+    one_post_limit_per_host: int = 6
     limit: int = 64
     user_agent: str = "ProvenanceBot/0.1 (+https://github.com/provenance; source verification)"
     accepted_content_types: tuple[str, ...] = ("text/html", "application/xhtml+xml", "text/plain")
@@ -110,6 +113,8 @@ class HttpSettings:
             first_byte_timeout=_number(environ, "PROVENANCE_FIRST_BYTE_TIMEOUT", 15.0, minimum=0.001),
             read_timeout=_number(environ, "PROVENANCE_READ_TIMEOUT", 10.0, minimum=0.001),
             total_timeout=_number(environ, "PROVENANCE_TOTAL_TIMEOUT", 20.0, minimum=0.001),
+            limit_per_host=int(_number(environ, "PROVENANCE_LIMIT_PER_HOST", 2, minimum=1)),
+            one_post_limit_per_host=int(_number(environ, "PROVENANCE_ONE_POST_LIMIT_PER_HOST", 6, minimum=1)),
         )
 
 

@@ -11,7 +11,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from tests.fakes.origin import Origin, serve_origin, serve_stall
+from aiohttp import web
+
+from tests.fakes.origin import Origin, serve_every_path, serve_origin, serve_stall
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = ROOT / "tests" / "data" / "seed"
@@ -248,3 +250,74 @@ async def test_batch_past_its_budget_writes_every_line_and_exits_3() -> None:
     assert [(s["status"], s["reason"]) for s in reports[0]["sources"]] == [("error", "budget_exhausted")]
     assert [q["status"] for q in reports[0]["quotes"]] == ["unverifiable"]
     assert "3 posts not started" in err.decode()
+
+
+class _PeakCounter:
+    """A slow origin that keeps the largest number of requests it held at once."""
+
+    def __init__(self) -> None:
+        self.now = 0
+        self.peak = 0
+
+    async def handle(self, request: web.Request) -> web.Response:
+        self.now += 1
+        self.peak = max(self.peak, self.now)
+        try:
+            await asyncio.sleep(0.3)
+        finally:
+            self.now -= 1
+        if request.path.startswith("/a/"):
+            return web.Response(body=_ARTICLE, content_type="text/html")
+        return web.Response(
+            status=404, text="<html><title>Not found</title>no</html>", content_type="text/html"
+        )
+
+
+def _five_links(origin: Origin) -> str:
+    return "\n\n".join(_QUOTED.format(url=origin.url(f"/a/{i}")) for i in range(5))
+
+
+async def test_one_post_opens_its_links_on_one_host_as_a_browser_would() -> None:
+    """``verify`` of one post citing five pages of one host fetches them at once (up to
+    ``PROVENANCE_ONE_POST_LIMIT_PER_HOST``, 6), not two at a time as a batch does."""
+    counter = _PeakCounter()
+    async with serve_every_path(counter.handle) as origin:
+        code, report, err = await _verify(
+            _five_links(origin), "--allow-private-addresses", "--archive", "none"
+        )
+        assert code == 0, err
+        assert [s["status"] for s in report["sources"]] == ["ok"] * 5
+        assert 5 <= counter.peak <= 6  # the five pages, and the soft-404 probe beside them
+        counter.peak = 0
+        with tempfile.TemporaryDirectory() as data:
+            env = {**os.environ, "PROVENANCE_ONE_POST_LIMIT_PER_HOST": "2"}
+            code, report, err = await _run_verify(
+                _five_links(origin),
+                "--data-dir",
+                data,
+                "--allow-private-addresses",
+                "--archive",
+                "none",
+                env=env,
+            )
+        assert code == 0, err
+        assert counter.peak == 2
+
+
+async def test_a_batch_keeps_two_requests_at_once_per_host() -> None:
+    """The same post in a batch: a crawler's manners, two at a time (``PROVENANCE_LIMIT_PER_HOST``)."""
+    counter = _PeakCounter()
+    async with serve_every_path(counter.handle) as origin:
+        line = json.dumps({"id": "p", "text": _five_links(origin)}) + "\n"
+        with tempfile.TemporaryDirectory() as data:
+            out = Path(data) / "out.jsonl"
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "service", "batch", "-", "-o", str(out), "--data-dir", data,
+                "--allow-private-addresses", "--archive", "none",
+                cwd=ROOT, stdin=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            )  # fmt: skip
+            _, err = await asyncio.wait_for(proc.communicate(line.encode()), 120)
+            report = json.loads(out.read_text(encoding="utf-8"))
+    assert proc.returncode == 0, err.decode()
+    assert [s["status"] for s in report["sources"]] == ["ok"] * 5
+    assert counter.peak == 2

@@ -30,6 +30,17 @@ def test_defaults_and_values_from_the_environment() -> None:
     assert Settings.from_env({"PROVENANCE_ARCHIVE": "none"}).archive == frozenset()
 
 
+def test_requests_at_once_per_host_from_the_environment() -> None:
+    """Two at once per host for batches and workers, six for one post verified at the command line;
+    both can be set."""
+    http = Settings.from_env({}).http
+    assert (http.limit_per_host, http.one_post_limit_per_host) == (2, 6)
+    http = Settings.from_env(
+        {"PROVENANCE_LIMIT_PER_HOST": "1", "PROVENANCE_ONE_POST_LIMIT_PER_HOST": "3"}
+    ).http
+    assert (http.limit_per_host, http.one_post_limit_per_host) == (1, 3)
+
+
 @pytest.mark.parametrize(
     ("name", "value"),
     [
@@ -38,6 +49,8 @@ def test_defaults_and_values_from_the_environment() -> None:
         ("PROVENANCE_WAYBACK_CAPTURE_WAIT", "nan"),
         ("PROVENANCE_WAYBACK_SKIP_HOURS", "-1"),
         ("PROVENANCE_ARCHIVE", "warc,s3"),
+        ("PROVENANCE_LIMIT_PER_HOST", "0"),
+        ("PROVENANCE_ONE_POST_LIMIT_PER_HOST", "many"),
     ],
 )
 def test_bad_values_name_the_variable(name: str, value: str) -> None:
