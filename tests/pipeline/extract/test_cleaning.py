@@ -6,17 +6,18 @@ from __future__ import annotations
 import gzip
 import importlib
 import json
+import re
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from lxml import html
 from lxml.etree import XPath
 from trafilatura.settings import _COOKIE_CONSENT_RE, BASIC_CLEAN_XPATH
 
 from service.pipeline.extract import cleaning
-from service.pipeline.extract.cleaning import BasicCleanSelection, expected_expression
+from service.pipeline.extract.cleaning import BasicCleanSelection, expected_expression, leading_words
 
 CORPUS = Path(__file__).resolve().parents[3].parent / "shared" / "corpus"
 # trafilatura's own XPath, kept before anything in this process may have replaced it.
@@ -102,3 +103,47 @@ def test_installed_only_over_the_expression_it_splits(monkeypatch: pytest.Monkey
     monkeypatch.setattr(baseline, "BASIC_CLEAN_XPATH", other)
     assert cleaning.install.__wrapped__() is False
     assert baseline.BASIC_CLEAN_XPATH is other
+
+
+# Pattern pieces: letters, optional letters, classes (with the characters that split or nest
+# outside one), groups with alternatives inside.
+_PIECES = st.sampled_from(
+    [
+        "a", "b", "c", "k", "s", "i", "ab", "ki", "s?", "k*", "b{0,2}", "[-_]", "[|(]", "[(]", "[]a]",
+        "[^]|]", "(?:a|b)", "(s|k)?",
+    ]
+)  # fmt: skip
+
+
+@st.composite
+def _pattern(draw: st.DrawFn) -> str:
+    alternatives = draw(
+        st.lists(st.lists(_PIECES, min_size=1, max_size=4).map("".join), min_size=1, max_size=4)
+    )
+    return "|".join(alternatives)
+
+
+@settings(max_examples=300, deadline=None)
+@example(pattern="a[(]|c", values=["c"])
+@given(pattern=_pattern(), values=st.lists(st.text(alphabet="abkisK_-|(]\u212a\u017f\u0131 ", max_size=8)))
+def test_the_words_shortcut_never_misses_a_match(pattern: str, values: list[str]) -> None:
+    """Whatever the pattern and the values (the Kelvin sign, long s and dotless i included, which
+    ignore-case folds onto ASCII letters), ``_any_banner`` answers what trying each value does."""
+    selection = BasicCleanSelection(pattern, ORIGINAL)
+    assert selection._any_banner(values) == any(re.search(pattern, v, re.IGNORECASE) for v in values)
+    words = leading_words(pattern)
+    if words is not None:  # every ASCII match holds a word
+        for value in values:
+            if value.isascii() and re.search(pattern, value, re.IGNORECASE):
+                assert any(word in value.lower() for word in words)
+
+
+def test_the_words_of_trafilaturas_pattern() -> None:
+    """The cookie pattern's alternatives each start with a word, so its shortcut is taken."""
+    assert leading_words(_COOKIE_CONSENT_RE) == (
+        "cookie", "notice", "consent", "borlabs", "cookiebot", "cmplz", "onetrust", "moove"
+    )  # fmt: skip
+    assert leading_words("ab?|[xy]z") is None
+    assert leading_words("a[|]b|cd") == ("a", "cd")
+    assert leading_words("a[(]|c") == ("a", "c")  # a "(" in a class opens no group
+    assert leading_words("a[]|]|c") == ("a", "c")  # a first "]" is in the class
