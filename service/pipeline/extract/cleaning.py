@@ -83,12 +83,13 @@ class BasicCleanSelection:
 def leading_words(pattern: str) -> tuple[str, ...] | None:
     """The letters and digits each of ``pattern``'s alternatives starts with, lower-cased (a
     letter a quantifier follows left out): a match of the pattern holds one of them. None when
-    an alternative starts otherwise (a group, a class, an anchor), or the pattern has escapes.
+    an alternative starts otherwise (a group, a class, an anchor), or the pattern has escapes or any
+    ``(?`` group but ``(?:`` (a ``(?#…)`` comment may hold brackets and bars that are not).
 
     Written here, small, because it only needs the top-level alternatives' first characters;
     ``re._parser`` would do it but is private.
     """
-    if "\\" in pattern:
+    if "\\" in pattern or re.search(r"\(\?[^:]", pattern):  # escapes; comments, flags, lookarounds
         return None
     alternatives, depth, start, class_ends_after = [], 0, 0, -1
     for i, ch in enumerate(pattern):

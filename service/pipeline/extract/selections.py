@@ -47,7 +47,9 @@ def _first_of(el: HtmlElement, first: str, second: str) -> str:
         return b or ""
     if b is None:
         return a
-    names = el.keys()
+    names = el.keys()  # in the tag's order (an XML DTD's default values are not among them)
+    if first not in names or second not in names:
+        return a if first in names else (b if second in names else "")
     return a if names.index(first) < names.index(second) else b
 
 

@@ -125,6 +125,7 @@ def _pattern(draw: st.DrawFn) -> str:
 
 @settings(max_examples=300, deadline=None)
 @example(pattern="a[(]|c", values=["c"])
+@example(pattern="ab(?#[)|ef", values=["ef"])
 @given(pattern=_pattern(), values=st.lists(st.text(alphabet="abkisK_-|(]\u212a\u017f\u0131 ", max_size=8)))
 def test_the_words_shortcut_never_misses_a_match(pattern: str, values: list[str]) -> None:
     """Whatever the pattern and the values (the Kelvin sign, long s and dotless i included, which
@@ -147,3 +148,7 @@ def test_the_words_of_trafilaturas_pattern() -> None:
     assert leading_words("a[|]b|cd") == ("a", "cd")
     assert leading_words("a[(]|c") == ("a", "c")  # a "(" in a class opens no group
     assert leading_words("a[]|]|c") == ("a", "c")  # a first "]" is in the class
+    assert leading_words("ab(?#(|)cd|ef") is None  # a comment's brackets and bars are not the pattern's
+    assert leading_words("ab(?#c)?") is None
+    assert leading_words("(?i)ab") is None
+    assert leading_words("ab(?:c|d)|ef") == ("ab", "ef")
