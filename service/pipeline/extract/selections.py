@@ -61,7 +61,7 @@ class Walk:
     """
 
     TEMPLATE: ClassVar[str]
-    TAGS: ClassVar[tuple[str, ...]] = ()  # empty: every element
+    TAGS: ClassVar[tuple[object, ...]]  # tag names, or lxml's ``Element`` for every element (``*``)
 
     def __init__(self, xpath: XPath, patterns: Sequence[str]) -> None:
         self.path = xpath.path  # what it stands for (trafilatura never reads it)
@@ -174,9 +174,7 @@ class HiddenWalk(Walk):
         "re:test(@id, {re}) or re:test(@class, {re}) or @aria-hidden='true']"
     )
 
-    def __call__(self, tree: HtmlElement) -> list[HtmlElement]:
-        selects = self.selects
-        return [el for el in tree.iterdescendants(Element) if selects(el)]  # elements only, as ``*``
+    TAGS = (Element,)  # any tag; no comment or processing instruction
 
     def selects(self, el: HtmlElement) -> bool:
         id_or_style, on_id, on_class = self._re
